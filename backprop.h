@@ -1,0 +1,861 @@
+/* backprop.h - v0.1.0 - neural networks trained by backpropagation, one C99 header - MIT or public domain
+
+   Dense feed-forward networks: forward pass, backward pass (the chain rule), SGD with momentum
+   and weight decay, over arrays that you own. The library never allocates.
+
+   ENABLE
+     In exactly one C or C++ file:
+         #define BACKPROP_IMPLEMENTATION
+         #include "backprop.h"
+     Everywhere else include it plainly for the declarations.
+
+   OPTIONS (define before the include)
+     BACKPROP_STATIC      every function static, for a private copy per translation unit.
+                          Define it in every file that includes the header.
+     BP_MAX_LAYERS        maximum number of weight layers (default 16). Same value in every file:
+                          it sizes the arrays in bp_net.
+     BP_LEAKY_SLOPE       slope of leaky ReLU for z < 0 (default 0.01f). Implementation file.
+     BP_EXPF BP_LOGF BP_TANHF BP_SQRTF
+                          libm hooks (default expf, logf, tanhf, sqrtf); define all four and
+                          <math.h> is not included. Implementation file.
+     BP_MEMSET BP_MEMCPY  libc hooks (default memset, memcpy); define both and <string.h> is not
+                          included. Implementation file.
+     BP_ASSERT(c)         internal invariant checks (default: none). Never used for caller input,
+                          which is always checked and answered with a bp_status.
+     BACKPROP_NO_STDIO    reserved for file helpers; the core never touches stdio.
+
+   MEMORY MODEL
+     Ask the size, hand in the arrays, init:
+         size_t np = bp_params_size(n_layers, sizes);          floats of parameters (and of grads)
+         size_t nw = bp_work_size(n_layers, sizes, max_batch); floats of scratch
+     Static, stack, arena or malloc: your choice. 0 from either means the sizes are invalid.
+
+   PARAMETER LAYOUT (one flat vector; grads and velocity have the same layout)
+     For each layer l = 0 .. n_layers-1, with in = sizes[l], out = sizes[l+1]:
+         W[out][in] row-major, then b[out].
+     Unit o of layer l computes act[l]( sum_i W[o][i] * x[i] + b[o] ).
+
+   WORK LAYOUT (scratch; you may read it, the library owns its contents)
+     A_1 .. A_L   activations of each layer, max_batch rows of sizes[l] each
+     Z            pre-activations of the output layer, max_batch rows of sizes[L]
+     D0, D1       deltas, max_batch rows of max(sizes[1..L]) each
+
+   EXAMPLE (learns XOR; tests/Makefile compile this very text)
+         #define BACKPROP_IMPLEMENTATION
+         #include "backprop.h"
+         #include <stdio.h>
+         int main(void) {
+             static const int sizes[] = {2, 4, 1};
+             static const bp_act acts[] = {BP_TANH, BP_SIGMOID};
+             static const float x[] = {0,0, 0,1, 1,0, 1,1}, t[] = {0, 1, 1, 0};
+             float params[17], grads[17], work[14];   // bp_params_size, bp_work_size
+             bp_opt opt = {0.5f, 0.0f, 0.0f, 0};      // lr, momentum, weight decay, nesterov
+             bp_net net;
+             int epoch, i;
+             if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, grads, work))
+                 return 1;
+             bp_randomize(&net, 42);
+             for (epoch = 0; epoch < 2000; epoch++)
+                 for (i = 0; i < 4; i++)
+                     bp_train_step(&net, NULL, &opt, x + 2 * i, t + i, 1, NULL);
+             for (i = 0; i < 4; i++)
+                 printf("%.0f xor %.0f = %.3f\n", (double)x[2 * i], (double)x[2 * i + 1],
+                        (double)bp_forward(&net, x + 2 * i, 1)[0]);
+             return 0;
+         }
+
+   LOSSES (per sample; the batch loss is the mean over the batch)
+     BP_LOSS_SQUARED        0.5 * sum_k (y_k - t_k)^2, with any output activation.
+     BP_LOSS_CROSS_ENTROPY  softmax output:  -sum_k t_k log y_k           (targets sum to 1)
+                            sigmoid output: -sum_k t_k log y_k + (1-t_k) log(1-y_k)
+                            Fused with the output activation: the output delta is y - t. The
+                            value is computed from the pre-activations (log-sum-exp, softplus),
+                            so it stays finite and accurate when y rounds to 0 or 1.
+
+   THREAD SAFETY
+     No globals, no hidden state. Functions are reentrant; a bp_net must not be used by two
+     threads at once. Several bp_net views may share one read-only params array, each with its
+     own work (and grads), to serve one model from many threads.
+
+   LIBC / LIBM USED BY THE IMPLEMENTATION
+     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above. No malloc, no stdio.
+
+   ERRORS
+     Every function that takes caller input checks it and reports a bp_status (bp_strerror names
+     it). Functions that return a pointer or a loss signal failure with NULL or a negative loss,
+     as documented at each one.
+*/
+#ifndef BACKPROP_H
+#define BACKPROP_H
+
+#define BACKPROP_VERSION_MAJOR 0
+#define BACKPROP_VERSION_MINOR 1
+#define BACKPROP_VERSION_PATCH 0
+#define BACKPROP_VERSION_STRING "0.1.0"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef BPDEF
+#ifdef BACKPROP_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define BPDEF static __attribute__((unused))
+#else
+#define BPDEF static
+#endif
+#else
+#define BPDEF extern
+#endif
+#endif
+
+#ifndef BP_MAX_LAYERS
+#define BP_MAX_LAYERS 16
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Activations. Softmax is for the output layer only. */
+typedef enum bp_act {
+    BP_LINEAR, BP_SIGMOID, BP_TANH, BP_RELU, BP_LEAKY_RELU, BP_SOFTMAX, BP_ACT_COUNT
+} bp_act;
+
+typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } bp_loss;
+
+/* One list makes both the enum and bp_strerror's texts, so they cannot drift apart. */
+#define BP_STATUS_LIST(X) \
+    X(BP_OK,                 "ok") \
+    X(BP_ERR_NULL,           "a required pointer argument is NULL") \
+    X(BP_ERR_LAYERS,         "the number of layers is outside 1..BP_MAX_LAYERS") \
+    X(BP_ERR_SIZE,           "a layer size is less than 1") \
+    X(BP_ERR_ACT,            "unknown activation") \
+    X(BP_ERR_SOFTMAX_HIDDEN, "softmax is only allowed on the output layer") \
+    X(BP_ERR_LOSS,           "unknown loss") \
+    X(BP_ERR_LOSS_ACT,       "cross-entropy needs a sigmoid or softmax output layer") \
+    X(BP_ERR_MAX_BATCH,      "max_batch is less than 1") \
+    X(BP_ERR_OVERFLOW,       "the sizes are too large: the float count overflows size_t") \
+    X(BP_ERR_BATCH,          "the batch (or sample count) is outside its range") \
+    X(BP_ERR_OPT,            "an optimizer setting is out of range (need finite lr > 0, " \
+                             "0 <= momentum < 1, finite weight_decay >= 0)")
+
+typedef enum bp_status {
+#define BP__STATUS_ENUM(name, text) name,
+    BP_STATUS_LIST(BP__STATUS_ENUM)
+#undef BP__STATUS_ENUM
+    BP_STATUS_COUNT
+} bp_status;
+
+typedef struct bp_net {           /* fields are public and documented, but set by bp_init */
+    int n_layers;                 /* number of weight layers */
+    int sizes[BP_MAX_LAYERS + 1]; /* sizes[0] inputs, sizes[n_layers] outputs */
+    bp_act act[BP_MAX_LAYERS];    /* activation of each weight layer */
+    bp_loss loss;
+    int max_batch;
+    float *params; size_t n_params;   /* caller-owned */
+    float *grads;                     /* caller-owned, n_params floats, same layout */
+    float *work;   size_t n_work;     /* caller-owned: activations and deltas */
+} bp_net;
+
+/* SGD settings for bp_update and bp_train_step. Per element, with g the gradient:
+       g' = g + weight_decay * w          (weights only; biases are not decayed)
+       v  = momentum * v + g'             (skipped when momentum == 0)
+       w -= lr * (nesterov ? g' + momentum * v : v)
+   With momentum == 0 this is plain SGD, w -= lr * g', and the velocity may be NULL. */
+typedef struct bp_opt {
+    float lr;            /* learning rate, finite, > 0 */
+    float momentum;      /* 0 <= momentum < 1 */
+    float weight_decay;  /* L2 coefficient, finite, >= 0 */
+    int nesterov;        /* nonzero: Nesterov momentum */
+} bp_opt;
+
+/* Floats needed for params (and for grads, and a velocity), for n_layers weight layers and
+   sizes[0..n_layers]. 0 if the arguments are invalid or the count overflows. */
+BPDEF size_t bp_params_size(int n_layers, const int *sizes);
+
+/* Floats needed for work at batches of up to max_batch rows. 0 if invalid or overflowing. */
+BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch);
+
+/* Checks everything and fills *net. sizes: n_layers+1 ints; acts: n_layers activations.
+   params and grads: bp_params_size floats each; work: bp_work_size floats; the three must not
+   overlap. Nothing is written to the arrays (call bp_randomize or load parameters). On error
+   *net is left zeroed. */
+BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                        bp_loss loss, int max_batch, float *params, float *grads, float *work);
+
+/* Weights uniform in [-r, r]: Xavier/Glorot r = sqrt(6 / (in + out)) for linear, sigmoid,
+   tanh and softmax layers; He r = sqrt(6 / in) for ReLU and leaky ReLU. Biases 0. The draws
+   come from bp_rng seeded with seed, layer by layer, row by row: the same seed gives the same
+   bits on every run and host. Does nothing if net is NULL. */
+BPDEF void bp_randomize(bp_net *net, uint64_t seed);
+
+/* x: batch rows of sizes[0] floats. Returns batch rows of sizes[n_layers] outputs, inside
+   work, valid until the next forward. NULL if net or x is NULL or batch is outside
+   1..max_batch. */
+BPDEF const float *bp_forward(bp_net *net, const float *x, int batch);
+
+/* Mean loss over the batch of the last bp_forward, against target (batch rows of
+   sizes[n_layers]). Negative (-1) on a NULL argument or a batch outside 1..max_batch. */
+BPDEF float bp_loss_value(const bp_net *net, const float *target, int batch);
+
+/* After bp_forward on the same x and batch: overwrites grads with the gradient of the
+   batch-mean loss and returns that loss. Negative (-1), grads untouched, on a NULL argument
+   or a batch outside 1..max_batch. */
+BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch);
+
+/* params[i] -= lr * grads[i] for i < n. Any flat vector. */
+BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr);
+
+/* Applies *opt to net->params with the gradient in net->grads. velocity: n_params floats
+   (start them at 0), or NULL when opt->momentum == 0. */
+BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt);
+
+/* Forward, backward and update in one call, each weight row touched once while it is hot.
+   Same bits as bp_forward + bp_backward + bp_update. grads holds the batch gradient after it.
+   *loss (if loss is not NULL) receives the batch-mean loss before the update. */
+BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
+                              const float *x, const float *target, int batch, float *loss);
+
+/* Index of the largest of v[0..n-1] (the first on ties); -1 if v is NULL or n < 1. */
+BPDEF int bp_argmax(const float *v, int n);
+
+/* Runs the n samples of x (rows of sizes[0]) in batches of max_batch, against target.
+   *mean_loss: mean loss per sample. *accuracy: the fraction of samples classified right,
+   where right means the output's argmax equals the target's argmax or, with one output,
+   (y >= 0.5) == (t >= 0.5). Either output pointer may be NULL. n must be >= 1. */
+BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
+                            float *mean_loss, float *accuracy);
+
+/* A sentence naming the status; "unknown status" for a value outside the enum. */
+BPDEF const char *bp_strerror(bp_status s);
+
+/* "linear", "sigmoid", ...; NULL for a value outside the enum. */
+BPDEF const char *bp_act_name(bp_act a);
+
+/* The PRNG: splitmix64 (Steele, Lea, Flood 2014), 64 bits of state, fully determined by the
+   seed. bp_rng_u32 gives the high 32 bits of each output; bp_rng_float a uniform float in
+   [0, 1) with 24 random bits; bp_rng_below an unbiased integer in [0, n) (0 if n == 0). */
+typedef struct bp_rng { uint64_t state; } bp_rng;
+BPDEF bp_rng   bp_rng_seed(uint64_t seed);
+BPDEF uint32_t bp_rng_u32(bp_rng *r);
+BPDEF float    bp_rng_float(bp_rng *r);
+BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BACKPROP_H */
+
+/* ============================================================================================
+   IMPLEMENTATION
+   ============================================================================================ */
+#ifdef BACKPROP_IMPLEMENTATION
+#ifndef BACKPROP_IMPLEMENTATION_DONE
+#define BACKPROP_IMPLEMENTATION_DONE
+
+#if !defined(BP_EXPF) || !defined(BP_LOGF) || !defined(BP_TANHF) || !defined(BP_SQRTF)
+#include <math.h>
+#endif
+#ifndef BP_EXPF
+#define BP_EXPF expf
+#endif
+#ifndef BP_LOGF
+#define BP_LOGF logf
+#endif
+#ifndef BP_TANHF
+#define BP_TANHF tanhf
+#endif
+#ifndef BP_SQRTF
+#define BP_SQRTF sqrtf
+#endif
+#if !defined(BP_MEMSET) || !defined(BP_MEMCPY)
+#include <string.h>
+#endif
+#ifndef BP_MEMSET
+#define BP_MEMSET memset
+#endif
+#ifndef BP_MEMCPY
+#define BP_MEMCPY memcpy
+#endif
+#ifndef BP_ASSERT
+#define BP_ASSERT(c) ((void)0)
+#endif
+#ifndef BP_LEAKY_SLOPE
+#define BP_LEAKY_SLOPE 0.01f
+#endif
+
+#ifdef __cplusplus
+#define BP__RESTRICT __restrict
+#else
+#define BP__RESTRICT restrict
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__PRIVATE static __attribute__((unused))
+#else
+#define BP__PRIVATE static
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- sizes ------------------------------------------------------------------------------ */
+
+#define BP__MAX_FLOATS (((size_t)-1) / sizeof(float))  /* a float count whose bytes fit size_t */
+
+/* a + b * c, or 0 when the result (as a count of floats, in bytes) would not fit size_t. */
+BP__PRIVATE size_t bp__muladd(size_t a, size_t b, size_t c) {
+    if (c != 0 && b > (BP__MAX_FLOATS - a) / c) return 0;
+    return a + b * c;
+}
+
+BP__PRIVATE bp_status bp__check_sizes(int n_layers, const int *sizes) {
+    int l;
+    if (!sizes) return BP_ERR_NULL;
+    if (n_layers < 1 || n_layers > BP_MAX_LAYERS) return BP_ERR_LAYERS;
+    for (l = 0; l <= n_layers; l++)
+        if (sizes[l] < 1) return BP_ERR_SIZE;
+    return BP_OK;
+}
+
+BPDEF size_t bp_params_size(int n_layers, const int *sizes) {
+    size_t n = 0;
+    int l;
+    if (bp__check_sizes(n_layers, sizes) != BP_OK) return 0;
+    for (l = 0; l < n_layers; l++)
+        if ((n = bp__muladd(n, (size_t)sizes[l] + 1, (size_t)sizes[l + 1])) == 0) return 0;
+    return n;
+}
+
+BP__PRIVATE int bp__widest(int n_layers, const int *sizes) {
+    int l, w = 1;
+    for (l = 1; l <= n_layers; l++)
+        if (sizes[l] > w) w = sizes[l];
+    return w;
+}
+
+BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
+    size_t n = 0, b;
+    int l;
+    if (bp__check_sizes(n_layers, sizes) != BP_OK || max_batch < 1) return 0;
+    b = (size_t)max_batch;
+    for (l = 1; l <= n_layers; l++)                                              /* A_l */
+        if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
+    if ((n = bp__muladd(n, b, (size_t)sizes[n_layers])) == 0) return 0;           /* Z */
+    if ((n = bp__muladd(n, b, (size_t)bp__widest(n_layers, sizes))) == 0) return 0; /* D0 */
+    if ((n = bp__muladd(n, b, (size_t)bp__widest(n_layers, sizes))) == 0) return 0; /* D1 */
+    return n;
+}
+
+/* Where things sit. Offsets are computed, not stored: at most BP_MAX_LAYERS additions. */
+BP__PRIVATE size_t bp__param_offset(const bp_net *net, int l) {
+    size_t off = 0;
+    int k;
+    for (k = 0; k < l; k++) off += ((size_t)net->sizes[k] + 1) * (size_t)net->sizes[k + 1];
+    return off;
+}
+
+BP__PRIVATE float *bp__act_buf(const bp_net *net, int l) {  /* A_l for l >= 1; A_{L+1} is Z */
+    size_t off = 0;
+    int k;
+    for (k = 1; k < l; k++) off += (size_t)net->max_batch * (size_t)net->sizes[k];
+    return net->work + off;
+}
+
+BP__PRIVATE float *bp__z_buf(const bp_net *net) { return bp__act_buf(net, net->n_layers + 1); }
+
+BP__PRIVATE float *bp__delta_buf(const bp_net *net, int which) {  /* D0 or D1 */
+    size_t mb = (size_t)net->max_batch;
+    return bp__z_buf(net) + mb * (size_t)net->sizes[net->n_layers]
+         + (size_t)which * mb * (size_t)bp__widest(net->n_layers, net->sizes);
+}
+
+BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                        bp_loss loss, int max_batch, float *params, float *grads, float *work) {
+    bp_status s;
+    int l;
+    if (!net) return BP_ERR_NULL;
+    BP_MEMSET(net, 0, sizeof *net);
+    if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
+    if ((s = bp__check_sizes(n_layers, sizes)) != BP_OK) return s;
+    for (l = 0; l < n_layers; l++) {
+        if ((int)acts[l] < 0 || (int)acts[l] >= (int)BP_ACT_COUNT) return BP_ERR_ACT;
+        if (acts[l] == BP_SOFTMAX && l != n_layers - 1) return BP_ERR_SOFTMAX_HIDDEN;
+    }
+    if ((int)loss < 0 || (int)loss >= (int)BP_LOSS_COUNT) return BP_ERR_LOSS;
+    if (loss == BP_LOSS_CROSS_ENTROPY && acts[n_layers - 1] != BP_SIGMOID
+        && acts[n_layers - 1] != BP_SOFTMAX) return BP_ERR_LOSS_ACT;
+    if (max_batch < 1) return BP_ERR_MAX_BATCH;
+    if (bp_params_size(n_layers, sizes) == 0 || bp_work_size(n_layers, sizes, max_batch) == 0)
+        return BP_ERR_OVERFLOW;
+    net->n_layers = n_layers;
+    for (l = 0; l <= n_layers; l++) net->sizes[l] = sizes[l];
+    for (l = 0; l < n_layers; l++) net->act[l] = acts[l];
+    net->loss = loss;
+    net->max_batch = max_batch;
+    net->params = params;
+    net->n_params = bp_params_size(n_layers, sizes);
+    net->grads = grads;
+    net->work = work;
+    net->n_work = bp_work_size(n_layers, sizes, max_batch);
+    return BP_OK;
+}
+
+/* ---- random numbers --------------------------------------------------------------------- */
+
+BPDEF bp_rng bp_rng_seed(uint64_t seed) {
+    bp_rng r;
+    r.state = seed;
+    return r;
+}
+
+BPDEF uint32_t bp_rng_u32(bp_rng *r) {  /* splitmix64: add the golden gamma, then mix */
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+BPDEF float bp_rng_float(bp_rng *r) {  /* 24 bits: every value exact in a float, never 1 */
+    return (float)(bp_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
+
+BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n) {
+    /* Reject the lowest 2^32 mod n values: the rest hold each of 0..n-1 equally often. */
+    uint32_t threshold, x;
+    if (n == 0) return 0;
+    threshold = (uint32_t)(0u - n) % n;
+    do x = bp_rng_u32(r); while (x < threshold);
+    return x % n;
+}
+
+BPDEF void bp_randomize(bp_net *net, uint64_t seed) {
+    bp_rng r = bp_rng_seed(seed);
+    float *p;
+    int l;
+    if (!net || !net->params) return;
+    p = net->params;
+    for (l = 0; l < net->n_layers; l++) {
+        size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
+        int he = net->act[l] == BP_RELU || net->act[l] == BP_LEAKY_RELU;
+        float range = BP_SQRTF(6.0f / (float)(he ? ni : ni + no));
+        for (i = 0; i < ni * no; i++) *p++ = range * (2.0f * bp_rng_float(&r) - 1.0f);
+        BP_MEMSET(p, 0, no * sizeof *p);
+        p += no;
+    }
+}
+
+/* ---- activations: the function of z, and its derivative from the output y --------------- */
+
+/* sigmoid   y = 1 / (1 + e^-z)             dy/dz = y (1 - y)
+   Split at 0 so e^|z| is never formed: no overflow for any finite z. */
+BP__PRIVATE float bp__sigmoid(float z) {
+    float e;
+    if (z >= 0.0f) return 1.0f / (1.0f + BP_EXPF(-z));
+    e = BP_EXPF(z);
+    return e / (1.0f + e);
+}
+
+/* log(1 + x) for x >= 0, accurate where 1 + x rounds (Goldberg's trick, needs only log). */
+BP__PRIVATE float bp__log1p(float x) {
+    float u = 1.0f + x;
+    if (u == 1.0f) return x;
+    return BP_LOGF(u) * (x / (u - 1.0f));
+}
+
+/* softplus  log(1 + e^z) = max(z, 0) + log(1 + e^-|z|), finite for every finite z */
+BP__PRIVATE float bp__softplus(float z) {
+    return (z > 0.0f ? z : 0.0f) + bp__log1p(BP_EXPF(z > 0.0f ? -z : z));
+}
+
+/* y = act(z) over rows x n (in place allowed). Softmax acts on each row. */
+BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, int n) {
+    size_t i, count = (size_t)rows * (size_t)n;
+    int r, k;
+    switch (act) {
+    case BP_LINEAR:       /* y = z                         dy/dz = 1 */
+        if (y != z) BP_MEMCPY(y, z, count * sizeof *y);
+        break;
+    case BP_SIGMOID:
+        for (i = 0; i < count; i++) y[i] = bp__sigmoid(z[i]);
+        break;
+    case BP_TANH:         /* y = tanh z                    dy/dz = 1 - y^2 */
+        for (i = 0; i < count; i++) y[i] = BP_TANHF(z[i]);
+        break;
+    case BP_RELU:         /* y = max(z, 0)                 dy/dz = [y > 0] */
+        for (i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        break;
+    case BP_LEAKY_RELU:   /* y = z > 0 ? z : s z           dy/dz = y > 0 ? 1 : s */
+        for (i = 0; i < count; i++) y[i] = z[i] > 0.0f ? z[i] : BP_LEAKY_SLOPE * z[i];
+        break;
+    case BP_SOFTMAX:      /* y_k = e^(z_k - m) / sum_j e^(z_j - m), m = max z: no overflow
+                             dy_k/dz_j = y_k ([k == j] - y_j) */
+        for (r = 0; r < rows; r++) {
+            const float *zr = z + (size_t)r * (size_t)n;
+            float *yr = y + (size_t)r * (size_t)n, m = zr[0], sum = 0.0f;
+            for (k = 1; k < n; k++) if (zr[k] > m) m = zr[k];
+            for (k = 0; k < n; k++) sum += (yr[k] = BP_EXPF(zr[k] - m));
+            for (k = 0; k < n; k++) yr[k] /= sum;   /* sum >= 1: the max term is e^0 */
+        }
+        break;
+    default:
+        BP_ASSERT(0);
+        break;
+    }
+}
+
+/* d[i] *= dy/dz at y[i], for the elementwise activations (softmax is output-only). */
+BP__PRIVATE void bp__mul_deriv(bp_act act, const float *y, float *d, size_t count) {
+    size_t i;
+    switch (act) {
+    case BP_SIGMOID:    for (i = 0; i < count; i++) d[i] *= y[i] * (1.0f - y[i]); break;
+    case BP_TANH:       for (i = 0; i < count; i++) d[i] *= 1.0f - y[i] * y[i]; break;
+    case BP_RELU:       for (i = 0; i < count; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f; break;
+    case BP_LEAKY_RELU: for (i = 0; i < count; i++) d[i] *= y[i] > 0.0f ? 1.0f : BP_LEAKY_SLOPE; break;
+    default: BP_ASSERT(act == BP_LINEAR); break;
+    }
+}
+
+/* ---- kernels ---------------------------------------------------------------------------- */
+
+/* Eight independent partial sums: the compiler can vectorize this without -ffast-math,
+   because the order of the additions is written out, not left to reassociation. */
+BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b, int n) {
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
+    float s;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        s0 += a[i] * b[i];         s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
+        s4 += a[i + 4] * b[i + 4]; s5 += a[i + 5] * b[i + 5];
+        s6 += a[i + 6] * b[i + 6]; s7 += a[i + 7] * b[i + 7];
+    }
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* y += a * x */
+BP__PRIVATE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
+    int i;
+    for (i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: each weight row stays in cache across the batch. */
+BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, float *z,
+                           int batch, int ni, int no) {
+    int o, b;
+    for (o = 0; o < no; o++) {
+        const float *w = W + (size_t)o * (size_t)ni;
+        for (b = 0; b < batch; b++)
+            z[(size_t)b * (size_t)no + (size_t)o] = bp__dot(w, x + (size_t)b * (size_t)ni, ni) + bias[o];
+    }
+}
+
+/* ---- forward and loss ------------------------------------------------------------------- */
+
+BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
+    const float *in = x, *p;
+    int l;
+    if (!net || !x || !net->params || !net->work) return NULL;
+    if (batch < 1 || batch > net->max_batch) return NULL;
+    p = net->params;
+    for (l = 0; l < net->n_layers; l++) {
+        int ni = net->sizes[l], no = net->sizes[l + 1];
+        float *a = bp__act_buf(net, l + 1);
+        float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
+        bp__dense(p, p + (size_t)ni * (size_t)no, in, z, batch, ni, no);
+        bp__activate(net->act[l], z, a, batch, no);
+        p += ((size_t)ni + 1) * (size_t)no;
+        in = a;
+    }
+    return in;
+}
+
+/* Loss of one sample from its output row y, pre-activations z and target t. */
+BP__PRIVATE float bp__sample_loss(const bp_net *net, const float *z, const float *y,
+                                  const float *t, int n) {
+    float loss = 0.0f;
+    int k;
+    if (net->loss == BP_LOSS_SQUARED) {            /* 0.5 sum (y - t)^2 */
+        for (k = 0; k < n; k++) loss += 0.5f * (y[k] - t[k]) * (y[k] - t[k]);
+    } else if (net->act[net->n_layers - 1] == BP_SOFTMAX) {
+        /* -sum t_k log y_k = sum t_k (lse(z) - z_k), lse(z) = m + log sum e^(z_j - m) */
+        float m = z[0], s = 0.0f, lse;
+        for (k = 1; k < n; k++) if (z[k] > m) m = z[k];
+        for (k = 0; k < n; k++) s += BP_EXPF(z[k] - m);
+        lse = m + BP_LOGF(s);
+        for (k = 0; k < n; k++) loss += t[k] * (lse - z[k]);
+    } else {
+        /* -[t log y + (1-t) log(1-y)] with y = sigmoid z equals softplus(z) - t z */
+        for (k = 0; k < n; k++) loss += bp__softplus(z[k]) - t[k] * z[k];
+    }
+    return loss;
+}
+
+BPDEF float bp_loss_value(const bp_net *net, const float *target, int batch) {
+    const float *y, *z;
+    float sum = 0.0f;
+    int b, n;
+    if (!net || !target || !net->work) return -1.0f;
+    if (batch < 1 || batch > net->max_batch) return -1.0f;
+    n = net->sizes[net->n_layers];
+    y = bp__act_buf(net, net->n_layers);
+    z = bp__z_buf(net);
+    for (b = 0; b < batch; b++) {
+        size_t off = (size_t)b * (size_t)n;
+        sum += bp__sample_loss(net, z + off, y + off, target + off, n);
+    }
+    return sum / (float)batch;
+}
+
+/* ---- backward --------------------------------------------------------------------------- */
+
+/* dLoss/dz of the output layer for one sample, times `scale` (1/batch: the mean). */
+BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float *t, float *d,
+                                  int n, float scale) {
+    bp_act act = net->act[net->n_layers - 1];
+    int k;
+    if (net->loss == BP_LOSS_CROSS_ENTROPY) {
+        /* sigmoid: d = y - t. softmax: d = y sum(t) - t, which is y - t when t sums to 1 */
+        float st = 1.0f;
+        if (act == BP_SOFTMAX) for (st = 0.0f, k = 0; k < n; k++) st += t[k];
+        for (k = 0; k < n; k++) d[k] = scale * (y[k] * st - t[k]);
+    } else if (act == BP_SOFTMAX) {
+        /* squared loss through the softmax Jacobian: d_k = y_k (e_k - sum_j e_j y_j), e = y - t */
+        float dot = 0.0f;
+        for (k = 0; k < n; k++) dot += (y[k] - t[k]) * y[k];
+        for (k = 0; k < n; k++) d[k] = scale * y[k] * ((y[k] - t[k]) - dot);
+    } else {
+        for (k = 0; k < n; k++) d[k] = scale * (y[k] - t[k]);    /* e = y - t, then * f'(y) */
+        bp__mul_deriv(act, y, d, (size_t)n);
+    }
+}
+
+/* One SGD step on n elements (see bp_opt); wd is the decay for this span (0 for biases).
+   bp_update and bp_train_step both come here, which makes them bit-identical. */
+BP__PRIVATE void bp__step(float *BP__RESTRICT w, const float *BP__RESTRICT g,
+                          float *BP__RESTRICT v, size_t n, const bp_opt *opt, float wd) {
+    const float lr = opt->lr, mu = opt->momentum;
+    size_t i;
+    if (mu == 0.0f) {
+        if (wd == 0.0f) for (i = 0; i < n; i++) w[i] -= lr * g[i];
+        else            for (i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
+    } else if (opt->nesterov) {
+        for (i = 0; i < n; i++) {
+            float gi = g[i] + wd * w[i];
+            v[i] = mu * v[i] + gi;
+            w[i] -= lr * (gi + mu * v[i]);
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            v[i] = mu * v[i] + (g[i] + wd * w[i]);
+            w[i] -= lr * v[i];
+        }
+    }
+}
+
+BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const float *velocity, const bp_opt *opt) {
+    if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
+    /* written so that NaN fails every comparison; x - x == 0 only for finite x */
+    if (!(opt->lr > 0.0f && opt->lr - opt->lr == 0.0f)) return BP_ERR_OPT;
+    if (!(opt->momentum >= 0.0f && opt->momentum < 1.0f)) return BP_ERR_OPT;
+    if (!(opt->weight_decay >= 0.0f && opt->weight_decay - opt->weight_decay == 0.0f))
+        return BP_ERR_OPT;
+    if (opt->momentum != 0.0f && !velocity) return BP_ERR_NULL;
+    return BP_OK;
+}
+
+/* The backward pass, layer by layer from the output. For each weight row o of layer l:
+   (1) the input deltas take the row's share, dprev[b] += d[b][o] W[o], with the old weights;
+   (2) the row's gradient, g[o] = sum_b d[b][o] a_prev[b], and its bias gradient;
+   (3) if opt is given, the row is updated at once, while it is still in cache.
+   Then dprev *= f'(a_prev). Layer 0 computes no input deltas: nothing uses them. */
+BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target, int batch,
+                               const bp_opt *opt, float *velocity) {
+    const int L = net->n_layers, nout = net->sizes[L];
+    const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
+    float *d = bp__delta_buf(net, 0), *dprev = bp__delta_buf(net, 1);
+    const float scale = 1.0f / (float)batch;
+    float loss = 0.0f;
+    int l, b, o;
+    for (b = 0; b < batch; b++) {
+        size_t off = (size_t)b * (size_t)nout;
+        loss += bp__sample_loss(net, z + off, y + off, target + off, nout);
+        bp__output_delta(net, y + off, target + off, d + off, nout, scale);
+    }
+    for (l = L - 1; l >= 0; l--) {
+        const int ni = net->sizes[l], no = net->sizes[l + 1];
+        const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
+        float *W = net->params + off, *gW = net->grads + off;
+        float *vW = velocity ? velocity + off : NULL;
+        const float *aprev = l == 0 ? x : bp__act_buf(net, l);
+        float *tmp;
+        if (l > 0) BP_MEMSET(dprev, 0, (size_t)batch * (size_t)ni * sizeof *dprev);
+        for (o = 0; o < no; o++) {
+            const size_t r = (size_t)o * (size_t)ni;
+            float gb = 0.0f;
+            if (l > 0)
+                for (b = 0; b < batch; b++)
+                    bp__axpy(dprev + (size_t)b * (size_t)ni, d[(size_t)b * (size_t)no + (size_t)o],
+                             W + r, ni);
+            BP_MEMSET(gW + r, 0, (size_t)ni * sizeof *gW);
+            for (b = 0; b < batch; b++) {
+                float db = d[(size_t)b * (size_t)no + (size_t)o];
+                bp__axpy(gW + r, db, aprev + (size_t)b * (size_t)ni, ni);
+                gb += db;
+            }
+            gW[nw + (size_t)o] = gb;
+            if (opt) {
+                bp__step(W + r, gW + r, vW ? vW + r : NULL, (size_t)ni, opt, opt->weight_decay);
+                bp__step(W + nw + o, gW + nw + o, vW ? vW + nw + o : NULL, 1, opt, 0.0f);
+            }
+        }
+        if (l > 0) bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)batch * (size_t)ni);
+        tmp = d; d = dprev; dprev = tmp;
+    }
+    return loss * scale;
+}
+
+BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch) {
+    if (!net || !x || !target || !net->params || !net->grads || !net->work) return -1.0f;
+    if (batch < 1 || batch > net->max_batch) return -1.0f;
+    return bp__backprop(net, x, target, batch, NULL, NULL);
+}
+
+/* ---- updates ---------------------------------------------------------------------------- */
+
+BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
+    size_t i;
+    if (!params || !grads) return;
+    for (i = 0; i < n; i++) params[i] -= lr * grads[i];
+}
+
+BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
+    bp_status s = bp__check_opt(net, velocity, opt);
+    int l, o;
+    if (s != BP_OK) return s;
+    if (opt->momentum == 0.0f) velocity = NULL;
+    for (l = 0; l < net->n_layers; l++) {
+        const int ni = net->sizes[l], no = net->sizes[l + 1];
+        const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
+        float *W = net->params + off, *gW = net->grads + off, *vW = velocity ? velocity + off : NULL;
+        for (o = 0; o < no; o++) {       /* row by row, exactly as bp_train_step does it */
+            const size_t r = (size_t)o * (size_t)ni;
+            bp__step(W + r, gW + r, vW ? vW + r : NULL, (size_t)ni, opt, opt->weight_decay);
+            bp__step(W + nw + o, gW + nw + o, vW ? vW + nw + o : NULL, 1, opt, 0.0f);
+        }
+    }
+    return BP_OK;
+}
+
+BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
+                              const float *x, const float *target, int batch, float *loss) {
+    bp_status s = bp__check_opt(net, velocity, opt);
+    float l;
+    if (s != BP_OK) return s;
+    if (!x || !target || !net->work) return BP_ERR_NULL;
+    if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
+    bp_forward(net, x, batch);
+    l = bp__backprop(net, x, target, batch, opt, opt->momentum == 0.0f ? NULL : velocity);
+    if (loss) *loss = l;
+    return BP_OK;
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+BPDEF int bp_argmax(const float *v, int n) {
+    int k, best = 0;
+    if (!v || n < 1) return -1;
+    for (k = 1; k < n; k++) if (v[k] > v[best]) best = k;
+    return best;
+}
+
+BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
+                            float *mean_loss, float *accuracy) {
+    int done = 0, right = 0, nin, nout;
+    float loss_sum = 0.0f;
+    if (!net || !x || !target || !net->params || !net->work) return BP_ERR_NULL;
+    if (n < 1) return BP_ERR_BATCH;
+    nin = net->sizes[0];
+    nout = net->sizes[net->n_layers];
+    while (done < n) {
+        int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
+        const float *xb = x + (size_t)done * (size_t)nin, *tb = target + (size_t)done * (size_t)nout;
+        const float *y = bp_forward(net, xb, chunk);
+        loss_sum += bp_loss_value(net, tb, chunk) * (float)chunk;
+        for (b = 0; b < chunk; b++) {
+            const float *yr = y + (size_t)b * (size_t)nout, *tr = tb + (size_t)b * (size_t)nout;
+            if (nout == 1) right += (yr[0] >= 0.5f) == (tr[0] >= 0.5f);
+            else right += bp_argmax(yr, nout) == bp_argmax(tr, nout);
+        }
+        done += chunk;
+    }
+    if (mean_loss) *mean_loss = loss_sum / (float)n;
+    if (accuracy) *accuracy = (float)right / (float)n;
+    return BP_OK;
+}
+
+BPDEF const char *bp_strerror(bp_status s) {
+    switch (s) {
+#define BP__STATUS_TEXT(name, text) case name: return text;
+    BP_STATUS_LIST(BP__STATUS_TEXT)
+#undef BP__STATUS_TEXT
+    default: return "unknown status";
+    }
+}
+
+BPDEF const char *bp_act_name(bp_act a) {
+    static const char *const names[BP_ACT_COUNT] = {
+        "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"
+    };
+    return (int)a >= 0 && (int)a < (int)BP_ACT_COUNT ? names[a] : NULL;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BACKPROP_IMPLEMENTATION_DONE */
+#endif /* BACKPROP_IMPLEMENTATION */
+
+/*
+   VERSION HISTORY
+     0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
+                         forward/backward over caller-owned arrays, SGD with momentum, Nesterov
+                         and weight decay, fused train step, seeded init, evaluation helpers.
+
+   ---------------------------------------------------------------------------------------------
+   This software is available under two licenses; choose whichever you prefer.
+   ---------------------------------------------------------------------------------------------
+   ALTERNATIVE A - MIT License
+   Copyright (c) 2026 the backprop.h authors
+   Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+   and associated documentation files (the "Software"), to deal in the Software without
+   restriction, including without limitation the rights to use, copy, modify, merge, publish,
+   distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+   Software is furnished to do so, subject to the following conditions:
+   The above copyright notice and this permission notice shall be included in all copies or
+   substantial portions of the Software.
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+   BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+   NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+   DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+   OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+   ---------------------------------------------------------------------------------------------
+   ALTERNATIVE B - Public Domain (www.unlicense.org)
+   This is free and unencumbered software released into the public domain.
+   Anyone is free to copy, modify, publish, use, compile, sell, or distribute this software,
+   either in source code form or as a compiled binary, for any purpose, commercial or
+   non-commercial, and by any means.
+   In jurisdictions that recognize copyright laws, the author or authors of this software
+   dedicate any and all copyright interest in the software to the public domain. We make this
+   dedication for the benefit of the public at large and to the detriment of our heirs and
+   successors. We intend this dedication to be an overt act of relinquishment in perpetuity of
+   all present and future rights to this software under copyright law.
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+   BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+   NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+   LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+   CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/
