@@ -588,8 +588,10 @@ BP__PRIVATE float bp__sample_loss(const bp_net *net, const float *z, const float
         lse = m + BP_LOGF(s);
         for (k = 0; k < n; k++) loss += t[k] * (lse - z[k]);
     } else {
-        /* -[t log y + (1-t) log(1-y)] with y = sigmoid z equals softplus(z) - t z */
-        for (k = 0; k < n; k++) loss += bp__softplus(z[k]) - t[k] * z[k];
+        /* -[t log y + (1-t) log(1-y)], y = sigmoid z: log y = -softplus(-z) and
+           log(1-y) = -softplus(z). Two non-negative terms: no cancellation when y rounds to 1
+           (the equal form softplus(z) - t z loses it all at z = 30, t = 1). */
+        for (k = 0; k < n; k++) loss += t[k] * bp__softplus(-z[k]) + (1.0f - t[k]) * bp__softplus(z[k]);
     }
     return loss;
 }

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Compile tests of the header: C99 under gcc and clang with warnings as errors, C++, static
+# mode, included twice, two translation units, libm-free hooks, and the manual's own example.
+# Each program calls into the library and is run, so an implementation that silently compiled
+# to nothing fails to link. Usage: tests/compile.sh [CC] [CXX]
+cd "$(dirname "$0")/.." || exit 1
+out=build/compile
+mkdir -p "$out"
+STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
+PICKY="-Wshadow -Wstrict-prototypes -Wconversion -Wdouble-promotion -Wcast-qual"
+pass=0 fail=0
+
+try() {  # name, then the command that builds $out/prog; the program is then run
+    name=$1; shift
+    rm -f "$out/prog"
+    if "$@" >"$out/log" 2>&1 && "$out/prog" >>"$out/log" 2>&1; then
+        pass=$((pass + 1)); echo "ok   compile: $name"
+    else
+        fail=$((fail + 1)); echo "FAIL compile: $name"; sed 's/^/     /' "$out/log"
+    fi
+}
+
+# the EXAMPLE block of the header's manual, as a program
+awk '/^   EXAMPLE/{f=1;next} /^   LOSSES/{f=0} f' backprop.h | sed 's/^         //' > "$out/manual_example.c"
+
+ccs="${1:-cc}"
+for c in gcc clang; do
+    if command -v "$c" >/dev/null 2>&1; then
+        case " $ccs " in *" $c "*) ;; *) ccs="$ccs $c" ;; esac
+    else
+        echo "skip compile tests with $c: not installed (apt-get install $c)"
+    fi
+done
+for cc in $ccs; do
+    command -v "$cc" >/dev/null 2>&1 || continue
+    try "$cc c99 manual example" $cc $STRICT $PICKY -o "$out/prog" "$out/manual_example.c" -I. -lm
+    try "$cc static mode"        $cc $STRICT $PICKY -o "$out/prog" tests/compile/static_mode.c -lm
+    try "$cc included twice"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/twice.c -lm
+    try "$cc two units"          $cc $STRICT $PICKY -o "$out/prog" tests/compile/tu_a.c tests/compile/tu_b.c -lm
+    try "$cc hooks, no libm"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/hooks.c
+    try "$cc -O3 -march=native"  $cc $STRICT -O3 -march=native -o "$out/prog" tests/compile/twice.c -lm
+done
+
+cxxs="${2:-c++}"
+for c in g++ clang++; do
+    command -v "$c" >/dev/null 2>&1 && case " $cxxs " in *" $c "*) ;; *) cxxs="$cxxs $c" ;; esac
+done
+for cxx in $cxxs; do
+    command -v "$cxx" >/dev/null 2>&1 || continue
+    for std in c++98 c++11 c++17; do
+        try "$cxx -std=$std" $cxx -std=$std -Wall -Wextra -Wpedantic -Werror -Wno-long-long -o "$out/prog" tests/compile/cpp.cpp
+    done
+done
+
+echo "compile: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
