@@ -1,0 +1,318 @@
+/* digits.h - the data side of the OCR example: MNIST-format IDX files (raw or gzip), a seeded
+   train/test split, digits drawn as text. Part of the example, not of the library: it
+   allocates, reads files and runs gzip, all of which backprop.h itself never does.
+
+   IDX (the MNIST format): a 4-byte magic 00 00 TT DD, TT the element type (only 08, unsigned
+   bytes, is read here) and DD the number of dimensions (3 for images, 1 for labels); then DD
+   big-endian uint32 sizes; then the elements, row-major. A file must hold exactly that many
+   bytes: fewer is "truncated", more is "trailing bytes". */
+#ifndef DIGITS_H
+#define DIGITS_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _POSIX_C_SOURCE
+#include <sys/wait.h>
+#endif
+#include "../backprop.h"
+
+#define DIGITS_MAX_FILE (1u << 30)      /* 1 GiB: far above MNIST's 47 MB, a guard, not a need */
+#define DIGITS_MAX_PIXELS (1u << 20)    /* per image */
+
+typedef struct dataset {
+    int n, rows, cols;       /* n images of rows x cols pixels */
+    float *x;                /* n rows of rows*cols floats in [0, 1] (byte / 255) */
+    unsigned char *label;    /* n labels */
+} dataset;
+
+static void dataset_free(dataset *d) {
+    free(d->x);
+    free(d->label);
+    memset(d, 0, sizeof *d);
+}
+
+/* Checks an IDX buffer of unsigned bytes with `ndims` dimensions (1 or 3). On success fills
+   dims[0..ndims-1] and *data and returns 0; otherwise writes a sentence to err, returns -1. */
+static int idx_parse(const unsigned char *buf, size_t len, int ndims, uint32_t dims[3],
+                     const unsigned char **data, char *err, size_t errlen) {
+    size_t head = 4 + 4 * (size_t)ndims;
+    uint64_t total = 1;
+    int d;
+    if (len < 4) {
+        snprintf(err, errlen, "too short for an IDX header (%zu bytes)", len);
+        return -1;
+    }
+    if (buf[0] != 0 || buf[1] != 0) {
+        snprintf(err, errlen, "not an IDX file (magic %02x %02x %02x %02x)", buf[0], buf[1], buf[2], buf[3]);
+        return -1;
+    }
+    if (buf[2] != 0x08) {
+        snprintf(err, errlen, "IDX element type 0x%02x is not supported (only 0x08, unsigned bytes)", buf[2]);
+        return -1;
+    }
+    if (buf[3] != ndims) {
+        snprintf(err, errlen, "IDX file has %d dimensions, expected %d (%s)", buf[3], ndims,
+                 ndims == 3 ? "images: count, rows, columns" : "labels: count");
+        return -1;
+    }
+    if (len < head) {
+        snprintf(err, errlen, "truncated IDX header (%zu bytes, need %zu)", len, head);
+        return -1;
+    }
+    for (d = 0; d < ndims; d++) {
+        const unsigned char *p = buf + 4 + 4 * d;
+        dims[d] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (dims[d] == 0) {
+            snprintf(err, errlen, "IDX dimension %d is 0", d);
+            return -1;
+        }
+    }
+    if (dims[0] > 0x7fffffffu) {
+        snprintf(err, errlen, "IDX item count %lu is too large", (unsigned long)dims[0]);
+        return -1;
+    }
+    if (ndims == 3 && (uint64_t)dims[1] * dims[2] > DIGITS_MAX_PIXELS) {
+        snprintf(err, errlen, "IDX images of %lu x %lu pixels are too large",
+                 (unsigned long)dims[1], (unsigned long)dims[2]);
+        return -1;
+    }
+    for (d = 0; d < ndims; d++) total *= dims[d];   /* < 2^31 * 2^20: no overflow */
+    if (total != len - head) {
+        snprintf(err, errlen, total > len - head
+                 ? "truncated IDX file: the header promises %llu bytes of data, the file has %llu"
+                 : "IDX file has trailing bytes: the header promises %llu bytes of data, the file has %llu",
+                 (unsigned long long)total, (unsigned long long)(len - head));
+        return -1;
+    }
+    *data = buf + head;
+    return 0;
+}
+
+/* Reads a whole file into a malloc'd buffer. A gzip file (magic 1f 8b) is unpacked through the
+   system's gzip where popen exists. Returns NULL with a sentence in err on failure. */
+static unsigned char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL, magic[2];
+    size_t cap = 0, n = 0, got;
+    int gz = 0;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    if (gz) {
+#ifdef _POSIX_C_SOURCE
+        /* quote the path for the shell: ' becomes '\'' */
+        size_t i, k = 0, plen = strlen(path);
+        char *cmd = (char *)malloc(4 * plen + 32);
+        if (!cmd) { fclose(f); snprintf(err, errlen, "out of memory"); return NULL; }
+        k += (size_t)sprintf(cmd, "gzip -dc -- '");
+        for (i = 0; i < plen; i++) {
+            if (path[i] == '\'') { memcpy(cmd + k, "'\\''", 4); k += 4; }
+            else cmd[k++] = path[i];
+        }
+        strcpy(cmd + k, "'");
+        fclose(f);
+        f = popen(cmd, "r");
+        free(cmd);
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot run gzip (%s); unpack it with gunzip and pass the unpacked file",
+                     path, strerror(errno));
+            return NULL;
+        }
+#else
+        fclose(f);
+        snprintf(err, errlen, "%s is gzip-compressed: unpack it with gunzip and pass the unpacked file", path);
+        return NULL;
+#endif
+    } else {
+        rewind(f);
+    }
+    for (;;) {
+        if (n == cap) {
+            unsigned char *nb;
+            if (cap >= DIGITS_MAX_FILE) {
+                snprintf(err, errlen, "%s: larger than %u bytes", path, DIGITS_MAX_FILE);
+                goto fail;
+            }
+            cap = cap ? 2 * cap : 1 << 16;
+            if (!(nb = (unsigned char *)realloc(buf, cap))) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                goto fail;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        goto fail;
+    }
+#ifdef _POSIX_C_SOURCE
+    if (gz) {
+        int st = pclose(f);
+        f = NULL;
+        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 127)
+                snprintf(err, errlen, "%s: gzip is not installed; unpack the file with gunzip and pass the unpacked file", path);
+            else
+                snprintf(err, errlen, "%s: gzip could not unpack it (corrupt or truncated .gz)", path);
+            goto fail;
+        }
+    }
+#endif
+    if (f) fclose(f);
+    *len = n;
+    return buf;
+fail:
+#ifdef _POSIX_C_SOURCE
+    if (f && gz) pclose(f); else
+#endif
+    if (f) fclose(f);
+    free(buf);
+    return NULL;
+}
+
+/* Builds a dataset from IDX image and label buffers. Returns 0, or -1 with err filled. */
+static int dataset_from_idx(dataset *d, const unsigned char *img, size_t img_len,
+                            const unsigned char *lab, size_t lab_len, char *err, size_t errlen) {
+    uint32_t di[3], dl[3];
+    const unsigned char *pi, *pl;
+    size_t i, npix;
+    char why[200];
+    memset(d, 0, sizeof *d);
+    if (idx_parse(img, img_len, 3, di, &pi, why, sizeof why)) {
+        snprintf(err, errlen, "images: %s", why);
+        return -1;
+    }
+    if (idx_parse(lab, lab_len, 1, dl, &pl, why, sizeof why)) {
+        snprintf(err, errlen, "labels: %s", why);
+        return -1;
+    }
+    if (di[0] != dl[0]) {
+        snprintf(err, errlen, "%lu images but %lu labels", (unsigned long)di[0], (unsigned long)dl[0]);
+        return -1;
+    }
+    npix = (size_t)di[1] * di[2];
+    if ((size_t)di[0] > ((size_t)-1) / sizeof(float) / npix) {
+        snprintf(err, errlen, "%lu images do not fit in memory here", (unsigned long)di[0]);
+        return -1;
+    }
+    d->n = (int)di[0];
+    d->rows = (int)di[1];
+    d->cols = (int)di[2];
+    d->x = (float *)malloc((size_t)d->n * npix * sizeof(float));
+    d->label = (unsigned char *)malloc((size_t)d->n);
+    if (!d->x || !d->label) {
+        dataset_free(d);
+        snprintf(err, errlen, "out of memory for %d images", (int)di[0]);
+        return -1;
+    }
+    for (i = 0; i < (size_t)d->n * npix; i++) d->x[i] = (float)pi[i] * (1.0f / 255.0f);
+    memcpy(d->label, pl, (size_t)d->n);
+    return 0;
+}
+
+/* Reads an image file and a label file. Returns 0, or -1 with err filled. */
+static int dataset_load(dataset *d, const char *images, const char *labels, char *err, size_t errlen) {
+    size_t li = 0, ll = 0;
+    char why[400];
+    unsigned char *bi = read_file(images, &li, err, errlen), *bl;
+    int rc;
+    if (!bi) return -1;
+    if (!(bl = read_file(labels, &ll, err, errlen))) {
+        free(bi);
+        return -1;
+    }
+    rc = dataset_from_idx(d, bi, li, bl, ll, why, sizeof why);
+    if (rc) snprintf(err, errlen, "%s + %s: %s", images, labels, why);
+    free(bi);
+    free(bl);
+    return rc;
+}
+
+/* Copies the samples idx[0..n-1] of src into a new dataset. */
+static int dataset_subset(const dataset *src, const int *idx, int n, dataset *out) {
+    size_t npix = (size_t)src->rows * (size_t)src->cols;
+    int i;
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->rows = src->rows;
+    out->cols = src->cols;
+    out->x = (float *)malloc((size_t)(n ? n : 1) * npix * sizeof(float));
+    out->label = (unsigned char *)malloc((size_t)(n ? n : 1));
+    if (!out->x || !out->label) {
+        dataset_free(out);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        memcpy(out->x + (size_t)i * npix, src->x + (size_t)idx[i] * npix, npix * sizeof(float));
+        out->label[i] = src->label[idx[i]];
+    }
+    return 0;
+}
+
+/* In-place Fisher-Yates shuffle driven by the library's PRNG. */
+static void shuffle(int *v, int n, bp_rng *r) {
+    int i;
+    for (i = n - 1; i > 0; i--) {
+        int j = (int)bp_rng_below(r, (uint32_t)i + 1), t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* The fixed split: shuffle with `seed`, the first floor(frac * n) samples train, the rest
+   test. Both parts are new datasets. Returns 0, or -1 if out of memory or a part is empty. */
+static int dataset_split(const dataset *all, double frac, uint64_t seed, dataset *train, dataset *test) {
+    int *order = (int *)malloc((size_t)all->n * sizeof(int)), i, ntrain;
+    bp_rng r = bp_rng_seed(seed);
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    ntrain = (int)(frac * all->n);
+    if (!order || ntrain < 1 || ntrain >= all->n) {
+        free(order);
+        return -1;
+    }
+    for (i = 0; i < all->n; i++) order[i] = i;
+    shuffle(order, all->n, &r);
+    if (dataset_subset(all, order, ntrain, train) || dataset_subset(all, order + ntrain, all->n - ntrain, test)) {
+        dataset_free(train);
+        dataset_free(test);
+        free(order);
+        return -1;
+    }
+    free(order);
+    return 0;
+}
+
+/* Draws up to 8 images side by side as text, two characters per pixel, with a caption above
+   each. */
+static void draw_images(FILE *f, const float *const *img, const char *const *caption, int k,
+                        int rows, int cols) {
+    static const char ramp[] = " .:-=+*#%@";
+    int r, c, i, width = 2 * cols + 3;
+    if (k > 8) k = 8;
+    for (i = 0; i < k; i++) fprintf(f, "%-*.*s", width, width - 1, caption[i]);
+    fputc('\n', f);
+    for (r = 0; r < rows; r++) {
+        for (i = 0; i < k; i++) {
+            fputc('|', f);
+            for (c = 0; c < cols; c++) {
+                float v = img[i][r * cols + c];
+                int level = v <= 0 ? 0 : v >= 1 ? 9 : (int)(v * 9.999f);
+                fputc(ramp[level], f);
+                fputc(ramp[level], f);
+            }
+            fputs("| ", f);
+        }
+        fputc('\n', f);
+    }
+}
+
+#endif
