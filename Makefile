@@ -33,7 +33,7 @@ $(B)/xor: examples/xor.c $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(CFLAGS) -o $@ examples/xor.c $(LDFLAGS) -lm
 
 $(B)/ocr: examples/ocr.c examples/digits.h $(HEADERS) | $(B)
-	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ examples/ocr.c $(LDFLAGS) -lm
+	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -DOCR_DATA_DIR='"$(CURDIR)/data"' -o $@ examples/ocr.c $(LDFLAGS) -lm
 
 run: $(B)/ocr
 	./$(B)/ocr

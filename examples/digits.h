@@ -221,7 +221,7 @@ static int dataset_from_idx(dataset *d, const unsigned char *img, size_t img_len
 /* Reads an image file and a label file. Returns 0, or -1 with err filled. */
 static int dataset_load(dataset *d, const char *images, const char *labels, char *err, size_t errlen) {
     size_t li = 0, ll = 0;
-    char why[400];
+    char why[256];
     unsigned char *bi = read_file(images, &li, err, errlen), *bl;
     int rc;
     if (!bi) return -1;

@@ -1,0 +1,403 @@
+/* ocr.c - the main job of backprop.h: learn to read handwritten digits.
+
+   With no arguments it trains on the 1,797 digits bundled in data/ (optdigits, 8x8), split
+   80/20 with a fixed seed, and prints a confusion matrix, some digits it got wrong, and
+   "test accuracy: NN.NN%". With --train-images/--train-labels/--test-images/--test-labels it
+   reads MNIST-format IDX files instead (MNIST, Fashion-MNIST, EMNIST; .gz too). Run with
+   --help for the options. Exit status: 0 done, 1 a file or data problem, 2 a bad option. */
+#define BACKPROP_IMPLEMENTATION
+#include "../backprop.h"
+#include "digits.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef OCR_DATA_DIR
+#define OCR_DATA_DIR "data"      /* the Makefile sets the absolute path of the repository's */
+#endif
+#define SPLIT_SEED 20261127u     /* fixed: the bundled data's train/test split never moves */
+
+typedef struct options {
+    int epochs, batch, n_hidden, hidden[BP_MAX_LAYERS - 1], quiet;
+    bp_act act;
+    float lr, momentum, decay;
+    unsigned long long seed;
+    const char *plot, *data_dir;
+    const char *train_images, *train_labels, *test_images, *test_labels;
+} options;
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: ocr [options]\n"
+        "Trains a dense network by backpropagation to read handwritten digits.\n"
+        "\n"
+        "  --epochs N        passes over the training set (default 30)\n"
+        "  --hidden LIST     hidden layer sizes, e.g. 128 or 256,128 (default 128)\n"
+        "  --act NAME        hidden activation: relu, leaky_relu, tanh, sigmoid, linear (default relu)\n"
+        "  --lr X            learning rate (default 0.05)\n"
+        "  --momentum X      momentum, 0 <= X < 1 (default 0.9)\n"
+        "  --decay X         L2 weight decay (default 0.0001)\n"
+        "  --batch N         mini-batch size (default 16)\n"
+        "  --seed N          seed for the weights and the shuffling (default 1)\n"
+        "  --quiet           no progress lines on stderr\n"
+        "  --plot FILE.svg   write loss and accuracy per epoch as an SVG chart\n"
+        "  --data DIR        where the bundled optdigits IDX files are (default %s)\n"
+        "  --train-images F --train-labels F --test-images F --test-labels F\n"
+        "                    train and test on MNIST-format IDX files (raw or .gz) instead\n"
+        "  --help            this text\n",
+        OCR_DATA_DIR);
+}
+
+static int bad_value(const char *opt, const char *want, const char *got) {
+    fprintf(stderr, "ocr: %s expects %s, got '%s' (see ocr --help)\n", opt, want, got);
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, int *out) {
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_float(const char *s, double lo, double hi, int lo_open, float *out) {
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= lo && v <= hi) || (lo_open && v == lo)) return -1;
+    *out = (float)v;
+    return 0;
+}
+
+/* Fills *o from argv. Returns 0, 2 for a bad option (message printed), or -1 for --help. */
+static int parse_args(int argc, char **argv, options *o) {
+    int i;
+    memset(o, 0, sizeof *o);
+    o->epochs = 30; o->batch = 16; o->n_hidden = 1; o->hidden[0] = 128; o->act = BP_RELU;
+    o->lr = 0.05f; o->momentum = 0.9f; o->decay = 1e-4f; o->seed = 1; o->data_dir = OCR_DATA_DIR;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
+        if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "ocr: unexpected argument '%s' (see ocr --help)\n", a);
+            return 2;
+        }
+        if (!v) {
+            fprintf(stderr, "ocr: %s needs a value (see ocr --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--epochs")) {
+            if (parse_int(v, 1, 100000, &o->epochs)) return bad_value(a, "an integer in 1..100000", v);
+        } else if (!strcmp(a, "--batch")) {
+            if (parse_int(v, 1, 65536, &o->batch)) return bad_value(a, "an integer in 1..65536", v);
+        } else if (!strcmp(a, "--hidden")) {
+            char buf[256], *tok, *rest;
+            if (strlen(v) >= sizeof buf) return bad_value(a, "a short list such as 256,128", v);
+            strcpy(buf, v);
+            o->n_hidden = 0;
+            for (tok = buf; tok; tok = rest) {
+                if ((rest = strchr(tok, ',')) != NULL) *rest++ = 0;
+                if (o->n_hidden == BP_MAX_LAYERS - 1 || parse_int(tok, 1, 65536, &o->hidden[o->n_hidden++]))
+                    return bad_value(a, "1 to 15 sizes in 1..65536 separated by commas, such as 256,128", v);
+            }
+        } else if (!strcmp(a, "--act")) {
+            int k;
+            for (k = 0; k < BP_SOFTMAX; k++) if (!strcmp(v, bp_act_name((bp_act)k))) break;
+            if (k == BP_SOFTMAX) return bad_value(a, "relu, leaky_relu, tanh, sigmoid or linear", v);
+            o->act = (bp_act)k;
+        } else if (!strcmp(a, "--lr")) {
+            if (parse_float(v, 0, 10, 1, &o->lr)) return bad_value(a, "a number in (0, 10]", v);
+        } else if (!strcmp(a, "--momentum")) {
+            if (parse_float(v, 0, 0.999, 0, &o->momentum)) return bad_value(a, "a number in [0, 0.999]", v);
+        } else if (!strcmp(a, "--decay")) {
+            if (parse_float(v, 0, 1, 0, &o->decay)) return bad_value(a, "a number in [0, 1]", v);
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            o->seed = strtoull(v, &end, 10);
+            if (!*v || *end || errno || *v == '-') return bad_value(a, "a non-negative integer", v);
+        } else if (!strcmp(a, "--plot")) o->plot = v;
+        else if (!strcmp(a, "--data")) o->data_dir = v;
+        else if (!strcmp(a, "--train-images")) o->train_images = v;
+        else if (!strcmp(a, "--train-labels")) o->train_labels = v;
+        else if (!strcmp(a, "--test-images")) o->test_images = v;
+        else if (!strcmp(a, "--test-labels")) o->test_labels = v;
+        else {
+            fprintf(stderr, "ocr: unknown option '%s' (see ocr --help)\n", a);
+            return 2;
+        }
+        i++;   /* the value */
+    }
+    if ((o->train_images || o->train_labels || o->test_images || o->test_labels)
+        && !(o->train_images && o->train_labels && o->test_images && o->test_labels)) {
+        fprintf(stderr, "ocr: IDX files need all four of --train-images, --train-labels, "
+                        "--test-images and --test-labels\n");
+        return 2;
+    }
+    return 0;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One-hot rows for the labels: n x classes floats. */
+static float *one_hot(const dataset *d, int classes) {
+    float *t = (float *)calloc((size_t)d->n * (size_t)classes, sizeof(float));
+    int i;
+    if (t)
+        for (i = 0; i < d->n; i++) t[(size_t)i * (size_t)classes + d->label[i]] = 1.0f;
+    return t;
+}
+
+/* Loss and accuracy per epoch as an SVG line chart: loss on the left axis, accuracy (train
+   and test) on the right. Returns 0, or -1 if the file could not be written. */
+static int write_plot(const char *path, const float *loss, const float *train_acc,
+                      const float *test_acc, int epochs) {
+    const double W = 720, H = 400, L = 70, R = 650, T = 40, Bm = 340;
+    double maxloss = 0, minacc = 1;
+    const float *series[3];
+    static const char *names[3] = {"training loss", "training accuracy", "test accuracy"};
+    static const char *colors[3] = {"#1f77b4", "#2ca02c", "#d62728"};
+    FILE *f = fopen(path, "w");
+    int e, s, k;
+    if (!f) return -1;
+    series[0] = loss; series[1] = train_acc; series[2] = test_acc;
+    for (e = 0; e < epochs; e++) {
+        if (loss[e] > maxloss) maxloss = loss[e];
+        if (train_acc[e] < minacc) minacc = train_acc[e];
+        if (test_acc[e] < minacc) minacc = test_acc[e];
+    }
+    if (maxloss <= 0) maxloss = 1;
+    minacc = floor(minacc * 10) / 10;
+    if (minacc > 0.9) minacc = 0.9;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">backprop.h OCR: "
+               "loss and accuracy per epoch</text>\n", W / 2);
+    for (k = 0; k <= 5; k++) {        /* grid and both axes' labels */
+        double y = Bm - (Bm - T) * k / 5.0;
+        fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, y, R, y);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", L - 6, y + 4, maxloss * k / 5.0);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">%.1f%%</text>\n", R + 6, y + 4,
+                100 * (minacc + (1 - minacc) * k / 5.0));
+    }
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#333\"/>\n",
+            L, T, R - L, Bm - T);
+    for (k = 0; k <= (epochs < 10 ? epochs : 10); k++) {
+        int ep = epochs <= 1 ? 1 : 1 + (int)((epochs - 1) * (double)k / (epochs < 10 ? epochs : 10) + 0.5);
+        double x = epochs <= 1 ? (L + R) / 2 : L + (R - L) * (ep - 1) / (epochs - 1.0);
+        if (ep > epochs) continue;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", x, Bm + 16, ep);
+    }
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">epoch</text>\n", (L + R) / 2, Bm + 34);
+    fprintf(f, "<text x=\"18\" y=\"%.0f\" transform=\"rotate(-90 18 %.0f)\" text-anchor=\"middle\">loss</text>\n",
+            (T + Bm) / 2, (T + Bm) / 2);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" transform=\"rotate(90 %.0f %.0f)\" text-anchor=\"middle\">accuracy</text>\n",
+            W - 18, (T + Bm) / 2, W - 18, (T + Bm) / 2);
+    for (s = 0; s < 3; s++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[s]);
+        for (e = 0; e < epochs; e++) {
+            double x = epochs <= 1 ? (L + R) / 2 : L + (R - L) * e / (epochs - 1.0);
+            double v = s == 0 ? series[s][e] / maxloss : (series[s][e] - minacc) / (1 - minacc);
+            fprintf(f, "%.1f,%.1f ", x, Bm - (Bm - T) * (v < 0 ? 0 : v));
+        }
+        fprintf(f, "\"/>\n");
+        fprintf(f, "<line x1=\"%.0f\" y1=\"%d\" x2=\"%.0f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>"
+                   "<text x=\"%.0f\" y=\"%d\">%s</text>\n",
+                L + 10 + 170.0 * s, 378, L + 34 + 170.0 * s, 378, colors[s], L + 40 + 170.0 * s, 382, names[s]);
+    }
+    fprintf(f, "</svg>\n");
+    e = ferror(f);
+    return fclose(f) == 0 && !e ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    dataset train, test;
+    char err[600];
+    int sizes[BP_MAX_LAYERS + 1], classes = 0, i, epoch, rc = 1, n_layers;
+    bp_act acts[BP_MAX_LAYERS];
+    float *params = NULL, *grads = NULL, *vel = NULL, *work = NULL, *ttrain = NULL, *ttest = NULL;
+    float *xb = NULL, *tb = NULL, *hist = NULL, acc = 0;
+    int *order = NULL, *confusion = NULL;
+    size_t npix, np, nw;
+    bp_net net;
+    bp_status s;
+    bp_rng rng;
+    double start;
+
+    i = parse_args(argc, argv, &o);
+    if (i == -1) { usage(stdout); return 0; }
+    if (i) return i;
+
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    if (o.train_images) {
+        if (dataset_load(&train, o.train_images, o.train_labels, err, sizeof err)
+            || dataset_load(&test, o.test_images, o.test_labels, err, sizeof err)) {
+            fprintf(stderr, "ocr: %s\n", err);
+            goto done;
+        }
+        if (train.rows != test.rows || train.cols != test.cols) {
+            fprintf(stderr, "ocr: training images are %dx%d but test images are %dx%d\n",
+                    train.rows, train.cols, test.rows, test.cols);
+            goto done;
+        }
+    } else {
+        dataset all;
+        char img[1024], lab[1024];
+        snprintf(img, sizeof img, "%s/optdigits-images.idx3-ubyte", o.data_dir);
+        snprintf(lab, sizeof lab, "%s/optdigits-labels.idx1-ubyte", o.data_dir);
+        if (dataset_load(&all, img, lab, err, sizeof err)) {
+            fprintf(stderr, "ocr: %s\n(the bundled digits live in the repository's data/; "
+                            "pass --data DIR if they are elsewhere)\n", err);
+            goto done;
+        }
+        i = dataset_split(&all, 0.8, SPLIT_SEED, &train, &test);
+        dataset_free(&all);
+        if (i) {
+            fprintf(stderr, "ocr: out of memory splitting the data\n");
+            goto done;
+        }
+    }
+    for (i = 0; i < train.n; i++) if (train.label[i] + 1 > classes) classes = train.label[i] + 1;
+    for (i = 0; i < test.n; i++) if (test.label[i] + 1 > classes) classes = test.label[i] + 1;
+    if (classes < 2) classes = 2;
+    npix = (size_t)train.rows * (size_t)train.cols;
+
+    /* the network: inputs, the hidden layers, a softmax over the classes */
+    n_layers = o.n_hidden + 1;
+    sizes[0] = (int)npix;
+    for (i = 0; i < o.n_hidden; i++) { sizes[i + 1] = o.hidden[i]; acts[i] = o.act; }
+    sizes[n_layers] = classes;
+    acts[n_layers - 1] = BP_SOFTMAX;
+    np = bp_params_size(n_layers, sizes);
+    nw = bp_work_size(n_layers, sizes, o.batch);
+    if (!np || !nw) {
+        fprintf(stderr, "ocr: the network is too large for this machine\n");
+        goto done;
+    }
+    params = (float *)malloc(np * sizeof *params);
+    grads = (float *)malloc(np * sizeof *grads);
+    vel = (float *)calloc(np, sizeof *vel);
+    work = (float *)malloc(nw * sizeof *work);
+    ttrain = one_hot(&train, classes);
+    ttest = one_hot(&test, classes);
+    xb = (float *)malloc((size_t)o.batch * npix * sizeof *xb);
+    tb = (float *)malloc((size_t)o.batch * (size_t)classes * sizeof *tb);
+    order = (int *)malloc((size_t)train.n * sizeof *order);
+    hist = (float *)malloc(3 * (size_t)o.epochs * sizeof *hist);
+    confusion = (int *)calloc((size_t)classes * (size_t)classes, sizeof *confusion);
+    if (!params || !grads || !vel || !work || !ttrain || !ttest || !xb || !tb || !order || !hist || !confusion) {
+        fprintf(stderr, "ocr: out of memory\n");
+        goto done;
+    }
+    s = bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, o.batch, params, grads, work);
+    if (s != BP_OK) {
+        fprintf(stderr, "ocr: %s\n", bp_strerror(s));
+        goto done;
+    }
+    bp_randomize(&net, o.seed);
+    rng = bp_rng_seed(o.seed ^ 0x5EED5EED5EED5EEDull);   /* shuffling: its own stream */
+    for (i = 0; i < train.n; i++) order[i] = i;
+
+    if (!o.quiet)
+        fprintf(stderr, "ocr: %d training and %d test images of %dx%d, %d classes; net %d",
+                train.n, test.n, train.rows, train.cols, classes, sizes[0]);
+    for (i = 1; i <= n_layers && !o.quiet; i++) fprintf(stderr, "-%d", sizes[i]);
+    if (!o.quiet)
+        fprintf(stderr, " (%s, softmax), batch %d, lr %g, momentum %g, decay %g, seed %llu\n",
+                bp_act_name(o.act), o.batch, (double)o.lr, (double)o.momentum, (double)o.decay, o.seed);
+
+    start = now();
+    for (epoch = 0; epoch < o.epochs; epoch++) {
+        const bp_opt opt = {o.lr, o.momentum, o.decay, 0};
+        double loss_sum = 0;
+        float train_acc, test_acc;
+        int b0;
+        shuffle(order, train.n, &rng);
+        for (b0 = 0; b0 < train.n; b0 += o.batch) {
+            int bs = train.n - b0 < o.batch ? train.n - b0 : o.batch, k;
+            float loss;
+            for (k = 0; k < bs; k++) {       /* gather the batch's rows */
+                memcpy(xb + (size_t)k * npix, train.x + (size_t)order[b0 + k] * npix, npix * sizeof *xb);
+                memcpy(tb + (size_t)k * (size_t)classes, ttrain + (size_t)order[b0 + k] * (size_t)classes,
+                       (size_t)classes * sizeof *tb);
+            }
+            s = bp_train_step(&net, vel, &opt, xb, tb, bs, &loss);
+            if (s != BP_OK) {
+                fprintf(stderr, "ocr: %s\n", bp_strerror(s));
+                goto done;
+            }
+            loss_sum += (double)loss * bs;
+        }
+        bp_evaluate(&net, train.x, ttrain, train.n, NULL, &train_acc);
+        bp_evaluate(&net, test.x, ttest, test.n, NULL, &test_acc);
+        hist[epoch] = (float)(loss_sum / train.n);
+        hist[o.epochs + epoch] = train_acc;
+        hist[2 * o.epochs + epoch] = test_acc;
+        if (!isfinite(hist[epoch])) {
+            fprintf(stderr, "ocr: the training loss diverged at epoch %d; try a smaller --lr\n", epoch + 1);
+            goto done;
+        }
+        if (!o.quiet)
+            fprintf(stderr, "epoch %3d/%d  loss %.4f  train %6.2f%%  test %6.2f%%  %.2fs\n", epoch + 1,
+                    o.epochs, (double)hist[epoch], 100.0 * train_acc, 100.0 * test_acc, now() - start);
+    }
+
+    /* results: confusion matrix, some mistakes drawn, the accuracy */
+    {
+        const float *wrong[6];
+        char captions[6][40];
+        const char *caps[6];
+        int n_wrong = 0, right = 0, p;
+        for (i = 0; i < test.n; i++) {
+            int pred = bp_argmax(bp_forward(&net, test.x + (size_t)i * npix, 1), classes);
+            confusion[test.label[i] * classes + pred]++;
+            right += pred == test.label[i];
+            if (pred != test.label[i] && n_wrong < 6) {
+                wrong[n_wrong] = test.x + (size_t)i * npix;
+                snprintf(captions[n_wrong], sizeof captions[0], "got %d, true %d", pred, test.label[i]);
+                caps[n_wrong] = captions[n_wrong];
+                n_wrong++;
+            }
+        }
+        acc = (float)right / (float)test.n;
+        printf("confusion matrix (rows: true class, columns: predicted)\n      ");
+        for (p = 0; p < classes; p++) printf("%5d", p);
+        printf("\n");
+        for (i = 0; i < classes; i++) {
+            printf("%5d ", i);
+            for (p = 0; p < classes; p++) printf("%5d", confusion[i * classes + p]);
+            printf("\n");
+        }
+        if (n_wrong) {
+            printf("\nsome test images it got wrong:\n");
+            draw_images(stdout, wrong, caps, train.cols <= 16 ? n_wrong : 2, test.rows, test.cols);
+        }
+        printf("\ntest accuracy: %.2f%%\n", 100.0 * acc);
+    }
+    if (o.plot && write_plot(o.plot, hist, hist + o.epochs, hist + 2 * o.epochs, o.epochs)) {
+        fprintf(stderr, "ocr: cannot write the plot to %s: %s\n", o.plot, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    free(params); free(grads); free(vel); free(work); free(ttrain); free(ttest);
+    free(xb); free(tb); free(order); free(hist); free(confusion);
+    dataset_free(&train);
+    dataset_free(&test);
+    return rc;
+}

@@ -1,0 +1,79 @@
+#!/bin/sh
+# End-to-end tests of the example programs: exit statuses, final lines, option errors, bad
+# files. Usage: tests/examples.sh BUILD_DIR   (run from the repository root; make test does)
+B=${1:-build}
+T=$B/examples-test
+mkdir -p "$T"
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   examples: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL examples: $1"; [ -f "$T/err" ] && sed 's/^/     /' "$T/err" | head -5; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+
+# --- xor ---
+"$B/xor" > "$T/out" 2> "$T/err"; rc=$?
+check "xor exits 0" [ $rc -eq 0 ]
+check "xor prints the truth table and 'xor: max error E'" \
+    sh -c "grep -q ' 1  1 |    0    |' '$T/out' && tail -n 1 '$T/out' | grep -Eq '^xor: max error 0\.[0-9]{4}$'"
+n=0
+for seed in $(seq 1 100); do "$B/xor" "$seed" > /dev/null 2>&1 && n=$((n + 1)); done
+echo "     xor converged for $n of seeds 1..100"
+check "xor converges for at least 95 of 100 seeds" [ "$n" -ge 95 ]
+"$B/xor" nope > /dev/null 2> "$T/err"; rc=$?
+check "xor rejects a bad seed with status 2" [ $rc -eq 2 ]
+
+# --- ocr on the bundled digits, with its defaults ---
+"$B/ocr" --plot "$T/plot.svg" > "$T/out" 2> "$T/err"; rc=$?
+check "ocr exits 0 with its defaults" [ $rc -eq 0 ]
+acc=$(tail -n 1 "$T/out" | sed -n 's/^test accuracy: \([0-9]*\.[0-9][0-9]\)%$/\1/p')
+echo "     ocr default test accuracy: ${acc:-none}%"
+check "ocr's last line is 'test accuracy: NN.NN%' and it is at least 97%" \
+    awk -v a="$acc" 'BEGIN { exit !(a != "" && a + 0 >= 97) }'
+check "ocr prints a confusion matrix of 10 rows summing to the 360 test digits" \
+    sh -c "grep -A 11 '^confusion matrix' '$T/out' | awk 'NR > 2 { for (i = 2; i <= NF; i++) s += \$i; r++ } END { exit !(r == 10 && s == 360) }'"
+check "ocr reports one progress line per epoch on stderr (30 by default)" \
+    [ "$(grep -c '^epoch .*loss .*train .*test .*s$' "$T/err")" -eq 30 ]
+check "ocr --plot writes an SVG with three series" \
+    sh -c "head -c 4 '$T/plot.svg' | grep -q '<svg' && [ \$(grep -c '<polyline' '$T/plot.svg') -eq 3 ] && tail -n 1 '$T/plot.svg' | grep -q '</svg>'"
+"$B/ocr" --quiet --epochs 2 --hidden 32,16 --act tanh --batch 7 --lr 0.1 --momentum 0.5 --seed 9 > "$T/out" 2> "$T/err"; rc=$?
+check "ocr --quiet with every training option: exit 0, nothing on stderr" [ $rc -eq 0 -a ! -s "$T/err" ]
+"$B/ocr" --quiet --epochs 3 --seed 4 > "$T/a" 2>/dev/null
+"$B/ocr" --quiet --epochs 3 --seed 4 > "$T/b" 2>/dev/null
+check "ocr is deterministic for a seed" cmp -s "$T/a" "$T/b"
+"$B/ocr" --help > "$T/out" 2>&1; rc=$?
+check "ocr --help exits 0 and lists the options" sh -c "[ $rc -eq 0 ] && grep -q -- '--train-images' '$T/out'"
+
+# --- bad options: a message and status 2 ---
+for args in "--epochs 0" "--epochs abc" "--epochs" "--hidden 0" "--hidden 12,,3" "--hidden 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16" \
+            "--act softmax" "--act nope" "--lr 0" "--lr -1" "--lr nan" "--momentum 1" "--batch 0" \
+            "--seed -3" "--decay -1" "--frobnicate" "stray" "--train-images x"; do
+    "$B/ocr" $args > /dev/null 2> "$T/err"; rc=$?
+    check "ocr $args: status 2 with a message" sh -c "[ $rc -eq 2 ] && grep -q '^ocr: ' '$T/err'"
+done
+
+# --- IDX files: the bundled ones given explicitly (also gzipped), then broken ones ---
+D=data
+I=$D/optdigits-images.idx3-ubyte L=$D/optdigits-labels.idx1-ubyte
+"$B/ocr" --quiet --epochs 1 --train-images $I --train-labels $L --test-images $I --test-labels $L > "$T/out" 2> "$T/err"; rc=$?
+check "ocr reads IDX files given by path" sh -c "[ $rc -eq 0 ] && tail -n 1 '$T/out' | grep -q '^test accuracy: '"
+if command -v gzip > /dev/null 2>&1; then
+    gzip -c $I > "$T/i.gz"; gzip -c $L > "$T/l.gz"
+    "$B/ocr" --quiet --epochs 1 --train-images "$T/i.gz" --train-labels "$T/l.gz" --test-images $I --test-labels $L > "$T/out2" 2> "$T/err"; rc=$?
+    check "ocr reads .gz IDX files, with the same result" sh -c "[ $rc -eq 0 ] && cmp -s '$T/out' '$T/out2'"
+else
+    echo "skip ocr .gz test: gzip is not installed"
+fi
+head -c 5000 $I > "$T/trunc"
+printf 'garbage, not an IDX file' > "$T/garbage"
+cat $I $L > "$T/trailing"
+for case in "trunc:truncated" "garbage:not an IDX" "trailing:trailing" "missing:No such file"; do
+    f=${case%%:*} want=${case#*:}
+    "$B/ocr" --quiet --train-images "$T/$f" --train-labels $L --test-images $I --test-labels $L > /dev/null 2> "$T/err"; rc=$?
+    check "ocr with a $f image file: status 1, says '$want'" sh -c "[ $rc -eq 1 ] && grep -q '$want' '$T/err'"
+done
+"$B/ocr" --quiet --train-images $I --train-labels $I --test-images $I --test-labels $L > /dev/null 2> "$T/err"; rc=$?
+check "ocr with images given as labels: status 1" sh -c "[ $rc -eq 1 ] && grep -q 'labels' '$T/err'"
+"$B/ocr" --quiet --data /nonexistent > /dev/null 2> "$T/err"; rc=$?
+check "ocr without its bundled data: status 1, says where it looked" sh -c "[ $rc -eq 1 ] && grep -q '/nonexistent' '$T/err'"
+
+echo "examples: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

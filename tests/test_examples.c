@@ -1,0 +1,222 @@
+/* Tests of the OCR example's data side (examples/digits.h): the IDX reader against valid and
+   malformed bytes, the gzip path, the bundled files, the fixed split. Closing line
+   "N passed, M failed". Run from the repository root (make test does). */
+#define BACKPROP_IMPLEMENTATION
+#include "../backprop.h"
+#include "../examples/digits.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A valid IDX image file in memory: n images of r x c, pixel (i, k) = (i * 31 + k) % 256. */
+static size_t make_images(unsigned char *buf, uint32_t n, uint32_t r, uint32_t c) {
+    size_t i, len = 16 + (size_t)n * r * c;
+    const uint32_t dims[3] = {n, r, c};
+    int d;
+    buf[0] = 0; buf[1] = 0; buf[2] = 8; buf[3] = 3;
+    for (d = 0; d < 3; d++) {
+        buf[4 + 4 * d] = (unsigned char)(dims[d] >> 24); buf[5 + 4 * d] = (unsigned char)(dims[d] >> 16);
+        buf[6 + 4 * d] = (unsigned char)(dims[d] >> 8);  buf[7 + 4 * d] = (unsigned char)dims[d];
+    }
+    for (i = 16; i < len; i++) buf[i] = (unsigned char)(((i - 16) / (r * c) * 31 + (i - 16) % (r * c)) % 256);
+    return len;
+}
+
+static size_t make_labels(unsigned char *buf, uint32_t n) {
+    uint32_t i;
+    buf[0] = 0; buf[1] = 0; buf[2] = 8; buf[3] = 1;
+    buf[4] = (unsigned char)(n >> 24); buf[5] = (unsigned char)(n >> 16);
+    buf[6] = (unsigned char)(n >> 8); buf[7] = (unsigned char)n;
+    for (i = 0; i < n; i++) buf[8 + i] = (unsigned char)(i % 10);
+    return 8 + n;
+}
+
+static void test_idx_valid(void) {
+    unsigned char img[16 + 3 * 4 * 5], lab[8 + 3];
+    uint32_t dims[3];
+    const unsigned char *data;
+    char err[200];
+    dataset d;
+    size_t li = make_images(img, 3, 4, 5), ll = make_labels(lab, 3);
+    CHECK(idx_parse(img, li, 3, dims, &data, err, sizeof err) == 0);
+    CHECK(dims[0] == 3 && dims[1] == 4 && dims[2] == 5 && data == img + 16);
+    CHECK(idx_parse(lab, ll, 1, dims, &data, err, sizeof err) == 0 && dims[0] == 3);
+    CHECK(dataset_from_idx(&d, img, li, lab, ll, err, sizeof err) == 0);
+    CHECK(d.n == 3 && d.rows == 4 && d.cols == 5);
+    /* image 2, pixel 7: (2 * 31 + 7) / 255 */
+    CHECK(d.x[2 * 20 + 7] == (float)(2 * 31 + 7) * (1.0f / 255.0f));
+    CHECK(d.label[2] == 2);
+    dataset_free(&d);
+}
+
+/* Each malformed input is refused with a message, and nothing is read past the buffer (the
+   sanitizer build checks that part). */
+static void test_idx_malformed(void) {
+    unsigned char good[16 + 2 * 3 * 3], bad[16 + 2 * 3 * 3 + 8], lab[8 + 2];
+    uint32_t dims[3];
+    const unsigned char *data;
+    char err[200];
+    dataset d;
+    size_t len = make_images(good, 2, 3, 3), k;
+    size_t ll = make_labels(lab, 2);
+    /* every truncation of a valid file */
+    for (k = 0; k < len; k++) {
+        unsigned char *copy = (unsigned char *)malloc(k ? k : 1);   /* exact size: ASan sees overreads */
+        memcpy(copy, good, k);
+        err[0] = 0;
+        CHECKF(idx_parse(copy, k, 3, dims, &data, err, sizeof err) == -1 && err[0], "truncated to %zu", k);
+        free(copy);
+    }
+    CHECK(strstr((idx_parse(good, len - 1, 3, dims, &data, err, sizeof err), err), "truncated") != NULL);
+    /* trailing bytes */
+    memcpy(bad, good, len); bad[len] = 0;
+    CHECK(idx_parse(bad, len + 1, 3, dims, &data, err, sizeof err) == -1 && strstr(err, "trailing"));
+    /* bad magic, type, dimension count */
+    memcpy(bad, good, len); bad[0] = 0x1f;
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1 && strstr(err, "not an IDX"));
+    memcpy(bad, good, len); bad[2] = 0x0D;        /* float elements */
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1 && strstr(err, "type"));
+    memcpy(bad, good, len); bad[3] = 2;
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1 && strstr(err, "dimensions"));
+    CHECK(idx_parse(good, len, 1, dims, &data, err, sizeof err) == -1);   /* images given as labels */
+    /* a zero dimension; a count over INT_MAX; huge images; dims whose product overflows 32 bits */
+    memcpy(bad, good, len); bad[4] = bad[5] = bad[6] = bad[7] = 0;
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1);
+    memcpy(bad, good, len); bad[4] = 0x80;
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1);
+    memcpy(bad, good, len); bad[8] = 0x10; bad[12] = 0x10;
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1 && strstr(err, "too large"));
+    memcpy(bad, good, len); bad[4] = 0x7f; bad[5] = bad[6] = bad[7] = 0xff; bad[10] = 0x04; bad[14] = 0x00; bad[15] = 0xff;
+    CHECK(idx_parse(bad, len, 3, dims, &data, err, sizeof err) == -1);
+    /* counts that disagree between images and labels */
+    make_labels(lab, 2); lab[7] = 1;
+    CHECK(dataset_from_idx(&d, good, len, lab, ll - 1, err, sizeof err) == -1 && strstr(err, "labels"));
+    make_labels(lab, 2);
+    CHECK(dataset_from_idx(&d, good, len, lab, ll, err, sizeof err) == 0);
+    dataset_free(&d);
+    /* labels file given where images go */
+    CHECK(dataset_from_idx(&d, lab, ll, good, len, err, sizeof err) == -1 && strstr(err, "images"));
+}
+
+/* Every single-byte change in the header gives a refusal or a self-consistent result whose
+   data lies inside the buffer. */
+static void test_idx_header_mutations(void) {
+    unsigned char good[16 + 2 * 3 * 3], bad[sizeof good];
+    uint32_t dims[3];
+    const unsigned char *data;
+    char err[200];
+    size_t len = make_images(good, 2, 3, 3), pos;
+    int v;
+    for (pos = 0; pos < 16; pos++)
+        for (v = 0; v < 256; v++) {
+            memcpy(bad, good, len);
+            bad[pos] = (unsigned char)v;
+            if (idx_parse(bad, len, 3, dims, &data, err, sizeof err) == 0)
+                CHECK(data == bad + 16 && (size_t)dims[0] * dims[1] * dims[2] == len - 16);
+        }
+}
+
+static void test_files_and_gzip(void) {
+    unsigned char img[16 + 5 * 2 * 2], lab[8 + 5], *back;
+    char err[400], path[64], gz[64];
+    size_t li = make_images(img, 5, 2, 2), ll = make_labels(lab, 5), n = 0;
+    FILE *f;
+    dataset d;
+    strcpy(path, "build/test_idx_images");
+    strcpy(gz, "build/test_idx_labels");
+    f = fopen(path, "wb"); fwrite(img, 1, li, f); fclose(f);
+    f = fopen(gz, "wb"); fwrite(lab, 1, ll, f); fclose(f);
+    back = read_file(path, &n, err, sizeof err);
+    CHECK(back && n == li && memcmp(back, img, li) == 0);
+    free(back);
+    CHECK(dataset_load(&d, path, gz, err, sizeof err) == 0 && d.n == 5);
+    dataset_free(&d);
+    CHECK(read_file("build/no such file", &n, err, sizeof err) == NULL && strstr(err, "No such file"));
+    CHECK(dataset_load(&d, path, path, err, sizeof err) == -1 && strstr(err, "labels"));
+    if (system("gzip --version >/dev/null 2>&1") != 0) {
+        printf("skip gzip round trip: gzip is not installed\n");
+        return;
+    }
+    CHECK(system("gzip -f build/test_idx_labels") == 0);   /* -> build/test_idx_labels.gz */
+    strcat(gz, ".gz");
+    back = read_file(gz, &n, err, sizeof err);
+    CHECK(back && n == ll && memcmp(back, lab, ll) == 0);
+    free(back);
+    CHECK(dataset_load(&d, path, gz, err, sizeof err) == 0 && d.n == 5 && d.label[4] == 4);
+    dataset_free(&d);
+    /* a truncated .gz is an error, not a short read taken as data */
+    CHECK(system("head -c 20 build/test_idx_labels.gz > build/test_idx_cut.gz") == 0);
+    back = read_file("build/test_idx_cut.gz", &n, err, sizeof err);
+    CHECK(back == NULL && strstr(err, "gzip"));
+    free(back);
+    /* a path with a quote and a space goes to gzip intact */
+    CHECK(system("cp build/test_idx_labels.gz \"build/it's here.gz\"") == 0);
+    back = read_file("build/it's here.gz", &n, err, sizeof err);
+    CHECK(back && n == ll);
+    free(back);
+}
+
+static void test_bundled_data_and_split(void) {
+    dataset all, tr, te, tr2, te2, tr3, te3;
+    char err[400];
+    int counts[10] = {0}, i, j;
+    unsigned char *seen;
+    CHECK(dataset_load(&all, "data/optdigits-images.idx3-ubyte", "data/optdigits-labels.idx1-ubyte", err, sizeof err) == 0);
+    CHECK(all.n == 1797 && all.rows == 8 && all.cols == 8);
+    for (i = 0; i < all.n; i++) counts[all.label[i]]++;
+    for (i = 0; i < 10; i++) CHECK(counts[i] >= 174 && counts[i] <= 183);   /* per data/README.md */
+    for (i = 0; i < all.n * 64; i++) CHECK(all.x[i] >= 0 && all.x[i] <= 1);
+    CHECK(dataset_split(&all, 0.8, 20261127u, &tr, &te) == 0);
+    CHECK(tr.n == 1437 && te.n == 360);
+    /* a partition: every original image lands exactly once (images are matched by content
+       and label; count multiplicities so duplicates are handled) */
+    seen = (unsigned char *)calloc((size_t)all.n, 1);
+    for (i = 0; i < tr.n + te.n; i++) {
+        const float *img = i < tr.n ? tr.x + i * 64 : te.x + (i - tr.n) * 64;
+        int lab = i < tr.n ? tr.label[i] : te.label[i - tr.n], found = 0;
+        for (j = 0; j < all.n && !found; j++)
+            if (!seen[j] && all.label[j] == lab && memcmp(all.x + j * 64, img, 64 * sizeof(float)) == 0)
+                seen[j] = 1, found = 1;
+        CHECK(found);
+    }
+    free(seen);
+    /* the same seed gives the same split; another seed another one */
+    CHECK(dataset_split(&all, 0.8, 20261127u, &tr2, &te2) == 0);
+    CHECK(memcmp(te.x, te2.x, (size_t)te.n * 64 * sizeof(float)) == 0 && memcmp(te.label, te2.label, (size_t)te.n) == 0);
+    CHECK(dataset_split(&all, 0.8, 1u, &tr3, &te3) == 0);
+    CHECK(memcmp(te.label, te3.label, (size_t)te.n) != 0);
+    dataset_free(&tr3); dataset_free(&te3);
+    CHECK(dataset_split(&all, 0.0, 1u, &tr3, &te3) == -1);   /* an empty part is refused */
+    dataset_free(&tr); dataset_free(&te); dataset_free(&tr2); dataset_free(&te2); dataset_free(&all);
+}
+
+static void test_draw(void) {
+    float a[4] = {0, 1, 0.5f, -3}, b[4] = {2, 0, 0, 0.95f};
+    const float *imgs[2];
+    const char *caps[2] = {"first", "second"};
+    char out[512];
+    FILE *f = fopen("build/test_draw.txt", "w+");
+    size_t n;
+    imgs[0] = a; imgs[1] = b;
+    draw_images(f, imgs, caps, 2, 2, 2);
+    rewind(f);
+    n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    /* ramp " .:-=+*#%@": 0 -> ' ', 1 -> '@', 0.5 -> level 4 '=', 0.95 -> level 9 '@';
+       clamped below 0 and above 1; two characters per pixel; images side by side */
+    CHECK(strstr(out, "first") && strstr(out, "second"));
+    CHECK(strstr(out, "|  @@| |@@  | \n") != NULL);
+    CHECK(strstr(out, "|==  | |  @@| \n") != NULL);
+}
+
+int main(void) {
+    RUN(test_idx_valid);
+    RUN(test_idx_malformed);
+    RUN(test_idx_header_mutations);
+    RUN(test_files_and_gzip);
+    RUN(test_bundled_data_and_split);
+    RUN(test_draw);
+    return test_summary();
+}
