@@ -40,7 +40,7 @@
      Z            pre-activations of the output layer, max_batch rows of sizes[L]
      D0, D1       deltas, max_batch rows of max(sizes[1..L]) each
 
-   EXAMPLE (learns XOR; tests/Makefile compile this very text)
+   EXAMPLE (learns XOR; tests/compile.sh compiles and runs this very text)
          #define BACKPROP_IMPLEMENTATION
          #include "backprop.h"
          #include <stdio.h>

@@ -164,7 +164,7 @@ static float *one_hot(const dataset *d, int classes) {
    and test) on the right. Returns 0, or -1 if the file could not be written. */
 static int write_plot(const char *path, const float *loss, const float *train_acc,
                       const float *test_acc, int epochs) {
-    const double W = 720, H = 400, L = 70, R = 650, T = 40, Bm = 340;
+    const double W = 720, H = 410, L = 70, R = 650, T = 40, Bm = 340;
     double maxloss = 0, minacc = 1;
     const float *series[3];
     static const char *names[3] = {"training loss", "training accuracy", "test accuracy"};
@@ -201,7 +201,7 @@ static int write_plot(const char *path, const float *loss, const float *train_ac
         if (ep > epochs) continue;
         fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", x, Bm + 16, ep);
     }
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">epoch</text>\n", (L + R) / 2, Bm + 34);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">epoch</text>\n", (L + R) / 2, Bm + 32);
     fprintf(f, "<text x=\"18\" y=\"%.0f\" transform=\"rotate(-90 18 %.0f)\" text-anchor=\"middle\">loss</text>\n",
             (T + Bm) / 2, (T + Bm) / 2);
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" transform=\"rotate(90 %.0f %.0f)\" text-anchor=\"middle\">accuracy</text>\n",
@@ -216,7 +216,7 @@ static int write_plot(const char *path, const float *loss, const float *train_ac
         fprintf(f, "\"/>\n");
         fprintf(f, "<line x1=\"%.0f\" y1=\"%d\" x2=\"%.0f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>"
                    "<text x=\"%.0f\" y=\"%d\">%s</text>\n",
-                L + 10 + 170.0 * s, 378, L + 34 + 170.0 * s, 378, colors[s], L + 40 + 170.0 * s, 382, names[s]);
+                L + 10 + 170.0 * s, 396, L + 34 + 170.0 * s, 396, colors[s], L + 40 + 170.0 * s, 400, names[s]);
     }
     fprintf(f, "</svg>\n");
     e = ferror(f);
