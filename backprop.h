@@ -137,7 +137,15 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_OVERFLOW,       "the sizes are too large: the float count overflows size_t") \
     X(BP_ERR_BATCH,          "the batch (or sample count) is outside its range") \
     X(BP_ERR_OPT,            "an optimizer setting is out of range (need finite lr > 0, " \
-                             "0 <= momentum < 1, finite weight_decay >= 0)")
+                             "0 <= momentum < 1, finite weight_decay >= 0)") \
+    X(BP_ERR_OUTPUTS,        "n_outputs is outside 1..n_units") \
+    X(BP_ERR_RNET_ACT,       "a recurrent net needs an elementwise activation (not softmax)") \
+    X(BP_ERR_RELAX,          "a relaxation setting is out of range (need 0 < tau <= 1, " \
+                             "finite tol > 0, max_iters >= 1)") \
+    X(BP_ERR_NOT_SETTLED,    "the relaxation did not settle within max_iters") \
+    X(BP_ERR_ADJOINT_NOT_SETTLED, "the adjoint relaxation did not settle within max_iters") \
+    X(BP_ERR_NONFINITE,      "a state became infinite or NaN") \
+    X(BP_ERR_NOT_SETTLED_YET, "bp_rnet_backward needs a successful bp_rnet_settle first")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -240,6 +248,59 @@ BPDEF bp_rng   bp_rng_seed(uint64_t seed);
 BPDEF uint32_t bp_rng_u32(bp_rng *r);
 BPDEF float    bp_rng_float(bp_rng *r);
 BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n);
+
+/* ---- recurrent net relaxed to a fixed point (Almeida-Pineda recurrent backpropagation) ----
+   n fully connected units, m external inputs; outputs are the last n_outputs units.
+   Forward (bp_rnet_settle): from x = 0, repeat  x <- (1 - tau) x + tau f(W x + U i + b)
+   until the fixed-point residual max_k |f(W x + U i + b)_k - x_k| is below tol. Then
+   x* = f(u*), u* = W x* + U i + b.
+   Backward (bp_rnet_backward): loss E = 0.5 sum_k (x*_k - t_k)^2 over the output units,
+   e = dE/dx*; solve the adjoint  z = e + W^T (f'(u*) . z)  by the same damped iteration (its
+   residual below tol too); with delta = f'(u*) . z:  dE/dW = delta x*^T, dE/dU = delta i^T,
+   dE/db = delta. These are the exact gradients of the settled loss (implicit function theorem),
+   up to the two tolerances. The adjoint converges whenever the forward relaxation converged to
+   a stable fixed point (the same spectrum). */
+typedef struct bp_rnet {
+    int n_units, n_inputs, n_outputs; /* outputs are the last n_outputs units */
+    bp_act act;                       /* elementwise: sigmoid, tanh, linear, ... (not softmax) */
+    float tau, tol; int max_iters;    /* relaxation step, settle tolerance, iteration cap:
+                                         defaults set by bp_rnet_init, the caller may change */
+    float *params; size_t n_params;   /* W (n x n) row-major, then U (n x m), then b (n) */
+    float *grads;                     /* same layout */
+    float *work;   size_t n_work;     /* state, f'(u*), adjoint */
+    int iters, adjoint_iters;         /* steps the last settle / backward took (read them) */
+    int settled;                      /* nonzero after a successful settle (read it) */
+} bp_rnet;
+
+/* Floats of params (and grads): n*n + n*m + n. 0 if n < 1, m < 0 or it overflows. */
+BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs);
+
+/* Floats of work: 6n (state x, U i + b, f'(u*), adjoint z, two scratch rows). 0 if invalid. */
+BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs);
+
+/* Checks everything and fills *net, with the defaults tau = 0.5, tol = 1e-5, max_iters = 1000.
+   n_inputs may be 0. On error *net is left zeroed. */
+BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
+                             float *params, float *grads, float *work);
+
+/* W uniform with standard deviation 0.45 / (sqrt(n) max f'): its spectral norm, about
+   2 sqrt(n) times that, keeps f(W x + ...) a contraction (about 0.9), so relaxation settles.
+   U uniform with variance 1/m, b = 0. Same seed, same bits. Does nothing if net is NULL. */
+BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed);
+
+/* Relaxes to the fixed point for input (n_inputs floats; may be NULL when n_inputs is 0).
+   BP_ERR_NOT_SETTLED after max_iters steps without settling, BP_ERR_NONFINITE if the state
+   overflows; net->iters says how many steps it took. */
+BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input);
+
+/* The last n_outputs units of x*, inside work; NULL unless the last settle succeeded. */
+BPDEF const float *bp_rnet_output(const bp_rnet *net);
+
+/* After a successful bp_rnet_settle on the same input: overwrites grads with the gradient of
+   the settled loss against target (n_outputs floats) and stores the loss in *loss (loss may
+   be NULL). BP_ERR_ADJOINT_NOT_SETTLED / BP_ERR_NONFINITE if the adjoint does not settle, in
+   which case grads must not be used. */
+BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss);
 
 #ifdef __cplusplus
 }
@@ -813,6 +874,175 @@ BPDEF const char *bp_act_name(bp_act a) {
         "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"
     };
     return (int)a >= 0 && (int)a < (int)BP_ACT_COUNT ? names[a] : NULL;
+}
+
+/* ---- recurrent net ---------------------------------------------------------------------- */
+
+BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs) {
+    size_t n;
+    if (n_units < 1 || n_inputs < 0) return 0;
+    n = (size_t)n_units;
+    return bp__muladd(0, n, n + (size_t)n_inputs + 1);       /* W, U, b: n (n + m + 1) */
+}
+
+BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs) {
+    if (n_units < 1 || n_inputs < 0) return 0;
+    return bp__muladd(0, 6, (size_t)n_units);
+}
+
+BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
+                             float *params, float *grads, float *work) {
+    if (!net) return BP_ERR_NULL;
+    BP_MEMSET(net, 0, sizeof *net);
+    if (!params || !grads || !work) return BP_ERR_NULL;
+    if (n_units < 1 || n_inputs < 0) return BP_ERR_SIZE;
+    if (n_outputs < 1 || n_outputs > n_units) return BP_ERR_OUTPUTS;
+    if ((int)act < 0 || (int)act >= (int)BP_ACT_COUNT) return BP_ERR_ACT;
+    if (act == BP_SOFTMAX) return BP_ERR_RNET_ACT;
+    if (!bp_rnet_params_size(n_units, n_inputs) || !bp_rnet_work_size(n_units, n_inputs))
+        return BP_ERR_OVERFLOW;
+    net->n_units = n_units;
+    net->n_inputs = n_inputs;
+    net->n_outputs = n_outputs;
+    net->act = act;
+    net->tau = 0.5f;
+    net->tol = 1e-5f;
+    net->max_iters = 1000;
+    net->params = params;
+    net->n_params = bp_rnet_params_size(n_units, n_inputs);
+    net->grads = grads;
+    net->work = work;
+    net->n_work = bp_rnet_work_size(n_units, n_inputs);
+    return BP_OK;
+}
+
+BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed) {
+    bp_rng r = bp_rng_seed(seed);
+    size_t n, m, i;
+    float rw, ru;
+    if (!net || !net->params) return;
+    n = (size_t)net->n_units;
+    m = (size_t)net->n_inputs;
+    /* uniform on [-a, a] has standard deviation a / sqrt(3) */
+    rw = 1.7320508f * 0.45f / (BP_SQRTF((float)n) * (net->act == BP_SIGMOID ? 0.25f : 1.0f));
+    ru = m ? BP_SQRTF(3.0f / (float)m) : 0.0f;
+    for (i = 0; i < n * n; i++) net->params[i] = rw * (2.0f * bp_rng_float(&r) - 1.0f);
+    for (i = 0; i < n * m; i++) net->params[n * n + i] = ru * (2.0f * bp_rng_float(&r) - 1.0f);
+    BP_MEMSET(net->params + n * n + n * m, 0, n * sizeof(float));
+}
+
+BP__PRIVATE bp_status bp__rnet_check(const bp_rnet *net, const float *input) {
+    if (!net || !net->params || !net->work || (!input && net->n_inputs > 0)) return BP_ERR_NULL;
+    if (!(net->tau > 0.0f && net->tau <= 1.0f)) return BP_ERR_RELAX;
+    if (!(net->tol > 0.0f && net->tol - net->tol == 0.0f) || net->max_iters < 1) return BP_ERR_RELAX;
+    return BP_OK;
+}
+
+/* Work rows: x (state), c (U i + b, then e), fp (f'(u*)), z (adjoint), s and t (scratch). */
+#define BP__RNET_ROW(net, k) ((net)->work + (size_t)(k) * (size_t)(net)->n_units)
+
+/* forward map: out = f(W v + c) */
+BP__PRIVATE void bp__rnet_forward_map(const bp_rnet *net, const float *v, float *out) {
+    const int n = net->n_units;
+    const float *c = BP__RNET_ROW(net, 1);
+    int o;
+    for (o = 0; o < n; o++) out[o] = bp__dot(net->params + (size_t)o * (size_t)n, v, n) + c[o];
+    bp__activate(net->act, out, out, 1, n);
+}
+
+/* adjoint map: out = e + W^T (f'(u*) . v); W is row-major, so add (f'_o v_o) W[o] per row */
+BP__PRIVATE void bp__rnet_adjoint_map(const bp_rnet *net, const float *v, float *out) {
+    const int n = net->n_units;
+    const float *e = BP__RNET_ROW(net, 1), *fp = BP__RNET_ROW(net, 2);
+    int o;
+    BP_MEMCPY(out, e, (size_t)n * sizeof *out);
+    for (o = 0; o < n; o++) bp__axpy(out, fp[o] * v[o], net->params + (size_t)o * (size_t)n, n);
+}
+
+/* The damped iteration both relaxations share: v <- v + tau (g(v) - v) until
+   max |g(v) - v| < tol; map writes g(v) into out (left holding g of the final v). Returns
+   BP_OK, the status not_settled after max_iters steps, or BP_ERR_NONFINITE; *steps counts
+   the steps taken. */
+BP__PRIVATE bp_status bp__relax(const bp_rnet *net, void (*map)(const bp_rnet *, const float *, float *),
+                                float *v, float *out, bp_status not_settled, int *steps) {
+    const int n = net->n_units;
+    int it, k;
+    for (it = 0;; it++) {
+        float r = 0.0f;
+        map(net, v, out);
+        for (k = 0; k < n; k++) {
+            float d = out[k] - v[k];
+            d = d < 0.0f ? -d : d;
+            if (!(d - d == 0.0f)) { *steps = it; return BP_ERR_NONFINITE; }   /* inf or NaN */
+            if (d > r) r = d;
+        }
+        if (r < net->tol) break;
+        if (it == net->max_iters) { *steps = it; return not_settled; }
+        for (k = 0; k < n; k++) v[k] += net->tau * (out[k] - v[k]);
+    }
+    *steps = it;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
+    bp_status st = bp__rnet_check(net, input);
+    int n, m, o, k;
+    float *x, *c, *fp, *s;
+    const float *U, *b;
+    if (st != BP_OK) return st;
+    n = net->n_units;
+    m = net->n_inputs;
+    U = net->params + (size_t)n * (size_t)n;
+    b = U + (size_t)n * (size_t)m;
+    x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1); fp = BP__RNET_ROW(net, 2); s = BP__RNET_ROW(net, 4);
+    net->settled = 0;
+    for (o = 0; o < n; o++) c[o] = b[o] + (m ? bp__dot(U + (size_t)o * (size_t)m, input, m) : 0.0f);
+    BP_MEMSET(x, 0, (size_t)n * sizeof *x);
+    st = bp__relax(net, bp__rnet_forward_map, x, s, BP_ERR_NOT_SETTLED, &net->iters);
+    if (st != BP_OK) return st;
+    for (k = 0; k < n; k++) fp[k] = 1.0f;       /* f'(u*) from s = f(u*), the last map */
+    bp__mul_deriv(net->act, s, fp, (size_t)n);
+    net->settled = 1;
+    return BP_OK;
+}
+
+BPDEF const float *bp_rnet_output(const bp_rnet *net) {
+    if (!net || !net->work || !net->settled) return NULL;
+    return net->work + (net->n_units - net->n_outputs);
+}
+
+BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss) {
+    bp_status st = bp__rnet_check(net, input);
+    int n, m, k, o;
+    float *x, *e, *fp, *z, *t, *gW, *gU, *gb, sum = 0.0f;
+    if (st != BP_OK) return st;
+    if (!target || !net->grads) return BP_ERR_NULL;
+    if (!net->settled) return BP_ERR_NOT_SETTLED_YET;
+    n = net->n_units;
+    m = net->n_inputs;
+    x = BP__RNET_ROW(net, 0); e = BP__RNET_ROW(net, 1); fp = BP__RNET_ROW(net, 2);
+    z = BP__RNET_ROW(net, 3); t = BP__RNET_ROW(net, 5);
+    /* e = dE/dx*: x*_k - t_k on the output units, 0 elsewhere */
+    BP_MEMSET(e, 0, (size_t)n * sizeof *e);
+    for (k = 0; k < net->n_outputs; k++) {
+        float d = x[n - net->n_outputs + k] - target[k];
+        e[n - net->n_outputs + k] = d;
+        sum += 0.5f * d * d;
+    }
+    if (loss) *loss = sum;
+    BP_MEMCPY(z, e, (size_t)n * sizeof *z);     /* start at e: the first term of the series */
+    st = bp__relax(net, bp__rnet_adjoint_map, z, t, BP_ERR_ADJOINT_NOT_SETTLED, &net->adjoint_iters);
+    if (st != BP_OK) return st;
+    gW = net->grads;
+    gU = gW + (size_t)n * (size_t)n;
+    gb = gU + (size_t)n * (size_t)m;
+    for (o = 0; o < n; o++) {                  /* delta = f'(u*) . z */
+        float d = fp[o] * z[o];
+        for (k = 0; k < n; k++) gW[(size_t)o * (size_t)n + (size_t)k] = d * x[k];
+        for (k = 0; k < m; k++) gU[(size_t)o * (size_t)m + (size_t)k] = d * input[k];
+        gb[o] = d;
+    }
+    return BP_OK;
 }
 
 #ifdef __cplusplus
