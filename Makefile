@@ -19,7 +19,7 @@ B       := build
 SAN_CC  ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo gcc)
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
 
-EXAMPLES := $(B)/xor $(B)/ocr
+EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
 .PHONY: all run test test-compile test-unit test-sanitize test-examples clean
@@ -34,6 +34,9 @@ $(B)/xor: examples/xor.c $(HEADERS) | $(B)
 
 $(B)/ocr: examples/ocr.c examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -DOCR_DATA_DIR='"$(CURDIR)/data"' -o $@ examples/ocr.c $(LDFLAGS) -lm
+
+$(B)/recurrent: examples/recurrent.c examples/digits.h $(HEADERS) | $(B)
+	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -DOCR_DATA_DIR='"$(CURDIR)/data"' -o $@ examples/recurrent.c $(LDFLAGS) -lm
 
 run: $(B)/ocr
 	./$(B)/ocr

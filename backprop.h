@@ -1,7 +1,10 @@
 /* backprop.h - v0.1.0 - neural networks trained by backpropagation, one C99 header - MIT or public domain
 
-   Dense feed-forward networks: forward pass, backward pass (the chain rule), SGD with momentum
-   and weight decay, over arrays that you own. The library never allocates.
+   Both kinds of backpropagation, over arrays that you own; the library never allocates:
+     static     dense feed-forward nets (bp_net): forward pass, backward pass by the chain rule,
+                SGD with momentum and weight decay, a fused train step;
+     recurrent  a fully connected recurrent net (bp_rnet) relaxed to a fixed point, its error
+                carried back by a second, linear relaxation (Almeida-Pineda): see bp_rnet below.
 
    ENABLE
      In exactly one C or C++ file:
@@ -28,6 +31,7 @@
      Ask the size, hand in the arrays, init:
          size_t np = bp_params_size(n_layers, sizes);          floats of parameters (and of grads)
          size_t nw = bp_work_size(n_layers, sizes, max_batch); floats of scratch
+     (bp_rnet_params_size and bp_rnet_work_size for a recurrent net.)
      Static, stack, arena or malloc: your choice. 0 from either means the sizes are invalid.
 
    PARAMETER LAYOUT (one flat vector; grads and velocity have the same layout)
@@ -1055,7 +1059,8 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
    VERSION HISTORY
      0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
                          forward/backward over caller-owned arrays, SGD with momentum, Nesterov
-                         and weight decay, fused train step, seeded init, evaluation helpers.
+                         and weight decay, fused train step, seeded init, evaluation helpers;
+                         bp_rnet, recurrent backpropagation to a fixed point (Almeida-Pineda).
 
    ---------------------------------------------------------------------------------------------
    This software is available under two licenses; choose whichever you prefer.

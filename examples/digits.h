@@ -218,6 +218,13 @@ static int dataset_from_idx(dataset *d, const unsigned char *img, size_t img_len
     return 0;
 }
 
+/* Appends src to the string in dst (capacity cap), cutting it short if it does not fit. */
+static void str_append(char *dst, size_t cap, const char *src) {
+    size_t k = strlen(dst);
+    while (*src && k + 1 < cap) dst[k++] = *src++;
+    dst[k] = 0;
+}
+
 /* Reads an image file and a label file. Returns 0, or -1 with err filled. */
 static int dataset_load(dataset *d, const char *images, const char *labels, char *err, size_t errlen) {
     size_t li = 0, ll = 0;
@@ -230,7 +237,14 @@ static int dataset_load(dataset *d, const char *images, const char *labels, char
         return -1;
     }
     rc = dataset_from_idx(d, bi, li, bl, ll, why, sizeof why);
-    if (rc) snprintf(err, errlen, "%s + %s: %s", images, labels, why);
+    if (rc) {      /* "images + labels: why", cut to errlen */
+        err[0] = 0;
+        str_append(err, errlen, images);
+        str_append(err, errlen, " + ");
+        str_append(err, errlen, labels);
+        str_append(err, errlen, ": ");
+        str_append(err, errlen, why);
+    }
     free(bi);
     free(bl);
     return rc;

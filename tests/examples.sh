@@ -50,6 +50,22 @@ for args in "--epochs 0" "--epochs abc" "--epochs" "--hidden 0" "--hidden 12,,3"
     check "ocr $args: status 2 with a message" sh -c "[ $rc -eq 2 ] && grep -q '^ocr: ' '$T/err'"
 done
 
+# --- recurrent: the associative memory ---
+"$B/recurrent" > "$T/out" 2> "$T/err"; rc=$?
+check "recurrent exits 0 (recalled digits at least twice as close as the corrupted ones)" [ $rc -eq 0 ]
+check "recurrent's last line reports both errors" \
+    sh -c "tail -n 1 '$T/out' | grep -Eq '^recurrent: mean squared error per pixel: corrupted 0\.[0-9]{4}, recalled 0\.[0-9]{4}$'"
+check "recurrent draws before/after pictures with the relaxation steps" \
+    sh -c "[ \$(grep -c 'settled: [0-9]* steps' '$T/out') -eq 4 ]"
+check "recurrent reports one line per epoch (8 by default)" [ "$(grep -c '^epoch .*relaxation steps per sample' "$T/err")" -eq 8 ]
+"$B/recurrent" --quiet --epochs 1 --seed 3 > "$T/a" 2>&1
+"$B/recurrent" --quiet --epochs 1 --seed 3 > "$T/b" 2>&1
+check "recurrent is deterministic for a seed" cmp -s "$T/a" "$T/b"
+for args in "--epochs 0" "--hidden -1" "--lr 0" "--seed x" "--bogus"; do
+    "$B/recurrent" $args > /dev/null 2> "$T/err"; rc=$?
+    check "recurrent $args: status 2 with a message" sh -c "[ $rc -eq 2 ] && grep -q '^recurrent: ' '$T/err'"
+done
+
 # --- IDX files: the bundled ones given explicitly (also gzipped), then broken ones ---
 D=data
 I=$D/optdigits-images.idx3-ubyte L=$D/optdigits-labels.idx1-ubyte
