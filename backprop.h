@@ -25,7 +25,8 @@
                           included. Implementation file.
      BP_ASSERT(c)         internal invariant checks (default: none). Never used for caller input,
                           which is always checked and answered with a bp_status.
-     BACKPROP_NO_STDIO    reserved for file helpers; the core never touches stdio.
+     BACKPROP_NO_STDIO    leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
+                          never touches stdio. Implementation file.
 
    MEMORY MODEL
      Ask the size, hand in the arrays, init:
@@ -76,13 +77,33 @@
                             value is computed from the pre-activations (log-sum-exp, softplus),
                             so it stays finite and accurate when y rounds to 0 or 1.
 
+   FORMAT (bp_save / bp_rnet_save, version 1; every integer and float little-endian whatever
+   the host, floats IEEE-754 binary32)
+     offset  bytes  field
+     0       8      magic 42 50 52 4F 50 0D 0A 1A ("BPROP", CR, LF, ^Z: catches text-mode damage)
+     8       4      format version, 1
+     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet
+     16      8      total length in bytes, from offset 0 through the CRC
+     24      T      topology. kind 1: n_layers, loss, sizes[0..n_layers], act[0..n_layers-1]
+                    (u32 each, T = 4 (2 n_layers + 3)). kind 2: n_units, n_inputs, n_outputs,
+                    act (u32), tau, tol (float), max_iters (u32), T = 28
+     24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b)
+     end-4   4      CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
+     Codes: act 0 linear, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax; loss 0 squared,
+     1 cross-entropy. A reader refuses, each with its own status: a wrong magic, another
+     version, a length other than the buffer's (too few bytes or bytes after the model), a
+     checksum mismatch, an out-of-range or inconsistent topology (checked before any size is
+     multiplied), the other kind of net, or a topology that differs from the net loaded into.
+
    THREAD SAFETY
      No globals, no hidden state. Functions are reentrant; a bp_net must not be used by two
      threads at once. Several bp_net views may share one read-only params array, each with its
      own work (and grads), to serve one model from many threads.
 
    LIBC / LIBM USED BY THE IMPLEMENTATION
-     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above. No malloc, no stdio.
+     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; the file helpers
+     also use fopen fread fwrite fflush fclose ferror remove rename (none of them under
+     BACKPROP_NO_STDIO). No malloc, ever.
 
    ERRORS
      Every function that takes caller input checks it and reports a bp_status (bp_strerror names
@@ -149,7 +170,17 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_NOT_SETTLED,    "the relaxation did not settle within max_iters") \
     X(BP_ERR_ADJOINT_NOT_SETTLED, "the adjoint relaxation did not settle within max_iters") \
     X(BP_ERR_NONFINITE,      "a state became infinite or NaN") \
-    X(BP_ERR_NOT_SETTLED_YET, "bp_rnet_backward needs a successful bp_rnet_settle first")
+    X(BP_ERR_NOT_SETTLED_YET, "bp_rnet_backward needs a successful bp_rnet_settle first") \
+    X(BP_ERR_BUFFER,         "the buffer is too small") \
+    X(BP_ERR_BAD_MAGIC,      "not a backprop.h model (bad magic bytes)") \
+    X(BP_ERR_VERSION,        "unsupported model format version") \
+    X(BP_ERR_KIND,           "the model holds the other kind of net (bp_net vs bp_rnet)") \
+    X(BP_ERR_TRUNCATED,      "the model is truncated") \
+    X(BP_ERR_TRAILING,       "bytes follow the end of the model") \
+    X(BP_ERR_CHECKSUM,       "the model's checksum does not match: it is corrupt") \
+    X(BP_ERR_CORRUPT,        "the model's header is invalid or inconsistent: it is corrupt") \
+    X(BP_ERR_TOPOLOGY,       "the model's topology differs from the net's") \
+    X(BP_ERR_IO,             "a file could not be opened, read or written (errno says why)")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -306,6 +337,50 @@ BPDEF const float *bp_rnet_output(const bp_rnet *net);
    which case grads must not be used. */
 BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss);
 
+/* ---- saving and loading ------------------------------------------------------------------
+   A model is bytes in a buffer you own (layout in FORMAT at the top of this file): the
+   topology, the parameters as little-endian IEEE-754 floats whatever the host, a CRC-32.
+   Reading checks everything before it writes anything: on any error the net is untouched.
+   max_batch and the work array are not part of a model: choose them when you bp_init. */
+
+/* Bytes bp_save writes; 0 if net is NULL. */
+BPDEF size_t bp_save_size(const bp_net *net);
+
+/* Writes the model into buf (cap bytes; BP_ERR_BUFFER if less than bp_save_size). */
+BPDEF bp_status bp_save(const bp_net *net, void *buf, size_t cap);
+
+/* Checks the len bytes at buf completely (magic, version, kind, length, checksum, topology)
+   and reports the topology, so you can size the arrays before bp_init. sizes must hold
+   BP_MAX_LAYERS + 1 ints and acts BP_MAX_LAYERS entries; any output pointer may be NULL. */
+BPDEF bp_status bp_peek(const void *buf, size_t len, int *n_layers, int *sizes, bp_act *acts,
+                        bp_loss *loss);
+
+/* Checks like bp_peek, then copies the parameters into net->params. The net must have been
+   made by bp_init with the same topology (else BP_ERR_TOPOLOGY). */
+BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len);
+
+/* The same for a recurrent net. The bytes also carry tau, tol and max_iters, which
+   bp_rnet_load restores. */
+BPDEF size_t    bp_rnet_save_size(const bp_rnet *net);
+BPDEF bp_status bp_rnet_save(const bp_rnet *net, void *buf, size_t cap);
+BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_inputs,
+                             int *n_outputs, bp_act *act);
+BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len);
+
+#ifndef BACKPROP_NO_STDIO
+/* File helpers (compiled out by BACKPROP_NO_STDIO). Saving writes path + ".tmp" next to the
+   target, then renames it over the target, so a crash mid-save leaves the previous file
+   whole (it does not fsync: surviving power loss is the file system's business). Loading
+   makes the checks of bp_load in one pass, decoding the parameters into grads (used as
+   scratch) and copying them into params only when everything checked out. Nothing is
+   allocated; about 5 KB of stack. BP_ERR_IO when the system refuses (errno says why). */
+BPDEF bp_status bp_save_file(const bp_net *net, const char *path);
+BPDEF bp_status bp_load_file(bp_net *net, const char *path);
+BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts, bp_loss *loss);
+BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path);
+BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -341,6 +416,9 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
 #endif
 #ifndef BP_MEMCPY
 #define BP_MEMCPY memcpy
+#endif
+#ifndef BACKPROP_NO_STDIO
+#include <stdio.h>
 #endif
 #ifndef BP_ASSERT
 #define BP_ASSERT(c) ((void)0)
@@ -1048,6 +1126,489 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
     }
     return BP_OK;
 }
+
+/* ---- saving and loading ----------------------------------------------------------------- */
+
+typedef char bp__float_is_binary32[sizeof(float) == 4 ? 1 : -1];   /* the format assumes it */
+
+#define BP__FORMAT_VERSION 1u
+#define BP__HEAD_FIXED 24                       /* magic, version, kind, total length */
+#define BP__HEAD_MAX (BP__HEAD_FIXED + 4 * (2 + 2 * BP_MAX_LAYERS + 1))
+static const unsigned char bp__magic[8] = {'B', 'P', 'R', 'O', 'P', '\r', '\n', 0x1a};
+
+/* What a model's bytes say. kind 1: the bp_net fields; kind 2: the bp_rnet fields. */
+typedef struct bp__model {
+    uint32_t kind;
+    int n_layers, sizes[BP_MAX_LAYERS + 1];
+    bp_act acts[BP_MAX_LAYERS];
+    bp_loss loss;
+    int n_units, n_inputs, n_outputs, max_iters;
+    bp_act act;
+    float tau, tol;
+    size_t n_params;
+} bp__model;
+
+BP__PRIVATE uint32_t bp__get32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+BP__PRIVATE void bp__put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+BP__PRIVATE float bp__getf(const unsigned char *p) {
+    uint32_t u = bp__get32(p);
+    float f;
+    BP_MEMCPY(&f, &u, sizeof f);
+    return f;
+}
+BP__PRIVATE void bp__putf(unsigned char *p, float f) {
+    uint32_t u;
+    BP_MEMCPY(&u, &f, sizeof u);
+    bp__put32(p, u);
+}
+
+/* CRC-32 as zlib's crc32 (IEEE 802.3, reflected 0xEDB88320), four bits at a time. */
+BP__PRIVATE uint32_t bp__crc32(uint32_t crc, const unsigned char *p, size_t n) {
+    static const uint32_t t[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        crc = (crc >> 4) ^ t[crc & 15];
+        crc = (crc >> 4) ^ t[crc & 15];
+    }
+    return ~crc;
+}
+
+BP__PRIVATE void bp__model_of_net(const bp_net *net, bp__model *m) {
+    int l;
+    BP_MEMSET(m, 0, sizeof *m);
+    m->kind = 1;
+    m->n_layers = net->n_layers;
+    for (l = 0; l <= net->n_layers; l++) m->sizes[l] = net->sizes[l];
+    for (l = 0; l < net->n_layers; l++) m->acts[l] = net->act[l];
+    m->loss = net->loss;
+    m->n_params = net->n_params;
+}
+
+BP__PRIVATE void bp__model_of_rnet(const bp_rnet *net, bp__model *m) {
+    BP_MEMSET(m, 0, sizeof *m);
+    m->kind = 2;
+    m->n_units = net->n_units;
+    m->n_inputs = net->n_inputs;
+    m->n_outputs = net->n_outputs;
+    m->act = net->act;
+    m->tau = net->tau;
+    m->tol = net->tol;
+    m->max_iters = net->max_iters;
+    m->n_params = net->n_params;
+}
+
+/* Topology bytes after the fixed header: kind 1 takes 4 (2 + 2 n_layers + 1), kind 2 takes 28. */
+BP__PRIVATE size_t bp__topo_bytes(const bp__model *m) {
+    return m->kind == 1 ? 4 * (2 + 2 * (size_t)m->n_layers + 1) : 28;
+}
+
+/* Total bytes of a model, or 0 if they would not fit size_t. */
+BP__PRIVATE size_t bp__model_bytes(const bp__model *m) {
+    size_t head = BP__HEAD_FIXED + bp__topo_bytes(m);
+    if (m->n_params > (((size_t)-1) - head - 4) / 4) return 0;
+    return head + 4 * m->n_params + 4;
+}
+
+/* Writes the header (fixed part and topology) into h; returns its length. */
+BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
+    size_t k = BP__HEAD_FIXED, total = bp__model_bytes(m);
+    int l;
+    BP_MEMCPY(h, bp__magic, 8);
+    bp__put32(h + 8, BP__FORMAT_VERSION);
+    bp__put32(h + 12, m->kind);
+    bp__put32(h + 16, (uint32_t)total);
+    bp__put32(h + 20, (uint32_t)(((uint64_t)total >> 16) >> 16));   /* no shift by 32 on 32-bit size_t */
+    if (m->kind == 1) {
+        bp__put32(h + k, (uint32_t)m->n_layers); k += 4;
+        bp__put32(h + k, (uint32_t)m->loss); k += 4;
+        for (l = 0; l <= m->n_layers; l++, k += 4) bp__put32(h + k, (uint32_t)m->sizes[l]);
+        for (l = 0; l < m->n_layers; l++, k += 4) bp__put32(h + k, (uint32_t)m->acts[l]);
+    } else {
+        bp__put32(h + k, (uint32_t)m->n_units);
+        bp__put32(h + k + 4, (uint32_t)m->n_inputs);
+        bp__put32(h + k + 8, (uint32_t)m->n_outputs);
+        bp__put32(h + k + 12, (uint32_t)m->act);
+        bp__putf(h + k + 16, m->tau);
+        bp__putf(h + k + 20, m->tol);
+        bp__put32(h + k + 24, (uint32_t)m->max_iters);
+        k += 28;
+    }
+    return k;
+}
+
+/* Where bytes go: a buffer or a file, with the running CRC. */
+typedef struct bp__sink {
+    unsigned char *mem;
+#ifndef BACKPROP_NO_STDIO
+    FILE *f;
+#endif
+    uint32_t crc;
+    int failed;
+} bp__sink;
+
+BP__PRIVATE void bp__sink_write(bp__sink *s, const unsigned char *p, size_t n) {
+    s->crc = bp__crc32(s->crc, p, n);
+    if (s->mem) {
+        BP_MEMCPY(s->mem, p, n);
+        s->mem += n;
+    }
+#ifndef BACKPROP_NO_STDIO
+    else if (fwrite(p, 1, n, s->f) != n) s->failed = 1;
+#endif
+}
+
+BP__PRIVATE void bp__write_model(bp__sink *s, const bp__model *m, const float *params) {
+    unsigned char h[BP__HEAD_MAX], b[256];
+    size_t i, j, c;
+    bp__sink_write(s, h, bp__put_head(m, h));
+    for (i = 0; i < m->n_params; i += c) {
+        c = m->n_params - i < 64 ? m->n_params - i : 64;
+        for (j = 0; j < c; j++) bp__putf(b + 4 * j, params[i + j]);
+        bp__sink_write(s, b, 4 * c);
+    }
+    bp__put32(b, s->crc);
+    bp__sink_write(s, b, 4);
+}
+
+/* Where bytes come from: a buffer of len bytes, or a file read front to back. */
+typedef struct bp__src {
+    const unsigned char *mem;
+    size_t len, pos;
+#ifndef BACKPROP_NO_STDIO
+    FILE *f;
+#endif
+    uint32_t crc;
+} bp__src;
+
+/* Reads up to n bytes into dst, adding them to the running CRC; returns how many it read. */
+BP__PRIVATE size_t bp__src_read(bp__src *s, unsigned char *dst, size_t n) {
+    size_t got = 0;
+    if (s->mem) {
+        got = s->len - s->pos < n ? s->len - s->pos : n;
+        BP_MEMCPY(dst, s->mem + s->pos, got);
+    }
+#ifndef BACKPROP_NO_STDIO
+    else got = fread(dst, 1, n, s->f);
+#endif
+    s->pos += got;
+    s->crc = bp__crc32(s->crc, dst, got);
+    return got;
+}
+
+BP__PRIVATE int bp__valid_act(uint32_t a) { return a < (uint32_t)BP_ACT_COUNT; }
+
+/* Reads and checks a whole model: magic, version, length, kind, topology (before any size
+   arithmetic), the parameters and the checksum, and that nothing follows. With a buffer the
+   checksum is checked first, so damage anywhere reads as BP_ERR_CHECKSUM. If scratch is not
+   NULL and the model has scratch_n parameters, they are decoded into scratch on the way. */
+BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t scratch_n) {
+    unsigned char h[BP__HEAD_MAX], b[256];
+    uint64_t total;
+    size_t got, i, j, c;
+    uint32_t crc;
+    int l;
+    BP_MEMSET(m, 0, sizeof *m);
+    got = bp__src_read(s, h, BP__HEAD_FIXED);
+    for (i = 0; i < 8 && i < got; i++) if (h[i] != bp__magic[i]) return BP_ERR_BAD_MAGIC;
+    if (got < BP__HEAD_FIXED) return BP_ERR_TRUNCATED;
+    if (bp__get32(h + 8) != BP__FORMAT_VERSION) return BP_ERR_VERSION;
+    total = (uint64_t)bp__get32(h + 16) | (uint64_t)bp__get32(h + 20) << 32;
+    if (s->mem) {
+        if (total > (uint64_t)s->len) return BP_ERR_TRUNCATED;
+        if (total < (uint64_t)s->len) return BP_ERR_TRAILING;
+        if (bp__crc32(0, s->mem, s->len - 4) != bp__get32(s->mem + s->len - 4)) return BP_ERR_CHECKSUM;
+    }
+    m->kind = bp__get32(h + 12);
+    if (m->kind == 1) {
+        if (bp__src_read(s, h + BP__HEAD_FIXED, 8) < 8) return BP_ERR_TRUNCATED;
+        if (bp__get32(h + 24) < 1 || bp__get32(h + 24) > BP_MAX_LAYERS) return BP_ERR_CORRUPT;
+        m->n_layers = (int)bp__get32(h + 24);
+        if (bp__get32(h + 28) >= (uint32_t)BP_LOSS_COUNT) return BP_ERR_CORRUPT;
+        m->loss = (bp_loss)bp__get32(h + 28);
+        c = 4 * (2 * (size_t)m->n_layers + 1);
+        if (bp__src_read(s, h + 32, c) < c) return BP_ERR_TRUNCATED;
+        for (l = 0; l <= m->n_layers; l++) {
+            uint32_t v = bp__get32(h + 32 + 4 * l);
+            if (v < 1 || v > 0x7fffffffu) return BP_ERR_CORRUPT;
+            m->sizes[l] = (int)v;
+        }
+        for (l = 0; l < m->n_layers; l++) {
+            uint32_t v = bp__get32(h + 32 + 4 * (m->n_layers + 1 + l));
+            if (!bp__valid_act(v) || (v == BP_SOFTMAX && l != m->n_layers - 1)) return BP_ERR_CORRUPT;
+            m->acts[l] = (bp_act)v;
+        }
+        if (m->loss == BP_LOSS_CROSS_ENTROPY && m->acts[m->n_layers - 1] != BP_SIGMOID
+            && m->acts[m->n_layers - 1] != BP_SOFTMAX) return BP_ERR_CORRUPT;
+        m->n_params = bp_params_size(m->n_layers, m->sizes);
+    } else if (m->kind == 2) {
+        const unsigned char *t = h + BP__HEAD_FIXED;
+        if (bp__src_read(s, h + BP__HEAD_FIXED, 28) < 28) return BP_ERR_TRUNCATED;
+        if (bp__get32(t) < 1 || bp__get32(t) > 0x7fffffffu || bp__get32(t + 4) > 0x7fffffffu
+            || bp__get32(t + 8) < 1 || bp__get32(t + 8) > bp__get32(t)) return BP_ERR_CORRUPT;
+        if (!bp__valid_act(bp__get32(t + 12)) || bp__get32(t + 12) == BP_SOFTMAX) return BP_ERR_CORRUPT;
+        m->n_units = (int)bp__get32(t);
+        m->n_inputs = (int)bp__get32(t + 4);
+        m->n_outputs = (int)bp__get32(t + 8);
+        m->act = (bp_act)bp__get32(t + 12);
+        m->tau = bp__getf(t + 16);
+        m->tol = bp__getf(t + 20);
+        if (!(m->tau > 0.0f && m->tau <= 1.0f) || !(m->tol > 0.0f && m->tol - m->tol == 0.0f)
+            || bp__get32(t + 24) < 1 || bp__get32(t + 24) > 0x7fffffffu) return BP_ERR_CORRUPT;
+        m->max_iters = (int)bp__get32(t + 24);
+        m->n_params = bp_rnet_params_size(m->n_units, m->n_inputs);
+    } else {
+        return BP_ERR_CORRUPT;
+    }
+    /* the sizes are sane: now the arithmetic, then the length they imply */
+    if (m->n_params == 0 || bp__model_bytes(m) == 0 || (uint64_t)bp__model_bytes(m) != total)
+        return BP_ERR_CORRUPT;
+    for (i = 0; i < m->n_params; i += c) {
+        c = m->n_params - i < 64 ? m->n_params - i : 64;
+        if (bp__src_read(s, b, 4 * c) < 4 * c) return BP_ERR_TRUNCATED;
+        if (scratch && scratch_n == m->n_params)
+            for (j = 0; j < c; j++) scratch[i + j] = bp__getf(b + 4 * j);
+    }
+    crc = s->crc;
+    if (bp__src_read(s, b, 4) < 4) return BP_ERR_TRUNCATED;
+    if (bp__get32(b) != crc) return BP_ERR_CHECKSUM;
+    if (!s->mem && bp__src_read(s, b, 1) != 0) return BP_ERR_TRAILING;
+    return BP_OK;
+}
+
+BP__PRIVATE bp_status bp__parse_mem(const void *buf, size_t len, bp__model *m) {
+    bp__src s;
+    BP_MEMSET(&s, 0, sizeof s);
+    if (!buf) return BP_ERR_NULL;
+    if (len == 0) return BP_ERR_TRUNCATED;
+    s.mem = (const unsigned char *)buf;
+    s.len = len;
+    return bp__parse(&s, m, NULL, 0);
+}
+
+BP__PRIVATE int bp__same_net(const bp_net *net, const bp__model *m) {
+    int l;
+    if (m->kind != 1 || m->n_layers != net->n_layers || m->loss != net->loss) return 0;
+    for (l = 0; l <= m->n_layers; l++) if (m->sizes[l] != net->sizes[l]) return 0;
+    for (l = 0; l < m->n_layers; l++) if (m->acts[l] != net->act[l]) return 0;
+    return 1;
+}
+
+BP__PRIVATE int bp__same_rnet(const bp_rnet *net, const bp__model *m) {
+    return m->kind == 2 && m->n_units == net->n_units && m->n_inputs == net->n_inputs
+        && m->n_outputs == net->n_outputs && m->act == net->act;
+}
+
+/* The parameters of a checked buffer into dst (the bytes before the CRC, after the header). */
+BP__PRIVATE void bp__copy_params(const void *buf, size_t len, size_t n, float *dst) {
+    const unsigned char *p = (const unsigned char *)buf + (len - 4 - 4 * n);
+    size_t i;
+    for (i = 0; i < n; i++) dst[i] = bp__getf(p + 4 * i);
+}
+
+BPDEF size_t bp_save_size(const bp_net *net) {
+    bp__model m;
+    if (!net || net->n_layers < 1 || net->n_layers > BP_MAX_LAYERS) return 0;
+    bp__model_of_net(net, &m);
+    return bp__model_bytes(&m);
+}
+
+BPDEF bp_status bp_save(const bp_net *net, void *buf, size_t cap) {
+    bp__model m;
+    bp__sink s;
+    if (!net || !buf || !net->params) return BP_ERR_NULL;
+    if (cap < bp_save_size(net) || bp_save_size(net) == 0) return BP_ERR_BUFFER;
+    bp__model_of_net(net, &m);
+    BP_MEMSET(&s, 0, sizeof s);
+    s.mem = (unsigned char *)buf;
+    bp__write_model(&s, &m, net->params);
+    return BP_OK;
+}
+
+BPDEF bp_status bp_peek(const void *buf, size_t len, int *n_layers, int *sizes, bp_act *acts,
+                        bp_loss *loss) {
+    bp__model m;
+    bp_status st = bp__parse_mem(buf, len, &m);
+    int l;
+    if (st != BP_OK) return st;
+    if (m.kind != 1) return BP_ERR_KIND;
+    if (n_layers) *n_layers = m.n_layers;
+    if (sizes) for (l = 0; l <= m.n_layers; l++) sizes[l] = m.sizes[l];
+    if (acts) for (l = 0; l < m.n_layers; l++) acts[l] = m.acts[l];
+    if (loss) *loss = m.loss;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len) {
+    bp__model m;
+    bp_status st;
+    if (!net || !net->params) return BP_ERR_NULL;
+    if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
+    if (m.kind != 1) return BP_ERR_KIND;
+    if (!bp__same_net(net, &m)) return BP_ERR_TOPOLOGY;
+    bp__copy_params(buf, len, m.n_params, net->params);
+    return BP_OK;
+}
+
+BPDEF size_t bp_rnet_save_size(const bp_rnet *net) {
+    bp__model m;
+    if (!net || net->n_units < 1) return 0;
+    bp__model_of_rnet(net, &m);
+    return bp__model_bytes(&m);
+}
+
+BPDEF bp_status bp_rnet_save(const bp_rnet *net, void *buf, size_t cap) {
+    bp__model m;
+    bp__sink s;
+    if (!net || !buf || !net->params) return BP_ERR_NULL;
+    if (cap < bp_rnet_save_size(net) || bp_rnet_save_size(net) == 0) return BP_ERR_BUFFER;
+    bp__model_of_rnet(net, &m);
+    BP_MEMSET(&s, 0, sizeof s);
+    s.mem = (unsigned char *)buf;
+    bp__write_model(&s, &m, net->params);
+    return BP_OK;
+}
+
+BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_inputs,
+                             int *n_outputs, bp_act *act) {
+    bp__model m;
+    bp_status st = bp__parse_mem(buf, len, &m);
+    if (st != BP_OK) return st;
+    if (m.kind != 2) return BP_ERR_KIND;
+    if (n_units) *n_units = m.n_units;
+    if (n_inputs) *n_inputs = m.n_inputs;
+    if (n_outputs) *n_outputs = m.n_outputs;
+    if (act) *act = m.act;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len) {
+    bp__model m;
+    bp_status st;
+    if (!net || !net->params) return BP_ERR_NULL;
+    if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
+    if (m.kind != 2) return BP_ERR_KIND;
+    if (!bp__same_rnet(net, &m)) return BP_ERR_TOPOLOGY;
+    bp__copy_params(buf, len, m.n_params, net->params);
+    net->tau = m.tau;
+    net->tol = m.tol;
+    net->max_iters = m.max_iters;
+    net->settled = 0;
+    return BP_OK;
+}
+
+#ifndef BACKPROP_NO_STDIO
+/* Writes the model to path + ".tmp", then renames it over path. */
+BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, const char *path) {
+    char tmp[4096];
+    size_t n;
+    bp__sink s;
+    if (!path || !params) return BP_ERR_NULL;
+    if (bp__model_bytes(m) == 0) return BP_ERR_BUFFER;
+    for (n = 0; path[n]; n++) {}
+    if (n == 0 || n + 5 > sizeof tmp) return BP_ERR_IO;
+    BP_MEMCPY(tmp, path, n);
+    BP_MEMCPY(tmp + n, ".tmp", 5);
+    BP_MEMSET(&s, 0, sizeof s);
+    if (!(s.f = fopen(tmp, "wb"))) return BP_ERR_IO;
+    bp__write_model(&s, m, params);
+    if (s.failed || fflush(s.f) != 0) {
+        fclose(s.f);
+        remove(tmp);
+        return BP_ERR_IO;
+    }
+    if (fclose(s.f) != 0) {
+        remove(tmp);
+        return BP_ERR_IO;
+    }
+    if (rename(tmp, path) != 0) {
+#ifdef _WIN32
+        remove(path);                    /* Windows' rename does not replace an existing file */
+        if (rename(tmp, path) == 0) return BP_OK;
+#endif
+        remove(tmp);
+        return BP_ERR_IO;
+    }
+    return BP_OK;
+}
+
+/* Reads and checks the model at path; decodes its parameters into scratch (scratch_n floats)
+   when the count matches. */
+BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, float *scratch, size_t scratch_n) {
+    bp__src s;
+    bp_status st;
+    if (!path) return BP_ERR_NULL;
+    BP_MEMSET(&s, 0, sizeof s);
+    if (!(s.f = fopen(path, "rb"))) return BP_ERR_IO;
+    st = bp__parse(&s, m, scratch, scratch_n);
+    if (st == BP_OK && ferror(s.f)) st = BP_ERR_IO;
+    fclose(s.f);
+    return st;
+}
+
+BPDEF bp_status bp_save_file(const bp_net *net, const char *path) {
+    bp__model m;
+    if (!net || !net->params) return BP_ERR_NULL;
+    bp__model_of_net(net, &m);
+    return bp__save_file(&m, net->params, path);
+}
+
+BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts, bp_loss *loss) {
+    bp__model m;
+    bp_status st = bp__parse_file(path, &m, NULL, 0);
+    int l;
+    if (st != BP_OK) return st;
+    if (m.kind != 1) return BP_ERR_KIND;
+    if (n_layers) *n_layers = m.n_layers;
+    if (sizes) for (l = 0; l <= m.n_layers; l++) sizes[l] = m.sizes[l];
+    if (acts) for (l = 0; l < m.n_layers; l++) acts[l] = m.acts[l];
+    if (loss) *loss = m.loss;
+    return BP_OK;
+}
+
+/* One pass: the parameters are decoded into grads (scratch) while the checksum runs, and
+   copied into params only when everything checked out. */
+BPDEF bp_status bp_load_file(bp_net *net, const char *path) {
+    bp__model m;
+    bp_status st;
+    if (!net || !net->params || !net->grads) return BP_ERR_NULL;
+    if ((st = bp__parse_file(path, &m, net->grads, net->n_params)) != BP_OK) return st;
+    if (m.kind != 1) return BP_ERR_KIND;
+    if (!bp__same_net(net, &m)) return BP_ERR_TOPOLOGY;
+    BP_MEMCPY(net->params, net->grads, net->n_params * sizeof *net->params);
+    return BP_OK;
+}
+
+BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path) {
+    bp__model m;
+    if (!net || !net->params) return BP_ERR_NULL;
+    bp__model_of_rnet(net, &m);
+    return bp__save_file(&m, net->params, path);
+}
+
+BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
+    bp__model m;
+    bp_status st;
+    if (!net || !net->params || !net->grads) return BP_ERR_NULL;
+    if ((st = bp__parse_file(path, &m, net->grads, net->n_params)) != BP_OK) return st;
+    if (m.kind != 2) return BP_ERR_KIND;
+    if (!bp__same_rnet(net, &m)) return BP_ERR_TOPOLOGY;
+    BP_MEMCPY(net->params, net->grads, net->n_params * sizeof *net->params);
+    net->tau = m.tau;
+    net->tol = m.tol;
+    net->max_iters = m.max_iters;
+    net->settled = 0;
+    return BP_OK;
+}
+#endif /* BACKPROP_NO_STDIO */
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
-/* Built without libm and without <math.h>: every libm and libc function the implementation
-   uses comes through a hook. Linked without -lm; the hooks count their calls. */
+/* Built without libm, <math.h> and <stdio.h> (BACKPROP_NO_STDIO): every libm and libc function
+   the core uses comes through a hook. Linked without -lm; the hooks count their calls. */
 #include <stddef.h>
 
 static int calls_exp, calls_log, calls_tanh, calls_sqrt, calls_memset, calls_memcpy;
@@ -30,11 +30,15 @@ static void *my_memcpy(void *d, const void *s, size_t n) { unsigned char *q = (u
 #define BP_SQRTF my_sqrt
 #define BP_MEMSET my_memset
 #define BP_MEMCPY my_memcpy
+#define BACKPROP_NO_STDIO
 #define BACKPROP_IMPLEMENTATION
 #include "../../backprop.h"
 
 #ifdef HUGE_VAL
 #error "<math.h> was included although every libm hook is defined"
+#endif
+#ifdef EOF
+#error "<stdio.h> was included under BACKPROP_NO_STDIO"
 #endif
 
 int main(void) {
@@ -53,5 +57,10 @@ int main(void) {
     /* a linear output layer copies its pre-activations: the memcpy hook */
     if (bp_init(&net, 1, sizes + 2, acts + 1, BP_LOSS_SQUARED, 1, params, grads, work) != BP_OK) return 6;
     if (!bp_forward(&net, x3, 1)) return 7;
+    {   /* saving and loading need no stdio either */
+        unsigned char model[200];
+        if (bp_save_size(&net) > sizeof model || bp_save(&net, model, sizeof model) != BP_OK) return 8;
+        if (bp_load(&net, model, bp_save_size(&net)) != BP_OK) return 9;
+    }
     return calls_exp && calls_log && calls_tanh && calls_sqrt && calls_memset && calls_memcpy ? 0 : 4;
 }
