@@ -3,6 +3,7 @@
 #   make run        train the OCR example on the bundled digits (the first thing to try)
 #   make test       the whole suite: compile tests, unit tests, the same under ASan+UBSan,
 #                   and the examples end to end
+#   make fuzz       fuzz the model reader for FUZZ_SECONDS (60) with libFuzzer
 #   make clean
 # CC, CXX, CFLAGS, LDFLAGS may be overridden: make CC=clang CFLAGS=-O3
 
@@ -22,7 +23,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
-.PHONY: all run test test-compile test-unit test-sanitize test-examples clean
+.PHONY: all run test test-compile test-unit test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop
 
@@ -64,6 +65,15 @@ test-sanitize: | $(B)
 
 test-examples: $(EXAMPLES)
 	@sh tests/examples.sh $(B)
+
+# Fuzz the model reader (libFuzzer; needs clang). FUZZ_SECONDS=600 make fuzz for a longer run.
+# New inputs it finds go to build/fuzz_corpus, seeded from tests/fuzz_corpus.
+FUZZ_SECONDS ?= 60
+fuzz: | $(B)
+	clang -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $(B)/fuzz_load tests/fuzz_load.c -lm
+	mkdir -p $(B)/fuzz_corpus && cp tests/fuzz_corpus/* $(B)/fuzz_corpus/
+	./$(B)/fuzz_load -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(B)/fuzz_corpus
 
 clean:
 	rm -rf $(B)

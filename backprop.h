@@ -180,7 +180,7 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_CHECKSUM,       "the model's checksum does not match: it is corrupt") \
     X(BP_ERR_CORRUPT,        "the model's header is invalid or inconsistent: it is corrupt") \
     X(BP_ERR_TOPOLOGY,       "the model's topology differs from the net's") \
-    X(BP_ERR_IO,             "a file could not be opened, read or written (errno says why)")
+    X(BP_ERR_IO,             "a file could not be opened, read or written")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,

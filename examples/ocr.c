@@ -3,7 +3,8 @@
    With no arguments it trains on the 1,797 digits bundled in data/ (optdigits, 8x8), split
    80/20 with a fixed seed, and prints a confusion matrix, some digits it got wrong, and
    "test accuracy: NN.NN%". With --train-images/--train-labels/--test-images/--test-labels it
-   reads MNIST-format IDX files instead (MNIST, Fashion-MNIST, EMNIST; .gz too). Run with
+   reads MNIST-format IDX files instead (MNIST, Fashion-MNIST, EMNIST; .gz too). --save FILE
+   keeps the trained model; --load FILE evaluates a saved one without training. Run with
    --help for the options. Exit status: 0 done, 1 a file or data problem, 2 a bad option. */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
@@ -25,7 +26,7 @@ typedef struct options {
     bp_act act;
     float lr, momentum, decay;
     unsigned long long seed;
-    const char *plot, *data_dir;
+    const char *plot, *data_dir, *save, *load;
     const char *train_images, *train_labels, *test_images, *test_labels;
 } options;
 
@@ -44,6 +45,8 @@ static void usage(FILE *f) {
         "  --seed N          seed for the weights and the shuffling (default 1)\n"
         "  --quiet           no progress lines on stderr\n"
         "  --plot FILE.svg   write loss and accuracy per epoch as an SVG chart\n"
+        "  --save FILE       save the trained model (backprop.h's model format)\n"
+        "  --load FILE       evaluate a saved model on the test set, without training\n"
         "  --data DIR        where the bundled optdigits IDX files are (default %s)\n"
         "  --train-images F --train-labels F --test-images F --test-labels F\n"
         "                    train and test on MNIST-format IDX files (raw or .gz) instead\n"
@@ -125,6 +128,8 @@ static int parse_args(int argc, char **argv, options *o) {
             o->seed = strtoull(v, &end, 10);
             if (!*v || *end || errno || *v == '-') return bad_value(a, "a non-negative integer", v);
         } else if (!strcmp(a, "--plot")) o->plot = v;
+        else if (!strcmp(a, "--save")) o->save = v;
+        else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--data")) o->data_dir = v;
         else if (!strcmp(a, "--train-images")) o->train_images = v;
         else if (!strcmp(a, "--train-labels")) o->train_labels = v;
@@ -140,6 +145,10 @@ static int parse_args(int argc, char **argv, options *o) {
         && !(o->train_images && o->train_labels && o->test_images && o->test_labels)) {
         fprintf(stderr, "ocr: IDX files need all four of --train-images, --train-labels, "
                         "--test-images and --test-labels\n");
+        return 2;
+    }
+    if (o->load && o->plot) {
+        fprintf(stderr, "ocr: --plot draws the training; with --load there is none\n");
         return 2;
     }
     return 0;
@@ -277,12 +286,29 @@ int main(int argc, char **argv) {
     if (classes < 2) classes = 2;
     npix = (size_t)train.rows * (size_t)train.cols;
 
-    /* the network: inputs, the hidden layers, a softmax over the classes */
-    n_layers = o.n_hidden + 1;
-    sizes[0] = (int)npix;
-    for (i = 0; i < o.n_hidden; i++) { sizes[i + 1] = o.hidden[i]; acts[i] = o.act; }
-    sizes[n_layers] = classes;
-    acts[n_layers - 1] = BP_SOFTMAX;
+    if (o.load) {       /* the network the file describes; it must fit the data */
+        bp_loss loss;
+        s = bp_peek_file(o.load, &n_layers, sizes, acts, &loss);
+        if (s != BP_OK) {
+            fprintf(stderr, "ocr: %s: %s%s%s\n", o.load, bp_strerror(s), s == BP_ERR_IO ? ": " : "",
+                    s == BP_ERR_IO ? strerror(errno) : "");
+            goto done;
+        }
+        if (sizes[0] != (int)npix || sizes[n_layers] < classes || loss != BP_LOSS_CROSS_ENTROPY
+            || acts[n_layers - 1] != BP_SOFTMAX) {
+            fprintf(stderr, "ocr: %s is a %d-input, %d-output model; these images have %d pixels and "
+                            "%d classes\n", o.load, sizes[0], sizes[n_layers], (int)npix, classes);
+            goto done;
+        }
+        classes = sizes[n_layers];
+        o.epochs = 0;
+    } else {            /* the network: inputs, the hidden layers, a softmax over the classes */
+        n_layers = o.n_hidden + 1;
+        sizes[0] = (int)npix;
+        for (i = 0; i < o.n_hidden; i++) { sizes[i + 1] = o.hidden[i]; acts[i] = o.act; }
+        sizes[n_layers] = classes;
+        acts[n_layers - 1] = BP_SOFTMAX;
+    }
     np = bp_params_size(n_layers, sizes);
     nw = bp_work_size(n_layers, sizes, o.batch);
     if (!np || !nw) {
@@ -298,7 +324,7 @@ int main(int argc, char **argv) {
     xb = (float *)malloc((size_t)o.batch * npix * sizeof *xb);
     tb = (float *)malloc((size_t)o.batch * (size_t)classes * sizeof *tb);
     order = (int *)malloc((size_t)train.n * sizeof *order);
-    hist = (float *)malloc(3 * (size_t)o.epochs * sizeof *hist);
+    hist = (float *)malloc(3 * (size_t)(o.epochs ? o.epochs : 1) * sizeof *hist);
     confusion = (int *)calloc((size_t)classes * (size_t)classes, sizeof *confusion);
     if (!params || !grads || !vel || !work || !ttrain || !ttest || !xb || !tb || !order || !hist || !confusion) {
         fprintf(stderr, "ocr: out of memory\n");
@@ -309,15 +335,21 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ocr: %s\n", bp_strerror(s));
         goto done;
     }
-    bp_randomize(&net, o.seed);
+    if (o.load && (s = bp_load_file(&net, o.load)) != BP_OK) {
+        fprintf(stderr, "ocr: %s: %s\n", o.load, bp_strerror(s));
+        goto done;
+    }
+    if (!o.load) bp_randomize(&net, o.seed);
     rng = bp_rng_seed(o.seed ^ 0x5EED5EED5EED5EEDull);   /* shuffling: its own stream */
     for (i = 0; i < train.n; i++) order[i] = i;
 
-    if (!o.quiet)
+    if (!o.quiet && o.load)
+        fprintf(stderr, "ocr: evaluating %s on %d test images\n", o.load, test.n);
+    if (!o.quiet && !o.load)
         fprintf(stderr, "ocr: %d training and %d test images of %dx%d, %d classes; net %d",
                 train.n, test.n, train.rows, train.cols, classes, sizes[0]);
-    for (i = 1; i <= n_layers && !o.quiet; i++) fprintf(stderr, "-%d", sizes[i]);
-    if (!o.quiet)
+    for (i = 1; i <= n_layers && !o.quiet && !o.load; i++) fprintf(stderr, "-%d", sizes[i]);
+    if (!o.quiet && !o.load)
         fprintf(stderr, " (%s, softmax), batch %d, lr %g, momentum %g, decay %g, seed %llu\n",
                 bp_act_name(o.act), o.batch, (double)o.lr, (double)o.momentum, (double)o.decay, o.seed);
 
@@ -388,6 +420,11 @@ int main(int argc, char **argv) {
             draw_images(stdout, wrong, caps, train.cols <= 16 ? n_wrong : 2, test.rows, test.cols);
         }
         printf("\ntest accuracy: %.2f%%\n", 100.0 * acc);
+    }
+    if (o.save && (s = bp_save_file(&net, o.save)) != BP_OK) {
+        fprintf(stderr, "ocr: cannot save the model to %s: %s%s%s\n", o.save, bp_strerror(s),
+                s == BP_ERR_IO ? ": " : "", s == BP_ERR_IO ? strerror(errno) : "");
+        goto done;
     }
     if (o.plot && write_plot(o.plot, hist, hist + o.epochs, hist + 2 * o.epochs, o.epochs)) {
         fprintf(stderr, "ocr: cannot write the plot to %s: %s\n", o.plot, strerror(errno));

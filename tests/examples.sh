@@ -42,6 +42,21 @@ check "ocr is deterministic for a seed" cmp -s "$T/a" "$T/b"
 "$B/ocr" --help > "$T/out" 2>&1; rc=$?
 check "ocr --help exits 0 and lists the options" sh -c "[ $rc -eq 0 ] && grep -q -- '--train-images' '$T/out'"
 
+# --- saved models: --save, then --load evaluates without training ---
+"$B/ocr" --quiet --epochs 5 --save "$T/model.bpmodel" > "$T/a" 2>/dev/null; rc=$?
+"$B/ocr" --load "$T/model.bpmodel" > "$T/b" 2> "$T/err"; rc2=$?
+check "ocr --save then --load: the same confusion matrix and accuracy, no training" \
+    sh -c "[ $rc -eq 0 -a $rc2 -eq 0 ] && cmp -s '$T/a' '$T/b' && ! grep -q '^epoch' '$T/err'"
+head -c 100 "$T/model.bpmodel" > "$T/cut.bpmodel"
+"$B/ocr" --load "$T/cut.bpmodel" > /dev/null 2> "$T/err"; rc=$?
+check "ocr --load of a truncated model: status 1, says truncated" sh -c "[ $rc -eq 1 ] && grep -q 'truncated' '$T/err'"
+"$B/ocr" --load tests/fixtures/ff-2-3-2.bpmodel > /dev/null 2> "$T/err"; rc=$?
+check "ocr --load of a model that does not fit the data: status 1" sh -c "[ $rc -eq 1 ] && grep -q '2-input' '$T/err'"
+"$B/ocr" --quiet --epochs 1 --save /nonexistent/dir/m.bpmodel > /dev/null 2> "$T/err"; rc=$?
+check "ocr --save into a missing directory: status 1 with the reason" sh -c "[ $rc -eq 1 ] && grep -q 'No such file' '$T/err'"
+"$B/ocr" --load "$T/model.bpmodel" --plot "$T/x.svg" > /dev/null 2> "$T/err"; rc=$?
+check "ocr --load with --plot: status 2" [ $rc -eq 2 ]
+
 # --- bad options: a message and status 2 ---
 for args in "--epochs 0" "--epochs abc" "--epochs" "--hidden 0" "--hidden 12,,3" "--hidden 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16" \
             "--act softmax" "--act nope" "--lr 0" "--lr -1" "--lr nan" "--momentum 1" "--batch 0" \
