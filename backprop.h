@@ -246,7 +246,7 @@ BPDEF float bp_loss_value(const bp_net *net, const float *target, int batch);
    or a batch outside 1..max_batch. */
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch);
 
-/* params[i] -= lr * grads[i] for i < n. Any flat vector. */
+/* params[i] -= lr * grads[i] for i < n. Any flat vector; the two arrays must not overlap. */
 BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr);
 
 /* Applies *opt to net->params with the gradient in net->grads. velocity: n_params floats
@@ -254,8 +254,10 @@ BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr);
 BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt);
 
 /* Forward, backward and update in one call, each weight row touched once while it is hot.
-   Same bits as bp_forward + bp_backward + bp_update. grads holds the batch gradient after it.
-   *loss (if loss is not NULL) receives the batch-mean loss before the update. */
+   Same bits as bp_forward + bp_backward + bp_update (compiled without -ffp-contract=fast,
+   which would let the compiler fuse the two paths' multiply-adds differently). grads is
+   scratch here: with batch 1 the gradient is applied without being stored. *loss (if loss
+   is not NULL) receives the batch-mean loss before the update. */
 BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
                               const float *x, const float *target, int batch, float *loss);
 
@@ -662,37 +664,83 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *y, float *d, size_t coun
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-/* Eight independent partial sums: the compiler can vectorize this without -ffast-math,
-   because the order of the additions is written out, not left to reassociation. */
+/* Dot products. Sixteen independent partial sums (lane j takes elements j, j + 16, ...),
+   added in a fixed tree, then the tail in order: the compiler can vectorize this without
+   -ffast-math because the order of the additions is written out, not left to reassociation.
+   Every dot product in the library has exactly this arithmetic, whichever kernel runs it. */
+#define BP__LANES 16
+
+/* A macro, not a function: passing the partial sums by address would keep them in memory
+   at -O2, where GCC does not always inline. */
+#define BP__HSUM(s) ((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14]))) \
+                  + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15])))
+
 BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b, int n) {
-    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
-    float s;
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        s0 += a[i] * b[i];         s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
-        s4 += a[i + 4] * b[i + 4]; s5 += a[i + 5] * b[i + 5];
-        s6 += a[i + 6] * b[i + 6]; s7 += a[i + 7] * b[i + 7];
-    }
-    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
+    float s[BP__LANES] = {0}, r;
+    int i = 0, j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) s[j] += a[i + j] * b[i + j];
+    r = BP__HSUM(s);
+    for (; i < n; i++) r += a[i] * b[i];
+    return r;
 }
+
+/* Four rows of W against one x, each with bp__dot's arithmetic; x is loaded once for all four. */
+BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
+                          int n, float *out) {
+    const float *w0 = w, *w1 = w + stride, *w2 = w + 2 * stride, *w3 = w + 3 * stride;
+    float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
+    float r0, r1, r2, r3;
+    int i = 0, j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) {
+            const float xv = x[i + j];
+            s0[j] += w0[i + j] * xv; s1[j] += w1[i + j] * xv;
+            s2[j] += w2[i + j] * xv; s3[j] += w3[i + j] * xv;
+        }
+    r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
+    for (; i < n; i++) {
+        r0 += w0[i] * x[i]; r1 += w1[i] * x[i]; r2 += w2[i] * x[i]; r3 += w3[i] * x[i];
+    }
+    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
+}
+
+/* Runs BODY for i = 0 .. n-1 in blocks of 16 with a fixed inner trip count, then the tail.
+   Same arithmetic per element either way; the blocks are what GCC's -O2 vectorizer accepts
+   (its "very cheap" model refuses any loop that would need a scalar epilogue). BODY must
+   not contain a bare comma (C99 macros, and C++98 has no variadic ones). */
+#define BP__EACH(i, n, BODY) do {                                                      \
+        size_t bp__b_ = 0, bp__j_, bp__n_ = (size_t)(n);                               \
+        for (; bp__b_ + 16 <= bp__n_; bp__b_ += 16)                                    \
+            for (bp__j_ = 0; bp__j_ < 16; bp__j_++) { i = bp__b_ + bp__j_; BODY }       \
+        for (i = bp__b_; i < bp__n_; i++) { BODY }                                      \
+    } while (0)
 
 /* y += a * x */
 BP__PRIVATE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
-    int i;
-    for (i = 0; i < n; i++) y[i] += a * x[i];
+    size_t i;
+    BP__EACH(i, n, y[i] += a * x[i];);
 }
 
-/* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: each weight row stays in cache across the batch. */
+/* y = a * x */
+BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
+    size_t i;
+    BP__EACH(i, n, y[i] = a * x[i];);
+}
+
+/* z[b][o] = sum_i W[o][i] x[b][i] + bias[o], four weight rows at a time. */
 BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, float *z,
                            int batch, int ni, int no) {
-    int o, b;
-    for (o = 0; o < no; o++) {
-        const float *w = W + (size_t)o * (size_t)ni;
-        for (b = 0; b < batch; b++)
-            z[(size_t)b * (size_t)no + (size_t)o] = bp__dot(w, x + (size_t)b * (size_t)ni, ni) + bias[o];
+    int o, b, k;
+    float r[4];
+    for (b = 0; b < batch; b++) {
+        const float *xb = x + (size_t)b * (size_t)ni;
+        float *zb = z + (size_t)b * (size_t)no;
+        for (o = 0; o + 4 <= no; o += 4) {
+            bp__dot4(W + (size_t)o * (size_t)ni, (size_t)ni, xb, ni, r);
+            for (k = 0; k < 4; k++) zb[o + k] = r[k] + bias[o + k];
+        }
+        for (; o < no; o++) zb[o] = bp__dot(W + (size_t)o * (size_t)ni, xb, ni) + bias[o];
     }
 }
 
@@ -778,26 +826,30 @@ BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float
     }
 }
 
-/* One SGD step on n elements (see bp_opt); wd is the decay for this span (0 for biases).
+/* One SGD step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
+   gradient is gs = 1 (exact), a one-sample gradient row is gs = delta, ga = the layer's input,
+   so the fused step never has to store it. wd is the decay for this span (0 for biases).
    bp_update and bp_train_step both come here, which makes them bit-identical. */
-BP__PRIVATE void bp__step(float *BP__RESTRICT w, const float *BP__RESTRICT g,
-                          float *BP__RESTRICT v, size_t n, const bp_opt *opt, float wd) {
+BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
+                          const float *BP__RESTRICT ga, size_t n, const bp_opt *opt, float wd) {
     const float lr = opt->lr, mu = opt->momentum;
     size_t i;
     if (mu == 0.0f) {
-        if (wd == 0.0f) for (i = 0; i < n; i++) w[i] -= lr * g[i];
-        else            for (i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
+        if (wd == 0.0f) BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * g; });
+        else            BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * (g + wd * w[i]); });
     } else if (opt->nesterov) {
-        for (i = 0; i < n; i++) {
-            float gi = g[i] + wd * w[i];
+        BP__EACH(i, n, {
+            float g = gs * ga[i];
+            float gi = g + wd * w[i];
             v[i] = mu * v[i] + gi;
             w[i] -= lr * (gi + mu * v[i]);
-        }
+        });
     } else {
-        for (i = 0; i < n; i++) {
-            v[i] = mu * v[i] + (g[i] + wd * w[i]);
+        BP__EACH(i, n, {
+            float g = gs * ga[i];
+            v[i] = mu * v[i] + (g + wd * w[i]);
             w[i] -= lr * v[i];
-        }
+        });
     }
 }
 
@@ -840,11 +892,24 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
         if (l > 0) BP_MEMSET(dprev, 0, (size_t)batch * (size_t)ni * sizeof *dprev);
         for (o = 0; o < no; o++) {
             const size_t r = (size_t)o * (size_t)ni;
-            float gb = 0.0f;
+            float *vr = vW ? vW + r : NULL, *vb = vW ? vW + nw + o : NULL, gb = 0.0f;
             if (l > 0)
                 for (b = 0; b < batch; b++)
                     bp__axpy(dprev + (size_t)b * (size_t)ni, d[(size_t)b * (size_t)no + (size_t)o],
                              W + r, ni);
+            if (batch == 1) {
+                /* one sample: the gradient row is d[o] * aprev; the fused step applies it
+                   without storing it, so the row is read and written once */
+                gb = d[o];
+                if (opt) {
+                    bp__step(W + r, vr, gb, aprev, (size_t)ni, opt, opt->weight_decay);
+                    bp__step(W + nw + o, vb, 1.0f, &gb, 1, opt, 0.0f);
+                } else {
+                    bp__scale(gW + r, gb, aprev, ni);
+                    gW[nw + (size_t)o] = gb;
+                }
+                continue;
+            }
             BP_MEMSET(gW + r, 0, (size_t)ni * sizeof *gW);
             for (b = 0; b < batch; b++) {
                 float db = d[(size_t)b * (size_t)no + (size_t)o];
@@ -853,8 +918,8 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             }
             gW[nw + (size_t)o] = gb;
             if (opt) {
-                bp__step(W + r, gW + r, vW ? vW + r : NULL, (size_t)ni, opt, opt->weight_decay);
-                bp__step(W + nw + o, gW + nw + o, vW ? vW + nw + o : NULL, 1, opt, 0.0f);
+                bp__step(W + r, vr, 1.0f, gW + r, (size_t)ni, opt, opt->weight_decay);
+                bp__step(W + nw + o, vb, 1.0f, gW + nw + o, 1, opt, 0.0f);
             }
         }
         if (l > 0) bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)batch * (size_t)ni);
@@ -872,9 +937,11 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
 /* ---- updates ---------------------------------------------------------------------------- */
 
 BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
+    float *BP__RESTRICT p = params;          /* the two must not overlap (documented) */
+    const float *BP__RESTRICT g = grads;
     size_t i;
     if (!params || !grads) return;
-    for (i = 0; i < n; i++) params[i] -= lr * grads[i];
+    BP__EACH(i, n, p[i] -= lr * g[i];);
 }
 
 BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
@@ -888,8 +955,8 @@ BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
         float *W = net->params + off, *gW = net->grads + off, *vW = velocity ? velocity + off : NULL;
         for (o = 0; o < no; o++) {       /* row by row, exactly as bp_train_step does it */
             const size_t r = (size_t)o * (size_t)ni;
-            bp__step(W + r, gW + r, vW ? vW + r : NULL, (size_t)ni, opt, opt->weight_decay);
-            bp__step(W + nw + o, gW + nw + o, vW ? vW + nw + o : NULL, 1, opt, 0.0f);
+            bp__step(W + r, vW ? vW + r : NULL, 1.0f, gW + r, (size_t)ni, opt, opt->weight_decay);
+            bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gW + nw + o, 1, opt, 0.0f);
         }
     }
     return BP_OK;

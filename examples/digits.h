@@ -19,6 +19,12 @@
 #endif
 #include "../backprop.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define DIGITS_FN static __attribute__((unused))   /* not every program uses every helper */
+#else
+#define DIGITS_FN static
+#endif
+
 #define DIGITS_MAX_FILE (1u << 30)      /* 1 GiB: far above MNIST's 47 MB, a guard, not a need */
 #define DIGITS_MAX_PIXELS (1u << 20)    /* per image */
 
@@ -28,7 +34,7 @@ typedef struct dataset {
     unsigned char *label;    /* n labels */
 } dataset;
 
-static void dataset_free(dataset *d) {
+DIGITS_FN void dataset_free(dataset *d) {
     free(d->x);
     free(d->label);
     memset(d, 0, sizeof *d);
@@ -36,7 +42,7 @@ static void dataset_free(dataset *d) {
 
 /* Checks an IDX buffer of unsigned bytes with `ndims` dimensions (1 or 3). On success fills
    dims[0..ndims-1] and *data and returns 0; otherwise writes a sentence to err, returns -1. */
-static int idx_parse(const unsigned char *buf, size_t len, int ndims, uint32_t dims[3],
+DIGITS_FN int idx_parse(const unsigned char *buf, size_t len, int ndims, uint32_t dims[3],
                      const unsigned char **data, char *err, size_t errlen) {
     size_t head = 4 + 4 * (size_t)ndims;
     uint64_t total = 1;
@@ -93,7 +99,7 @@ static int idx_parse(const unsigned char *buf, size_t len, int ndims, uint32_t d
 
 /* Reads a whole file into a malloc'd buffer. A gzip file (magic 1f 8b) is unpacked through the
    system's gzip where popen exists. Returns NULL with a sentence in err on failure. */
-static unsigned char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
+DIGITS_FN unsigned char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     unsigned char *buf = NULL, magic[2];
     size_t cap = 0, n = 0, got;
@@ -179,7 +185,7 @@ fail:
 }
 
 /* Builds a dataset from IDX image and label buffers. Returns 0, or -1 with err filled. */
-static int dataset_from_idx(dataset *d, const unsigned char *img, size_t img_len,
+DIGITS_FN int dataset_from_idx(dataset *d, const unsigned char *img, size_t img_len,
                             const unsigned char *lab, size_t lab_len, char *err, size_t errlen) {
     uint32_t di[3], dl[3];
     const unsigned char *pi, *pl;
@@ -219,14 +225,14 @@ static int dataset_from_idx(dataset *d, const unsigned char *img, size_t img_len
 }
 
 /* Appends src to the string in dst (capacity cap), cutting it short if it does not fit. */
-static void str_append(char *dst, size_t cap, const char *src) {
+DIGITS_FN void str_append(char *dst, size_t cap, const char *src) {
     size_t k = strlen(dst);
     while (*src && k + 1 < cap) dst[k++] = *src++;
     dst[k] = 0;
 }
 
 /* Reads an image file and a label file. Returns 0, or -1 with err filled. */
-static int dataset_load(dataset *d, const char *images, const char *labels, char *err, size_t errlen) {
+DIGITS_FN int dataset_load(dataset *d, const char *images, const char *labels, char *err, size_t errlen) {
     size_t li = 0, ll = 0;
     char why[256];
     unsigned char *bi = read_file(images, &li, err, errlen), *bl;
@@ -251,7 +257,7 @@ static int dataset_load(dataset *d, const char *images, const char *labels, char
 }
 
 /* Copies the samples idx[0..n-1] of src into a new dataset. */
-static int dataset_subset(const dataset *src, const int *idx, int n, dataset *out) {
+DIGITS_FN int dataset_subset(const dataset *src, const int *idx, int n, dataset *out) {
     size_t npix = (size_t)src->rows * (size_t)src->cols;
     int i;
     memset(out, 0, sizeof *out);
@@ -272,7 +278,7 @@ static int dataset_subset(const dataset *src, const int *idx, int n, dataset *ou
 }
 
 /* In-place Fisher-Yates shuffle driven by the library's PRNG. */
-static void shuffle(int *v, int n, bp_rng *r) {
+DIGITS_FN void shuffle(int *v, int n, bp_rng *r) {
     int i;
     for (i = n - 1; i > 0; i--) {
         int j = (int)bp_rng_below(r, (uint32_t)i + 1), t = v[i];
@@ -283,7 +289,7 @@ static void shuffle(int *v, int n, bp_rng *r) {
 
 /* The fixed split: shuffle with `seed`, the first floor(frac * n) samples train, the rest
    test. Both parts are new datasets. Returns 0, or -1 if out of memory or a part is empty. */
-static int dataset_split(const dataset *all, double frac, uint64_t seed, dataset *train, dataset *test) {
+DIGITS_FN int dataset_split(const dataset *all, double frac, uint64_t seed, dataset *train, dataset *test) {
     int *order = (int *)malloc((size_t)all->n * sizeof(int)), i, ntrain;
     bp_rng r = bp_rng_seed(seed);
     memset(train, 0, sizeof *train);
@@ -307,7 +313,7 @@ static int dataset_split(const dataset *all, double frac, uint64_t seed, dataset
 
 /* Draws up to 8 images side by side as text, two characters per pixel, with a caption above
    each. */
-static void draw_images(FILE *f, const float *const *img, const char *const *caption, int k,
+DIGITS_FN void draw_images(FILE *f, const float *const *img, const char *const *caption, int k,
                         int rows, int cols) {
     static const char ramp[] = " .:-=+*#%@";
     int r, c, i, width = 2 * cols + 3;

@@ -429,7 +429,7 @@ static void test_batch_semantics(void) {
 }
 
 /* The fused step gives the same bits as forward + backward + update, for every optimizer
-   setting and batch size, step after step. */
+   setting and batch size, step after step (grads is scratch for the fused step: not compared). */
 static void test_fused_step_bit_identical(void) {
     static const int sizes[] = {6, 9, 7, 4};
     static const bp_act acts[] = {BP_LEAKY_RELU, BP_SIGMOID, BP_SOFTMAX};
@@ -455,7 +455,6 @@ static void test_fused_step_bit_identical(void) {
                 CHECK(la == lb);
             }
             CHECK(memcmp(a.params, b.params, a.net.n_params * sizeof(float)) == 0);
-            CHECK(memcmp(a.grads, b.grads, a.net.n_params * sizeof(float)) == 0);
             CHECK(memcmp(a.vel, b.vel, a.net.n_params * sizeof(float)) == 0);
             tnet_free(&a); tnet_free(&b);
         }
