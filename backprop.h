@@ -44,6 +44,11 @@
      A_1 .. A_L   activations of each layer, max_batch rows of sizes[l] each
      Z            pre-activations of the output layer, max_batch rows of sizes[L]
      D0, D1       deltas, max_batch rows of max(sizes[1..L]) each
+     P            when max_batch > 1: packing space for the batched matrix products: the
+                  largest, over each layer's products (M x N x K = B x out x in forward,
+                  out x in x B weight gradient, B x in x out input gradient, none for layer
+                  0) of min(up(M, 24), 96) k + min(up(N, 32), 512) k, k = min(K, 256), up()
+                  rounding up to a multiple; at most 155,648 floats
 
    EXAMPLE (learns XOR; tests/compile.sh compiles and runs this very text)
          #define BACKPROP_IMPLEMENTATION
@@ -480,6 +485,34 @@ BP__PRIVATE int bp__widest(int n_layers, const int *sizes) {
     return w;
 }
 
+/* Blocking of the batched products (see bp__gemm): B panels of KC x NC, A panels of MC x KC. */
+#define BP__KC 256
+#define BP__NC 512         /* multiple of every NR */
+#define BP__MC 96          /* multiple of every MR */
+#define BP__PAD_M 24       /* pack-area sizes round to these, so they do not depend on MR, NR */
+#define BP__PAD_N 32
+
+BP__PRIVATE size_t bp__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+/* Floats of pack area a product of M x N x K needs. */
+BP__PRIVATE size_t bp__pack_floats(size_t M, size_t N, size_t K) {
+    size_t kc = K < BP__KC ? K : BP__KC, m = bp__round_up(M, BP__PAD_M), n = bp__round_up(N, BP__PAD_N);
+    return (m < BP__MC ? m : BP__MC) * kc + (n < BP__NC ? n : BP__NC) * kc;
+}
+
+/* The largest pack area any of the batched products needs (bounded: blocks are small). */
+BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch) {
+    size_t most = 0, f;
+    int l;
+    for (l = 0; l < n_layers; l++) {
+        const size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], b = (size_t)max_batch;
+        if ((f = bp__pack_floats(b, no, ni)) > most) most = f;           /* forward */
+        if ((f = bp__pack_floats(no, ni, b)) > most) most = f;           /* weight gradient */
+        if (l > 0 && (f = bp__pack_floats(b, ni, no)) > most) most = f;  /* input gradient */
+    }
+    return most;
+}
+
 BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     size_t n = 0, b;
     int l;
@@ -490,6 +523,8 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     if ((n = bp__muladd(n, b, (size_t)sizes[n_layers])) == 0) return 0;           /* Z */
     if ((n = bp__muladd(n, b, (size_t)bp__widest(n_layers, sizes))) == 0) return 0; /* D0 */
     if ((n = bp__muladd(n, b, (size_t)bp__widest(n_layers, sizes))) == 0) return 0; /* D1 */
+    if (max_batch > 1)                                                    /* P: GEMM packing */
+        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
     return n;
 }
 
@@ -514,6 +549,10 @@ BP__PRIVATE float *bp__delta_buf(const bp_net *net, int which) {  /* D0 or D1 */
     size_t mb = (size_t)net->max_batch;
     return bp__z_buf(net) + mb * (size_t)net->sizes[net->n_layers]
          + (size_t)which * mb * (size_t)bp__widest(net->n_layers, net->sizes);
+}
+
+BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after D1 (max_batch > 1 only) */
+    return net->max_batch > 1 ? bp__delta_buf(net, 2) : NULL;
 }
 
 BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
@@ -728,11 +767,112 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
     BP__EACH(i, n, y[i] = a * x[i];);
 }
 
-/* z[b][o] = sum_i W[o][i] x[b][i] + bias[o], four weight rows at a time. */
+/* ---- batched products: a packed, register-blocked GEMM --------------------------------------
+   C[m][n] = sum_k A(m, k) B(k, n), with A and B given by strides, so one routine serves the
+   three products of a layer: the forward pass X W^T, the weight gradient D^T X, the input
+   gradient D W. Each element of C is summed over k in order, k = 0, 1, ..., whatever the
+   blocking, the tile shape or the thread: results do not depend on them. The operands are
+   copied ("packed") into panels in the pack area of work so the micro-kernel reads both
+   contiguously; blocks of KC x NC (B) and MC x KC (A) keep the panels in cache. */
+#if defined(__AVX512F__)
+#define BP__MR 6           /* tile rows: 6 x 32 accumulators = 12 AVX-512 registers */
+#define BP__NR 32
+#elif defined(__AVX__)
+#define BP__MR 6           /* 6 x 16 = 12 AVX registers */
+#define BP__NR 16
+#else
+#define BP__MR 4           /* 4 x 8 = 8 SSE registers */
+#define BP__NR 8
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define BP__UNROLL _Pragma("GCC unroll 32")
+#elif defined(__clang__)
+#define BP__UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define BP__UNROLL
+#endif
+
+/* A(m, k) = A[m rs + k cs], the mc x kc block, into panels of MR rows: for each k the MR
+   values of the panel's rows; rows past mc are zeros. */
+BP__PRIVATE void bp__pack_a(const float *A, size_t rs, size_t cs, int mc, int kc, float *out) {
+    int p, k, r;
+    for (p = 0; p < mc; p += BP__MR)
+        for (k = 0; k < kc; k++, out += BP__MR)
+            for (r = 0; r < BP__MR; r++)
+                out[r] = p + r < mc ? A[(size_t)(p + r) * rs + (size_t)k * cs] : 0.0f;
+}
+
+/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns. */
+BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *out) {
+    int p, k, j;
+    for (p = 0; p < nc; p += BP__NR)
+        for (k = 0; k < kc; k++, out += BP__NR) {
+            const float *row = B + (size_t)k * rs + (size_t)p * cs;
+            if (cs == 1 && p + BP__NR <= nc) BP_MEMCPY(out, row, BP__NR * sizeof *out);
+            else for (j = 0; j < BP__NR; j++) out[j] = p + j < nc ? row[(size_t)j * cs] : 0.0f;
+        }
+}
+
+/* One MR x NR tile: acc = (first ? 0 : C) + sum over the kc packed k of a b; the valid
+   mr x nr corner goes to C. */
+BP__PRIVATE void bp__tile(int kc, const float *BP__RESTRICT a, const float *BP__RESTRICT b,
+                          float *BP__RESTRICT C, size_t ldc, int mr, int nr, int first) {
+    float acc[BP__MR][BP__NR];
+    int k, r, j;
+    for (r = 0; r < BP__MR; r++)
+        for (j = 0; j < BP__NR; j++)
+            acc[r][j] = first || r >= mr || j >= nr ? 0.0f : C[(size_t)r * ldc + (size_t)j];
+    for (k = 0; k < kc; k++, a += BP__MR, b += BP__NR) {
+        BP__UNROLL
+        for (r = 0; r < BP__MR; r++) {
+            const float ar = a[r];
+            BP__UNROLL
+            for (j = 0; j < BP__NR; j++) acc[r][j] += ar * b[j];
+        }
+    }
+    for (r = 0; r < mr; r++)
+        for (j = 0; j < nr; j++) C[(size_t)r * ldc + (size_t)j] = acc[r][j];
+}
+
+/* C (row-major, ldc) = A B for an M x N x K product; pack: bp__pack_floats(M, N, K) floats. */
+BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_t csa,
+                          const float *B, size_t rsb, size_t csb, float *C, size_t ldc, float *pack) {
+    float *pb = pack + (size_t)(bp__round_up((size_t)M, BP__PAD_M) < BP__MC
+                                ? bp__round_up((size_t)M, BP__PAD_M) : BP__MC)
+                       * (size_t)(K < BP__KC ? K : BP__KC);
+    int jc, pc, ic, jr, ir;
+    for (jc = 0; jc < N; jc += BP__NC) {
+        const int nc = N - jc < BP__NC ? N - jc : BP__NC;
+        for (pc = 0; pc < K; pc += BP__KC) {
+            const int kc = K - pc < BP__KC ? K - pc : BP__KC;
+            bp__pack_b(B + (size_t)pc * rsb + (size_t)jc * csb, rsb, csb, kc, nc, pb);
+            for (ic = 0; ic < M; ic += BP__MC) {
+                const int mc = M - ic < BP__MC ? M - ic : BP__MC;
+                bp__pack_a(A + (size_t)ic * rsa + (size_t)pc * csa, rsa, csa, mc, kc, pack);
+                for (jr = 0; jr < nc; jr += BP__NR)
+                    for (ir = 0; ir < mc; ir += BP__MR)
+                        bp__tile(kc, pack + (size_t)ir * (size_t)kc, pb + (size_t)jr * (size_t)kc,
+                                 C + (size_t)(ic + ir) * ldc + (size_t)(jc + jr), ldc,
+                                 mc - ir < BP__MR ? mc - ir : BP__MR, nc - jr < BP__NR ? nc - jr : BP__NR,
+                                 pc == 0);
+            }
+        }
+    }
+}
+
+/* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at
+   a time; a batch by the GEMM (pack is its scratch). */
 BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, float *z,
-                           int batch, int ni, int no) {
+                           int batch, int ni, int no, float *pack) {
     int o, b, k;
     float r[4];
+    if (batch > 1) {
+        bp__gemm(batch, no, ni, x, (size_t)ni, 1, W, 1, (size_t)ni, z, (size_t)no, pack);
+        for (b = 0; b < batch; b++)
+            for (o = 0; o < no; o++) z[(size_t)b * (size_t)no + (size_t)o] += bias[o];
+        return;
+    }
     for (b = 0; b < batch; b++) {
         const float *xb = x + (size_t)b * (size_t)ni;
         float *zb = z + (size_t)b * (size_t)no;
@@ -756,7 +896,7 @@ BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
         int ni = net->sizes[l], no = net->sizes[l + 1];
         float *a = bp__act_buf(net, l + 1);
         float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
-        bp__dense(p, p + (size_t)ni * (size_t)no, in, z, batch, ni, no);
+        bp__dense(p, p + (size_t)ni * (size_t)no, in, z, batch, ni, no, bp__pack_buf(net));
         bp__activate(net->act[l], z, a, batch, no);
         p += ((size_t)ni + 1) * (size_t)no;
         in = a;
@@ -889,37 +1029,39 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
         float *vW = velocity ? velocity + off : NULL;
         const float *aprev = l == 0 ? x : bp__act_buf(net, l);
         float *tmp;
-        if (l > 0) BP_MEMSET(dprev, 0, (size_t)batch * (size_t)ni * sizeof *dprev);
-        for (o = 0; o < no; o++) {
-            const size_t r = (size_t)o * (size_t)ni;
-            float *vr = vW ? vW + r : NULL, *vb = vW ? vW + nw + o : NULL, gb = 0.0f;
-            if (l > 0)
-                for (b = 0; b < batch; b++)
-                    bp__axpy(dprev + (size_t)b * (size_t)ni, d[(size_t)b * (size_t)no + (size_t)o],
-                             W + r, ni);
-            if (batch == 1) {
-                /* one sample: the gradient row is d[o] * aprev; the fused step applies it
-                   without storing it, so the row is read and written once */
-                gb = d[o];
+        if (batch > 1) {
+            /* dprev = D W with the old weights (M = batch, N = ni, K = no), then the weight
+               gradient gW = D^T aprev (M = no, N = ni, K = batch), the bias gradient the
+               column sums of D; then, fused, the update row by row as bp_update does it */
+            float *pack = bp__pack_buf(net);
+            if (l > 0) bp__gemm(batch, ni, no, d, (size_t)no, 1, W, (size_t)ni, 1, dprev, (size_t)ni, pack);
+            bp__gemm(no, ni, batch, d, 1, (size_t)no, aprev, (size_t)ni, 1, gW, (size_t)ni, pack);
+            for (o = 0; o < no; o++) {
+                float gb = 0.0f;
+                for (b = 0; b < batch; b++) gb += d[(size_t)b * (size_t)no + (size_t)o];
+                gW[nw + (size_t)o] = gb;
                 if (opt) {
-                    bp__step(W + r, vr, gb, aprev, (size_t)ni, opt, opt->weight_decay);
-                    bp__step(W + nw + o, vb, 1.0f, &gb, 1, opt, 0.0f);
+                    const size_t r = (size_t)o * (size_t)ni;
+                    bp__step(W + r, vW ? vW + r : NULL, 1.0f, gW + r, (size_t)ni, opt, opt->weight_decay);
+                    bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gW + nw + o, 1, opt, 0.0f);
+                }
+            }
+        } else {
+            /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is
+               d[o] * aprev, which the fused step applies without storing, so each row is
+               read and written once */
+            if (l > 0) BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
+            for (o = 0; o < no; o++) {
+                const size_t r = (size_t)o * (size_t)ni;
+                float gb = d[o];
+                if (l > 0) bp__axpy(dprev, gb, W + r, ni);
+                if (opt) {
+                    bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt, opt->weight_decay);
+                    bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
                 } else {
                     bp__scale(gW + r, gb, aprev, ni);
                     gW[nw + (size_t)o] = gb;
                 }
-                continue;
-            }
-            BP_MEMSET(gW + r, 0, (size_t)ni * sizeof *gW);
-            for (b = 0; b < batch; b++) {
-                float db = d[(size_t)b * (size_t)no + (size_t)o];
-                bp__axpy(gW + r, db, aprev + (size_t)b * (size_t)ni, ni);
-                gb += db;
-            }
-            gW[nw + (size_t)o] = gb;
-            if (opt) {
-                bp__step(W + r, vr, 1.0f, gW + r, (size_t)ni, opt, opt->weight_decay);
-                bp__step(W + nw + o, vb, 1.0f, gW + nw + o, 1, opt, 0.0f);
             }
         }
         if (l > 0) bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)batch * (size_t)ni);

@@ -43,6 +43,24 @@ static int all_finite(const float *v, size_t n) {
     return 1;
 }
 
+/* The pack area P of the work layout, from the formula in the header's manual. */
+static size_t up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+static size_t pack_for(size_t M, size_t N, size_t K) {
+    size_t k = K < 256 ? K : 256;
+    return (up(M, 24) < 96 ? up(M, 24) : 96) * k + (up(N, 32) < 512 ? up(N, 32) : 512) * k;
+}
+static size_t pack_area(int n_layers, const int *sizes, int batch) {
+    size_t most = 0;
+    int l;
+    for (l = 0; l < n_layers && batch > 1; l++) {
+        size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], b = (size_t)batch;
+        if (pack_for(b, no, ni) > most) most = pack_for(b, no, ni);
+        if (pack_for(no, ni, b) > most) most = pack_for(no, ni, b);
+        if (l > 0 && pack_for(b, ni, no) > most) most = pack_for(b, ni, no);
+    }
+    return most;
+}
+
 /* ---- reference forward pass in double, written from the definitions -------------------- */
 
 static double ref_act(bp_act a, double z) {
@@ -355,6 +373,49 @@ static void test_rng(void) {
     for (i = 0; i < 1000; i++) CHECK(bp_rng_below(&r, 3000000000u) < 3000000000u);
 }
 
+/* The batched product against a naive double loop, in all three stride patterns the library
+   uses, at sizes that are 1, odd, and just past every block and tile edge (MR 4/6, NR 8/16/32,
+   KC 256, NC 512, MC 96). Each output is a float sum of K products taken in order: within
+   K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). */
+static void test_gemm_against_naive(void) {
+    static const int dims[] = {1, 3, 7, 17, 33, 97, 257, 513};
+    bp_rng r = bp_rng_seed(6);
+    float *A = (float *)malloc(600 * 600 * sizeof(float)), *B = (float *)malloc(600 * 600 * sizeof(float));
+    float *C = (float *)malloc(600 * 600 * sizeof(float));
+    float *pack = (float *)malloc((96 * 256 + 512 * 256) * sizeof(float));
+    int mi, ni, ki, form, bad = 0, cases = 0;
+    size_t i;
+    for (i = 0; i < 600 * 600; i++) { A[i] = urand(&r, -1, 1); B[i] = urand(&r, -1, 1); }
+    for (mi = 0; mi < 8; mi++)
+        for (ni = 0; ni < 8; ni++)
+            for (ki = 0; ki < 8; ki++)
+                for (form = 0; form < 3; form++) {
+                    const int M = dims[mi], N = dims[ni], K = dims[ki];
+                    /* form 0: A row-major M x K, B(k, n) = W[n][k] (forward)
+                       form 1: A(m, k) = D[k][m], B row-major (weight gradient)
+                       form 2: both row-major (input gradient) */
+                    size_t rsa = form == 1 ? 1 : (size_t)K, csa = form == 1 ? (size_t)M : 1;
+                    size_t rsb = form == 0 ? 1 : (size_t)N, csb = form == 0 ? (size_t)K : 1;
+                    int m, n, k;
+                    if ((long)M * N * K > 40000000L || (mi + ni + ki + form) % 3) continue;
+                    cases++;
+                    bp__gemm(M, N, K, A, rsa, csa, B, rsb, csb, C, (size_t)N, pack);
+                    for (m = 0; m < M; m++)
+                        for (n = 0; n < N; n++) {
+                            double exact = 0, mag = 0;
+                            for (k = 0; k < K; k++) {
+                                double t = (double)A[m * rsa + k * csa] * B[k * rsb + n * csb];
+                                exact += t;
+                                mag += fabs(t);
+                            }
+                            if (fabs(C[(size_t)m * N + n] - exact) > K * 6e-8 * mag + 1e-30) bad++;
+                        }
+                }
+    CHECKF(bad == 0, "%d wrong elements", bad);
+    CHECKF(cases > 100, "only %d cases", cases);
+    free(A); free(B); free(C); free(pack);
+}
+
 static void test_determinism(void) {
     static const int sizes[] = {10, 20, 5};
     static const bp_act acts[] = {BP_TANH, BP_SOFTMAX};
@@ -397,12 +458,13 @@ static void test_init_statistics(void) {
     tnet_free(&tn);
 }
 
-/* A batch of 3 gives each row exactly what batch 1 gives it; the batch gradient is the mean of
-   the per-sample gradients (summation order differs, so within float rounding). */
+/* A batch of 3 gives each row what batch 1 gives it, and the batch gradient is the mean of the
+   per-sample gradients — within float rounding: a batch runs through the GEMM, which sums
+   each product in order, one sample through 16-lane dot products. */
 static void test_batch_semantics(void) {
-    static const int sizes[] = {5, 7, 6, 3};
+    static const int sizes[] = {37, 21, 6, 3};
     static const bp_act acts[] = {BP_RELU, BP_TANH, BP_SOFTMAX};
-    float x[15], t[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, y3[9], *mean;
+    float x[3 * 37], t[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, y3[9], *mean;
     tnet tn;
     bp_rng r = bp_rng_seed(5);
     size_t i;
@@ -410,14 +472,14 @@ static void test_batch_semantics(void) {
     float loss3, loss1 = 0;
     CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 3) == BP_OK);
     bp_randomize(&tn.net, 5);
-    for (i = 0; i < 15; i++) x[i] = urand(&r, -1, 1);
+    for (i = 0; i < 3 * 37; i++) x[i] = urand(&r, -1, 1);
     memcpy(y3, bp_forward(&tn.net, x, 3), sizeof y3);
     loss3 = bp_backward(&tn.net, x, t, 3);
     mean = (float *)calloc(tn.net.n_params, sizeof *mean);
     for (b = 0; b < 3; b++) {
-        const float *y = bp_forward(&tn.net, x + 5 * b, 1);
-        CHECK(memcmp(y, y3 + 3 * b, 3 * sizeof *y) == 0);
-        loss1 += bp_backward(&tn.net, x + 5 * b, t + 3 * b, 1) / 3;
+        const float *y = bp_forward(&tn.net, x + 37 * b, 1);
+        for (i = 0; i < 3; i++) CHECK(fabs(y[i] - y3[3 * b + i]) < 1e-6);
+        loss1 += bp_backward(&tn.net, x + 37 * b, t + 3 * b, 1) / 3;
         for (i = 0; i < tn.net.n_params; i++) mean[i] += tn.grads[i] / 3;
     }
     CHECK(fabs(loss3 - loss1) < 1e-6);
@@ -561,7 +623,7 @@ static void test_status_paths(void) {
     static const bp_act lin_out[] = {BP_TANH, BP_LINEAR}, relu_out[] = {BP_TANH, BP_RELU};
     const int huge[] = {INT_MAX, INT_MAX, INT_MAX};
     bp_act bad_act[2] = {BP_TANH, BP_SIGMOID};
-    float p[64], g[64], w[64];
+    float p[64], g[64], w[256];
     bp_net net;
     int many[BP_MAX_LAYERS + 2], i;
     for (i = 0; i < BP_MAX_LAYERS + 2; i++) many[i] = 2;
@@ -594,7 +656,9 @@ static void test_status_paths(void) {
     CHECK(net.n_layers == 0 && net.params == NULL);   /* zeroed on error */
     CHECK(bp_params_size(0, sizes) == 0 && bp_params_size(2, NULL) == 0 && bp_work_size(2, sizes, 0) == 0);
     /* and a good one, to be sure the arrays above were big enough */
-    CHECK(bp_params_size(2, sizes) == 3 * 3 + 4 * 2 && bp_work_size(2, sizes, 2) == 2 * (3 + 2 + 2 + 3 + 3));
+    CHECK(bp_params_size(2, sizes) == 3 * 3 + 4 * 2 && bp_work_size(2, sizes, 1) == 3 + 2 + 2 + 3 + 3);
+    CHECK(bp_work_size(2, sizes, 2) == 2 * (3 + 2 + 2 + 3 + 3) + pack_area(2, sizes, 2));
+    CHECK(pack_area(2, sizes, 2) == 24 * 3 + 32 * 3);   /* layer 1 forward: M 2, N 2, K 3 */
     CHECK(bp_init(&net, 2, sizes, ok, BP_LOSS_SQUARED, 2, p, g, w) == BP_OK);
 }
 
@@ -737,7 +801,8 @@ static void test_work_layout(void) {
     y = bp_forward(&tn.net, x, 2);
     /* A_1 (2x5), A_2 (2x4), A_3 (2x2), Z (2x2), D0, D1 (2x5 each) */
     CHECK(y == tn.work + 10 + 8);
-    CHECK(tn.net.n_work == 10 + 8 + 4 + 4 + 10 + 10);
+    CHECK(tn.net.n_work == 10 + 8 + 4 + 4 + 10 + 10 + pack_area(3, sizes, 2));
+    CHECK(bp_work_size(3, sizes, 1) == 5 + 4 + 2 + 2 + 5 + 5);   /* no P for one sample */
     CHECK(fabs(tn.work[0] - 1 / (1 + exp(-(tn.params[0] * 0.5 - tn.params[1] + 2 * tn.params[2] + tn.params[15])))) < 1e-6);
     CHECK(fabs(y[0] + y[1] - 1) < 1e-6 && fabs(y[2] + y[3] - 1) < 1e-6);
     tnet_free(&tn);
@@ -1300,6 +1365,7 @@ int main(void) {
     RUN(test_known_answer_relus);
     RUN(test_update_rules);
     RUN(test_rng);
+    RUN(test_gemm_against_naive);
     RUN(test_determinism);
     RUN(test_init_statistics);
     RUN(test_batch_semantics);
