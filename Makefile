@@ -10,6 +10,10 @@
 CC      ?= cc
 CXX     ?= c++
 CFLAGS  ?= -O2 -g
+# make OPENMP=1: threads in the batched products (the default build stays single-threaded)
+ifeq ($(OPENMP),1)
+CFLAGS  += -fopenmp
+endif
 STRICT  := -std=c99 -Wall -Wextra -Wpedantic -Werror
 # Extra warnings the header itself is clean under (firmware users turn these on).
 PICKY   := -Wshadow -Wstrict-prototypes -Wconversion -Wdouble-promotion -Wcast-qual
@@ -23,7 +27,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
-.PHONY: all run test test-compile test-unit test-sanitize test-examples fuzz clean
+.PHONY: all run test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop
 
@@ -48,7 +52,7 @@ $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_examples.c $(LDFLAGS) -lm
 
-test: test-compile test-unit test-sanitize test-examples
+test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples
 
 test-compile: | $(B)
 	@sh tests/compile.sh "$(CC)" "$(CXX)"
@@ -56,6 +60,20 @@ test-compile: | $(B)
 test-unit: $(B)/test_backprop $(B)/test_examples
 	./$(B)/test_backprop
 	./$(B)/test_examples
+
+# The unit tests again with OpenMP, which checks that results do not depend on the thread count.
+test-openmp: | $(B)
+	@if $(CC) -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then \
+	    $(CC) $(STRICT) $(POSIX) -O2 -fopenmp -o $(B)/test_backprop_omp tests/test_backprop.c -lm -pthread && \
+	    ./$(B)/test_backprop_omp; \
+	else echo "skip OpenMP tests: $(CC) has no -fopenmp (gcc has it; clang needs libomp-dev)"; fi
+
+# The unit tests again with BP_CBLAS against OpenBLAS, where it is installed.
+test-cblas: | $(B)
+	@if printf '#include <cblas.h>\nint main(void){return 0;}\n' | $(CC) -x c - -o /dev/null -lopenblas 2>/dev/null; then \
+	    $(CC) $(STRICT) $(POSIX) -O2 -DBP_CBLAS -o $(B)/test_backprop_cblas tests/test_backprop.c -lopenblas -lm -pthread && \
+	    OPENBLAS_NUM_THREADS=1 ./$(B)/test_backprop_cblas; \
+	else echo "skip CBLAS tests: no <cblas.h> with -lopenblas (apt-get install libopenblas-dev)"; fi
 
 test-sanitize: | $(B)
 	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_backprop_san tests/test_backprop.c -lm -pthread

@@ -25,6 +25,11 @@
                           included. Implementation file.
      BP_ASSERT(c)         internal invariant checks (default: none). Never used for caller input,
                           which is always checked and answered with a bp_status.
+     BP_CBLAS             route the batched matrix products to cblas_sgemm (includes <cblas.h>;
+                          link your BLAS, e.g. -lopenblas). Results then match the built-in
+                          kernels within float rounding, not bit for bit. Implementation file.
+     _OPENMP              (set by -fopenmp) threads in the batched products; results are the
+                          same bits for any thread count.
      BACKPROP_NO_STDIO    leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
                           never touches stdio. Implementation file.
 
@@ -426,6 +431,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #endif
 #ifndef BACKPROP_NO_STDIO
 #include <stdio.h>
+#endif
+#ifdef BP_CBLAS
+#include <cblas.h>
 #endif
 #ifndef BP_ASSERT
 #define BP_ASSERT(c) ((void)0)
@@ -841,7 +849,21 @@ BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_
     float *pb = pack + (size_t)(bp__round_up((size_t)M, BP__PAD_M) < BP__MC
                                 ? bp__round_up((size_t)M, BP__PAD_M) : BP__MC)
                        * (size_t)(K < BP__KC ? K : BP__KC);
-    int jc, pc, ic, jr, ir;
+    int jc, pc, ic, jr;
+#ifdef BP_CBLAS
+    {   /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
+           transpose of a row-major array (Trans). A single row or column may have any
+           leading dimension, but BLAS insists on one at least as long as the row. */
+        const int ta = csa != 1, tb = csb != 1;
+        int lda = (int)(ta ? csa : rsa), ldb = (int)(tb ? csb : rsb);
+        if (lda < (ta ? M : K)) lda = ta ? M : K;
+        if (ldb < (tb ? K : N)) ldb = tb ? K : N;
+        (void)pb; (void)jc; (void)pc; (void)ic; (void)jr;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, (int)ldc);
+        return;
+    }
+#endif
     for (jc = 0; jc < N; jc += BP__NC) {
         const int nc = N - jc < BP__NC ? N - jc : BP__NC;
         for (pc = 0; pc < K; pc += BP__KC) {
@@ -850,12 +872,19 @@ BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_
             for (ic = 0; ic < M; ic += BP__MC) {
                 const int mc = M - ic < BP__MC ? M - ic : BP__MC;
                 bp__pack_a(A + (size_t)ic * rsa + (size_t)pc * csa, rsa, csa, mc, kc, pack);
-                for (jr = 0; jr < nc; jr += BP__NR)
+                /* threads split the column panels: each element of C stays with one thread and
+                   its order of additions, so any thread count gives the same bits */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if ((long)mc * nc * kc >= 65536L)
+#endif
+                for (jr = 0; jr < nc; jr += BP__NR) {
+                    int ir;
                     for (ir = 0; ir < mc; ir += BP__MR)
                         bp__tile(kc, pack + (size_t)ir * (size_t)kc, pb + (size_t)jr * (size_t)kc,
                                  C + (size_t)(ic + ir) * ldc + (size_t)(jc + jr), ldc,
                                  mc - ir < BP__MR ? mc - ir : BP__MR, nc - jr < BP__NR ? nc - jr : BP__NR,
                                  pc == 0);
+                }
             }
         }
     }

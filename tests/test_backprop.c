@@ -5,6 +5,9 @@
 #include "../backprop.h"
 #include "test.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -1357,6 +1360,39 @@ static void test_file_helpers(void) {
     tnet_free(&a); tnet_free(&b);
 }
 
+/* With OpenMP the batched products split their columns across threads; every element keeps
+   one thread and one order of additions, so 1, 2 and 3 threads train to the same bits. */
+static void test_threads_bit_identical(void) {
+#ifdef _OPENMP
+    static const int sizes[] = {300, 200, 64, 10};
+    static const bp_act acts[] = {BP_RELU, BP_TANH, BP_SOFTMAX};
+    const bp_opt opt = {0.05f, 0.9f, 1e-4f, 0};
+    float *x = (float *)malloc(32 * 300 * sizeof(float)), t[32 * 10] = {0}, *first = NULL;
+    bp_rng r = bp_rng_seed(14);
+    int threads, step, i;
+    for (i = 0; i < 32 * 300; i++) x[i] = urand(&r, -1, 1);
+    for (i = 0; i < 32; i++) t[i * 10 + i % 10] = 1;
+    for (threads = 1; threads <= 3; threads++) {
+        tnet tn;
+        omp_set_num_threads(threads);
+        CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 32) == BP_OK);
+        bp_randomize(&tn.net, 14);
+        for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 32, NULL) == BP_OK);
+        if (!first) {
+            first = (float *)malloc(tn.net.n_params * sizeof(float));
+            memcpy(first, tn.params, tn.net.n_params * sizeof(float));
+        } else {
+            CHECKF(memcmp(first, tn.params, tn.net.n_params * sizeof(float)) == 0, "%d threads differ", threads);
+        }
+        tnet_free(&tn);
+    }
+    printf("     trained with 1, 2 and 3 OpenMP threads (%d available)\n", omp_get_num_procs());
+    free(first); free(x);
+#else
+    printf("     skip: built without OpenMP (the -fopenmp build in make test runs it)\n");
+#endif
+}
+
 int main(void) {
     RUN(test_gradients_all_pairings);
     RUN(test_gradcheck_catches_errors);
@@ -1366,6 +1402,7 @@ int main(void) {
     RUN(test_update_rules);
     RUN(test_rng);
     RUN(test_gemm_against_naive);
+    RUN(test_threads_bit_identical);
     RUN(test_determinism);
     RUN(test_init_statistics);
     RUN(test_batch_semantics);
