@@ -3,6 +3,7 @@
 #   make run        train the OCR example on the bundled digits (the first thing to try)
 #   make test       the whole suite: compile tests, unit tests, the same under ASan+UBSan,
 #                   and the examples end to end
+#   make bench      throughput against FANN, PyTorch and the OpenBLAS ceiling (REPS=5)
 #   make fuzz       fuzz the model reader for FUZZ_SECONDS (60) with libFuzzer
 #   make clean
 # CC, CXX, CFLAGS, LDFLAGS may be overridden: make CC=clang CFLAGS=-O3
@@ -27,7 +28,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
-.PHONY: all run test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all run bench test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop
 
@@ -83,6 +84,10 @@ test-sanitize: | $(B)
 
 test-examples: $(EXAMPLES)
 	@sh tests/examples.sh $(B)
+
+# Throughput against the peers (never part of make test): see bench/run.sh and BENCHMARKS.md.
+bench:
+	REPS=$(or $(REPS),5) bash bench/run.sh
 
 # Fuzz the model reader (libFuzzer; needs clang). FUZZ_SECONDS=600 make fuzz for a longer run.
 # New inputs it finds go to build/fuzz_corpus, seeded from tests/fuzz_corpus.

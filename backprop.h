@@ -711,6 +711,16 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *y, float *d, size_t coun
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
+/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF: then
+   fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
+   on their own in ISO C mode, and every kernel here is multiply-adds.
+   Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
+#if defined(FP_FAST_FMAF) && !defined(BP_NO_FMA)
+#define BP__FMA(a, b, c) fmaf(a, b, c)
+#else
+#define BP__FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
 /* Dot products. Sixteen independent partial sums (lane j takes elements j, j + 16, ...),
    added in a fixed tree, then the tail in order: the compiler can vectorize this without
    -ffast-math because the order of the additions is written out, not left to reassociation.
@@ -726,9 +736,9 @@ BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT
     float s[BP__LANES] = {0}, r;
     int i = 0, j;
     for (; i + BP__LANES <= n; i += BP__LANES)
-        for (j = 0; j < BP__LANES; j++) s[j] += a[i + j] * b[i + j];
+        for (j = 0; j < BP__LANES; j++) s[j] = BP__FMA(a[i + j], b[i + j], s[j]);
     r = BP__HSUM(s);
-    for (; i < n; i++) r += a[i] * b[i];
+    for (; i < n; i++) r = BP__FMA(a[i], b[i], r);
     return r;
 }
 
@@ -742,12 +752,13 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
     for (; i + BP__LANES <= n; i += BP__LANES)
         for (j = 0; j < BP__LANES; j++) {
             const float xv = x[i + j];
-            s0[j] += w0[i + j] * xv; s1[j] += w1[i + j] * xv;
-            s2[j] += w2[i + j] * xv; s3[j] += w3[i + j] * xv;
+            s0[j] = BP__FMA(w0[i + j], xv, s0[j]); s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
+            s2[j] = BP__FMA(w2[i + j], xv, s2[j]); s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
         }
     r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
     for (; i < n; i++) {
-        r0 += w0[i] * x[i]; r1 += w1[i] * x[i]; r2 += w2[i] * x[i]; r3 += w3[i] * x[i];
+        r0 = BP__FMA(w0[i], x[i], r0); r1 = BP__FMA(w1[i], x[i], r1);
+        r2 = BP__FMA(w2[i], x[i], r2); r3 = BP__FMA(w3[i], x[i], r3);
     }
     out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
 }
@@ -766,7 +777,7 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
 /* y += a * x */
 BP__PRIVATE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
     size_t i;
-    BP__EACH(i, n, y[i] += a * x[i];);
+    BP__EACH(i, n, y[i] = BP__FMA(a, x[i], y[i]););
 }
 
 /* y = a * x */
@@ -811,15 +822,25 @@ BP__PRIVATE void bp__pack_a(const float *A, size_t rs, size_t cs, int mc, int kc
                 out[r] = p + r < mc ? A[(size_t)(p + r) * rs + (size_t)k * cs] : 0.0f;
 }
 
-/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns. */
+/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns. Row-major B
+   (cs = 1) is copied a row at a time; the transpose of a row-major array (the forward pass's
+   W^T, rs = 1) is read along its rows too, column by column of the panel. */
 BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *out) {
     int p, k, j;
-    for (p = 0; p < nc; p += BP__NR)
-        for (k = 0; k < kc; k++, out += BP__NR) {
-            const float *row = B + (size_t)k * rs + (size_t)p * cs;
-            if (cs == 1 && p + BP__NR <= nc) BP_MEMCPY(out, row, BP__NR * sizeof *out);
-            else for (j = 0; j < BP__NR; j++) out[j] = p + j < nc ? row[(size_t)j * cs] : 0.0f;
+    for (p = 0; p < nc; p += BP__NR, out += (size_t)kc * BP__NR) {
+        if (cs == 1) {
+            for (k = 0; k < kc; k++) {
+                const float *row = B + (size_t)k * rs + (size_t)p;
+                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
+            }
+        } else {
+            for (j = 0; j < BP__NR; j++) {
+                const float *col = B + (size_t)(p + j) * cs;
+                if (p + j < nc) for (k = 0; k < kc; k++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)k * rs];
+                else            for (k = 0; k < kc; k++) out[(size_t)k * BP__NR + (size_t)j] = 0.0f;
+            }
         }
+    }
 }
 
 /* One MR x NR tile: acc = (first ? 0 : C) + sum over the kc packed k of a b; the valid
@@ -836,7 +857,7 @@ BP__PRIVATE void bp__tile(int kc, const float *BP__RESTRICT a, const float *BP__
         for (r = 0; r < BP__MR; r++) {
             const float ar = a[r];
             BP__UNROLL
-            for (j = 0; j < BP__NR; j++) acc[r][j] += ar * b[j];
+            for (j = 0; j < BP__NR; j++) acc[r][j] = BP__FMA(ar, b[j], acc[r][j]);
         }
     }
     for (r = 0; r < mr; r++)

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# make bench: backprop.h against its peers on the two reference workloads (DESIGN.md section 7),
+# side by side in one invocation, every configuration run REPS times in rotation (so noise
+# spreads evenly); prints medians and ratios. Peers are skipped with a note when absent:
+#   apt-get install -y libfann-dev python3-torch libopenblas-dev dataset-fashion-mnist
+set -u
+cd "$(dirname "$0")/.."
+REPS=${REPS:-5}
+B=build/bench
+F=${FASHION:-/usr/share/datasets/fashion-mnist}
+mkdir -p "$B"
+if [ ! -f "$F/train-images-idx3-ubyte.gz" ]; then
+    echo "bench: Fashion-MNIST not found in $F (apt-get install dataset-fashion-mnist, or FASHION=dir)"
+    exit 1
+fi
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+    [ -f "$B/$f" ] || gzip -dc "$F/$f.gz" > "$B/$f"
+done
+DATA="$B/train-images-idx3-ubyte $B/train-labels-idx1-ubyte $B/t10k-images-idx3-ubyte $B/t10k-labels-idx1-ubyte"
+CC=${CC:-cc}
+POSIX=-D_POSIX_C_SOURCE=200809L
+# OpenBLAS's core-type override (set on some machines here) slows current kernels: not for us
+RUN="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE"
+
+configs=()   # "name|workload|command"
+build() { echo "bench: $*" >&2; "$@" || { echo "bench: build failed: $*"; exit 1; }; }
+build $CC -std=c99 -O2 $POSIX bench/bench_bp.c -o $B/bp_O2 -lm
+build $CC -std=c99 -O3 -march=native $POSIX bench/bench_bp.c -o $B/bp_O3n -lm
+configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$B/bp_O2 W1 fused"
+          "backprop.h -O3 -march=native, loop|W1|$B/bp_O3n W1 loop" "backprop.h -O3 -march=native, fused|W1|$B/bp_O3n W1 fused"
+          "backprop.h -O2, fused|W2|$B/bp_O2 W2 fused"
+          "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused")
+if $CC -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then
+    build $CC -std=c99 -O3 -march=native -fopenmp $POSIX bench/bench_bp.c -o $B/bp_omp -lm
+    configs+=("backprop.h -O3 -march=native OpenMP, 2 threads|W2|env OMP_NUM_THREADS=2 $B/bp_omp W2 fused")
+else
+    echo "bench: skip OpenMP: $CC has no -fopenmp"
+fi
+if printf '#include <cblas.h>\nint main(void){return 0;}\n' | $CC -x c - -o /dev/null -lopenblas 2>/dev/null; then
+    build $CC -std=c99 -O3 -march=native -DBP_CBLAS $POSIX bench/bench_bp.c -o $B/bp_cblas -lopenblas -lm
+    build $CC -O2 bench/bench_sgemm.c -o $B/sgemm -lopenblas
+    configs+=("backprop.h BP_CBLAS (OpenBLAS), 1 thread|W2|env OPENBLAS_NUM_THREADS=1 $B/bp_cblas W2 fused"
+              "OpenBLAS sgemm, 1 thread|SGEMM|$B/sgemm 1" "OpenBLAS sgemm, 2 threads|SGEMM|$B/sgemm 2")
+else
+    echo "bench: skip OpenBLAS (sgemm ceiling, BP_CBLAS): apt-get install libopenblas-dev"
+fi
+if [ -f /usr/include/floatfann.h ]; then
+    build $CC -O2 $POSIX bench/bench_fann.c -o $B/fann -lfloatfann -lm
+    configs+=("FANN 2.2|W1|$B/fann $DATA")
+else
+    echo "bench: skip FANN: apt-get install libfann-dev"
+fi
+PY=/usr/bin/python3
+if $PY -c 'import torch' 2>/dev/null; then
+    configs+=("PyTorch $($PY -c 'import torch; print(torch.__version__)'), 1 thread|W1|env OMP_NUM_THREADS=1 $PY bench/bench_torch.py W1 1 $DATA"
+              "PyTorch, 1 thread|W2|env OMP_NUM_THREADS=1 $PY bench/bench_torch.py W2 1 $DATA"
+              "PyTorch, 2 threads|W2|env OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE $PY bench/bench_torch.py W2 2 $DATA")
+else
+    echo "bench: skip PyTorch: apt-get install python3-torch"
+fi
+
+out=$B/results.txt
+: > "$out"
+for rep in $(seq 1 "$REPS"); do
+    for c in "${configs[@]}"; do
+        IFS='|' read -r name work cmd <<< "$c"
+        case "$cmd" in *"/sgemm "*) args="" ;; *bench_torch.py*) args="" ;; *"/fann "*) args="" ;; *) args=" $DATA" ;; esac
+        line=$($RUN $cmd$args 2>/dev/null | tail -n 1)
+        echo "rep $rep | $name | $work | $line" | tee -a "$out" >&2
+    done
+done
+
+echo
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $($CC --version | head -n 1)"
+echo "Medians of $REPS runs, one epoch of Fashion-MNIST (60,000 images), training only."
+awk -F' [|] ' '
+    function median(s,   n, a, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    {
+        name = $2; work = $3; n = split($4, f, " ")
+        if (!(name SUBSEP work in seen)) { seen[name, work] = 1; order[++count] = name SUBSEP work }
+        for (i = 1; i < n; i++) {
+            if (f[i] == "samples/s") sps[name, work] = sps[name, work] " " f[i + 1]
+            if (f[i] == "accuracy") acc[name, work] = f[i + 1]
+            if (f[i] == "gflops_w2") g1[name] = g1[name] " " f[i + 1]
+            if (f[i] == "gflops_1024") g2[name] = g2[name] " " f[i + 1]
+        }
+    }
+    END {
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (sps[p[1], p[2]] != "") med[p[1], p[2]] = median(sps[p[1], p[2]]) }
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[1] ~ /^FANN/) fann = med[p[1], p[2]]; if (p[1] ~ /^PyTorch.*1 thread/ && p[2] == "W1") t1 = med[p[1], p[2]]; if (p[1] ~ /^PyTorch.*1 thread/ && p[2] == "W2") t2 = med[p[1], p[2]]; if (p[1] ~ /sgemm, 1 thread/) ceil = median(g1[p[1]]) }
+        printf "\n%-52s %12s %8s %8s %9s\n", "W1: 784-128-10 sigmoid, per-sample SGD", "samples/s", "x FANN", "x torch", "accuracy"
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "W1") continue
+            printf "%-52s %12.0f %8s %8s %9s\n", p[1], med[p[1], p[2]], fann ? sprintf("%.2f", med[p[1], p[2]] / fann) : "-", t1 ? sprintf("%.2f", med[p[1], p[2]] / t1) : "-", acc[p[1], p[2]] }
+        printf "\n%-52s %12s %8s %8s %9s %9s\n", "W2: 784-256-128-10 ReLU+softmax, batch 64", "samples/s", "x torch", "GFLOP/s", "x sgemm", "accuracy"
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "W2") continue; g = med[p[1], p[2]] * 1007104e-9
+            printf "%-52s %12.0f %8s %9.1f %9s %9s\n", p[1], med[p[1], p[2]], t2 ? sprintf("%.2f", med[p[1], p[2]] / t2) : "-", g, ceil ? sprintf("%.2f", g / ceil) : "-", acc[p[1], p[2]] }
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "SGEMM") continue
+            printf "\n%-52s %s GFLOP/s at 64x256x784, %s GFLOP/s at 1024^3", p[1], median(g1[p[1]]), median(g2[p[1]]) }
+        printf "\n"
+    }' "$out"
