@@ -29,7 +29,10 @@
                           link your BLAS, e.g. -lopenblas). Results then match the built-in
                           kernels within float rounding, not bit for bit. Implementation file.
      _OPENMP              (set by -fopenmp) threads in the batched products; results are the
-                          same bits for any thread count.
+                          same bits for any thread count. A training step forks a dozen times:
+                          run with OMP_WAIT_POLICY=ACTIVE so idle threads spin instead of
+                          sleeping (on the 2-core VM we measured, sleeping made 2 threads
+                          slower than 1).
      BACKPROP_NO_STDIO    leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
                           never touches stdio. Implementation file.
 
@@ -763,6 +766,20 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
     out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
 }
 
+/* With OpenMP (-fopenmp), the loop that follows is split across threads when `work` (a count
+   of floats touched) makes it worth a fork. Only loops whose iterations write disjoint floats,
+   each computed the same way whatever thread runs it, are split: results never depend on the
+   thread count. Without OpenMP it is nothing. */
+#ifdef _OPENMP
+#define BP__PRAGMA(x) _Pragma(#x)
+#ifndef BP__OMP_MIN
+#define BP__OMP_MIN 16384
+#endif
+#define BP__OMP_FOR(work) BP__PRAGMA(omp parallel for schedule(static) if ((work) >= BP__OMP_MIN))
+#else
+#define BP__OMP_FOR(work)
+#endif
+
 /* Runs BODY for i = 0 .. n-1 in blocks of 16 with a fixed inner trip count, then the tail.
    Same arithmetic per element either way; the blocks are what GCC's -O2 vectorizer accepts
    (its "very cheap" model refuses any loop that would need a scalar epilogue). BODY must
@@ -814,20 +831,29 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
 
 /* A(m, k) = A[m rs + k cs], the mc x kc block, into panels of MR rows: for each k the MR
    values of the panel's rows; rows past mc are zeros. */
-BP__PRIVATE void bp__pack_a(const float *A, size_t rs, size_t cs, int mc, int kc, float *out) {
-    int p, k, r;
-    for (p = 0; p < mc; p += BP__MR)
+BP__PRIVATE void bp__pack_a(const float *A, size_t rs, size_t cs, int mc, int kc, float *pa) {
+    int q;
+    BP__OMP_FOR((long)mc * kc)
+    for (q = 0; q < (mc + BP__MR - 1) / BP__MR; q++) {
+        const int p = q * BP__MR;
+        float *out = pa + (size_t)q * (size_t)kc * BP__MR;
+        int k, r;
         for (k = 0; k < kc; k++, out += BP__MR)
             for (r = 0; r < BP__MR; r++)
                 out[r] = p + r < mc ? A[(size_t)(p + r) * rs + (size_t)k * cs] : 0.0f;
+    }
 }
 
 /* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns. Row-major B
    (cs = 1) is copied a row at a time; the transpose of a row-major array (the forward pass's
    W^T, rs = 1) is read along its rows too, column by column of the panel. */
-BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *out) {
-    int p, k, j;
-    for (p = 0; p < nc; p += BP__NR, out += (size_t)kc * BP__NR) {
+BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb) {
+    int q;
+    BP__OMP_FOR((long)kc * nc)
+    for (q = 0; q < (nc + BP__NR - 1) / BP__NR; q++) {
+        const int p = q * BP__NR;
+        float *out = pb + (size_t)q * (size_t)kc * BP__NR;
+        int k, j;
         if (cs == 1) {
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
@@ -895,9 +921,7 @@ BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_
                 bp__pack_a(A + (size_t)ic * rsa + (size_t)pc * csa, rsa, csa, mc, kc, pack);
                 /* threads split the column panels: each element of C stays with one thread and
                    its order of additions, so any thread count gives the same bits */
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if ((long)mc * nc * kc >= 65536L)
-#endif
+                BP__OMP_FOR((long)mc * nc * kc / 2)
                 for (jr = 0; jr < nc; jr += BP__NR) {
                     int ir;
                     for (ir = 0; ir < mc; ir += BP__MR)
@@ -919,8 +943,11 @@ BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, fl
     float r[4];
     if (batch > 1) {
         bp__gemm(batch, no, ni, x, (size_t)ni, 1, W, 1, (size_t)ni, z, (size_t)no, pack);
-        for (b = 0; b < batch; b++)
-            for (o = 0; o < no; o++) z[(size_t)b * (size_t)no + (size_t)o] += bias[o];
+        BP__OMP_FOR((long)batch * no)
+        for (b = 0; b < batch; b++) {
+            int c;
+            for (c = 0; c < no; c++) z[(size_t)b * (size_t)no + (size_t)c] += bias[c];
+        }
         return;
     }
     for (b = 0; b < batch; b++) {
@@ -946,8 +973,11 @@ BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
         int ni = net->sizes[l], no = net->sizes[l + 1];
         float *a = bp__act_buf(net, l + 1);
         float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
+        int b;
         bp__dense(p, p + (size_t)ni * (size_t)no, in, z, batch, ni, no, bp__pack_buf(net));
-        bp__activate(net->act[l], z, a, batch, no);
+        BP__OMP_FOR((long)batch * no * 8)
+        for (b = 0; b < batch; b++)      /* row by row: softmax is per row anyway */
+            bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no);
         p += ((size_t)ni + 1) * (size_t)no;
         in = a;
     }
@@ -1086,9 +1116,11 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             float *pack = bp__pack_buf(net);
             if (l > 0) bp__gemm(batch, ni, no, d, (size_t)no, 1, W, (size_t)ni, 1, dprev, (size_t)ni, pack);
             bp__gemm(no, ni, batch, d, 1, (size_t)no, aprev, (size_t)ni, 1, gW, (size_t)ni, pack);
+            BP__OMP_FOR((long)no * ni * (opt ? 1 : 0))
             for (o = 0; o < no; o++) {
                 float gb = 0.0f;
-                for (b = 0; b < batch; b++) gb += d[(size_t)b * (size_t)no + (size_t)o];
+                int s;                   /* declared here: private to each thread */
+                for (s = 0; s < batch; s++) gb += d[(size_t)s * (size_t)no + (size_t)o];
                 gW[nw + (size_t)o] = gb;
                 if (opt) {
                     const size_t r = (size_t)o * (size_t)ni;
@@ -1114,7 +1146,11 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
                 }
             }
         }
-        if (l > 0) bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)batch * (size_t)ni);
+        if (l > 0) {
+            BP__OMP_FOR((long)batch * ni * 4)
+            for (b = 0; b < batch; b++)
+                bp__mul_deriv(net->act[l - 1], aprev + (size_t)b * (size_t)ni, dprev + (size_t)b * (size_t)ni, (size_t)ni);
+        }
         tmp = d; d = dprev; dprev = tmp;
     }
     return loss * scale;

@@ -32,7 +32,7 @@ configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$
           "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused")
 if $CC -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then
     build $CC -std=c99 -O3 -march=native -fopenmp $POSIX bench/bench_bp.c -o $B/bp_omp -lm
-    configs+=("backprop.h -O3 -march=native OpenMP, 2 threads|W2|env OMP_NUM_THREADS=2 $B/bp_omp W2 fused")
+    configs+=("backprop.h -O3 -march=native OpenMP, 2 threads|W2|env OMP_NUM_THREADS=2 OMP_WAIT_POLICY=ACTIVE $B/bp_omp W2 fused")
 else
     echo "bench: skip OpenMP: $CC has no -fopenmp"
 fi
