@@ -4,6 +4,9 @@
 #   make test       the whole suite: compile tests, unit tests, the same under ASan+UBSan,
 #                   and the examples end to end
 #   make bench      throughput against FANN, PyTorch and the OpenBLAS ceiling (REPS=5)
+#   make install    backprop.h, backprop.pc and the CMake package under $(DESTDIR)$(PREFIX)
+#   make uninstall  removes them again
+#   make embedded   cross-compile a small trainer for a Cortex-M4 and print its size
 #   make fuzz       fuzz the model reader for FUZZ_SECONDS (60) with libFuzzer
 #   make clean
 # CC, CXX, CFLAGS, LDFLAGS may be overridden: make CC=clang CFLAGS=-O3
@@ -28,7 +31,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
-.PHONY: all run bench test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all run bench install uninstall embedded test-consumers test-embedded test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop
 
@@ -53,7 +56,7 @@ $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_examples.c $(LDFLAGS) -lm
 
-test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples
+test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples test-consumers test-embedded
 
 test-compile: | $(B)
 	@sh tests/compile.sh "$(CC)" "$(CXX)"
@@ -84,6 +87,41 @@ test-sanitize: | $(B)
 
 test-examples: $(EXAMPLES)
 	@sh tests/examples.sh $(B)
+
+# --- installing: the header, a pkg-config file, a CMake package (find_package(backprop)) ---
+PREFIX  ?= /usr/local
+VERSION := $(shell sed -n 's/^\#define BACKPROP_VERSION_STRING "\(.*\)"/\1/p' backprop.h)
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+PCDIR   := $(DESTDIR)$(PREFIX)/share/pkgconfig
+CMKDIR  := $(DESTDIR)$(PREFIX)/share/cmake/backprop
+
+install:
+	install -d $(INCDIR) $(PCDIR) $(CMKDIR)
+	install -m 644 backprop.h $(INCDIR)/backprop.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cmake/backprop.pc.in > $(PCDIR)/backprop.pc
+	install -m 644 cmake/backpropConfig.cmake $(CMKDIR)/backpropConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' cmake/backpropConfigVersion.cmake.in > $(CMKDIR)/backpropConfigVersion.cmake
+
+uninstall:
+	rm -f $(INCDIR)/backprop.h $(PCDIR)/backprop.pc $(CMKDIR)/backpropConfig.cmake $(CMKDIR)/backpropConfigVersion.cmake
+	-rmdir $(CMKDIR) 2>/dev/null
+
+# Install into a scratch DESTDIR and build a consumer through pkg-config, CMake find_package and
+# CMake add_subdirectory; check that the three versions agree with the header's.
+test-consumers:
+	@sh tests/consumers.sh
+
+# --- embedded: a Cortex-M4 (hard float) build of a small trainer, with warnings as errors ---
+ARM_CC    ?= arm-none-eabi-gcc
+ARM_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding \
+             -std=c99 -Wall -Wextra -Wpedantic -Werror -Wdouble-promotion -ffunction-sections -fdata-sections
+
+embedded: | $(B)
+	@sh tests/embedded.sh "$(ARM_CC)" "$(ARM_FLAGS)"
+
+test-embedded: | $(B)
+	@if command -v $(ARM_CC) >/dev/null 2>&1; then sh tests/embedded.sh "$(ARM_CC)" "$(ARM_FLAGS)"; \
+	else echo "skip embedded test: $(ARM_CC) is not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"; fi
 
 # Throughput against the peers (never part of make test): see bench/run.sh and BENCHMARKS.md.
 bench:

@@ -471,6 +471,11 @@ BP__PRIVATE size_t bp__muladd(size_t a, size_t b, size_t c) {
     return a + b * c;
 }
 
+/* An enum value in 0..count-1. One unsigned comparison: a negative value wraps to a large one,
+   and compilers that make enums unsigned (arm-none-eabi's short enums) see nothing to warn
+   about, as they would in `e < 0`. */
+BP__PRIVATE int bp__valid_enum(unsigned e, unsigned count) { return e < count; }
+
 BP__PRIVATE bp_status bp__check_sizes(int n_layers, const int *sizes) {
     int l;
     if (!sizes) return BP_ERR_NULL;
@@ -575,10 +580,10 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
     if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
     if ((s = bp__check_sizes(n_layers, sizes)) != BP_OK) return s;
     for (l = 0; l < n_layers; l++) {
-        if ((int)acts[l] < 0 || (int)acts[l] >= (int)BP_ACT_COUNT) return BP_ERR_ACT;
+        if (!bp__valid_enum((unsigned)acts[l], BP_ACT_COUNT)) return BP_ERR_ACT;
         if (acts[l] == BP_SOFTMAX && l != n_layers - 1) return BP_ERR_SOFTMAX_HIDDEN;
     }
-    if ((int)loss < 0 || (int)loss >= (int)BP_LOSS_COUNT) return BP_ERR_LOSS;
+    if (!bp__valid_enum((unsigned)loss, BP_LOSS_COUNT)) return BP_ERR_LOSS;
     if (loss == BP_LOSS_CROSS_ENTROPY && acts[n_layers - 1] != BP_SIGMOID
         && acts[n_layers - 1] != BP_SOFTMAX) return BP_ERR_LOSS_ACT;
     if (max_batch < 1) return BP_ERR_MAX_BATCH;
@@ -1250,7 +1255,7 @@ BPDEF const char *bp_act_name(bp_act a) {
     static const char *const names[BP_ACT_COUNT] = {
         "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"
     };
-    return (int)a >= 0 && (int)a < (int)BP_ACT_COUNT ? names[a] : NULL;
+    return bp__valid_enum((unsigned)a, BP_ACT_COUNT) ? names[a] : NULL;
 }
 
 /* ---- recurrent net ---------------------------------------------------------------------- */
@@ -1274,7 +1279,7 @@ BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outp
     if (!params || !grads || !work) return BP_ERR_NULL;
     if (n_units < 1 || n_inputs < 0) return BP_ERR_SIZE;
     if (n_outputs < 1 || n_outputs > n_units) return BP_ERR_OUTPUTS;
-    if ((int)act < 0 || (int)act >= (int)BP_ACT_COUNT) return BP_ERR_ACT;
+    if (!bp__valid_enum((unsigned)act, BP_ACT_COUNT)) return BP_ERR_ACT;
     if (act == BP_SOFTMAX) return BP_ERR_RNET_ACT;
     if (!bp_rnet_params_size(n_units, n_inputs) || !bp_rnet_work_size(n_units, n_inputs))
         return BP_ERR_OVERFLOW;

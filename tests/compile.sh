@@ -39,6 +39,8 @@ for cc in $ccs; do
     try "$cc two units"          $cc $STRICT $PICKY -o "$out/prog" tests/compile/tu_a.c tests/compile/tu_b.c -lm
     try "$cc hooks, no libm"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/hooks.c
     try "$cc -O3 -march=native"  $cc $STRICT -O3 -march=native -o "$out/prog" tests/compile/twice.c -lm
+    # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
+    try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
 done
 
 cxxs="${2:-c++}"

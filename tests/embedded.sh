@@ -1,0 +1,46 @@
+#!/bin/sh
+# The firmware claim, tested: backprop.h builds for a Cortex-M4 (hard float) with warnings as
+# errors, pulls in no allocator and no stdio, and costs what the size table says; the same
+# program learns XOR when run on the host. Usage: tests/embedded.sh ARM_CC "ARM_FLAGS"
+ARM_CC=${1:-arm-none-eabi-gcc}
+FLAGS=${2:-"-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -std=c99 -Wall -Wextra -Werror"}
+PRE=${ARM_CC%gcc}
+O=build/embedded
+mkdir -p "$O"
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   embedded: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL embedded: $1"; [ -f "$O/log" ] && sed 's/^/     /' "$O/log" | tail -15; }
+
+rm -f "$O/xor_m4.o" "$O/xor_m4.su"
+if $ARM_CC $FLAGS -fstack-usage -c tests/embedded/xor_m4.c -o "$O/xor_m4.o" > "$O/log" 2>&1; then
+    ok "compiles for Cortex-M4 with $FLAGS"
+    echo "     largest stack frames (bytes): $(sort -t'	' -k2 -n -r "$O/xor_m4.su" 2>/dev/null | head -n 4 | awk -F'\t' '{n = split($1, p, ":"); printf "%s %s, ", p[n], $2}')"
+else
+    bad "compile for Cortex-M4"
+fi
+und=$(${PRE}nm -u "$O/xor_m4.o" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
+echo "     undefined symbols of the trainer: $und"
+if [ -f "$O/xor_m4.o" ] && ! echo " $und " | grep -Eq ' (malloc|calloc|realloc|free|printf|puts|fopen|fwrite|fread|abort|exit) '; then
+    ok "no allocator, no stdio, no abort among the symbols it needs"
+else
+    echo "$und" > "$O/log"; bad "it needs an allocator, stdio or abort"
+fi
+LINK="--specs=nano.specs --specs=nosys.specs -Wl,--gc-sections"
+if $ARM_CC $FLAGS $LINK tests/embedded/xor_m4.c -o "$O/xor_m4.elf" -lm > "$O/log" 2>&1 \
+   && $ARM_CC $FLAGS $LINK -DBASELINE tests/embedded/xor_m4.c -o "$O/base.elf" -lm >> "$O/log" 2>&1; then
+    ok "links with newlib-nano (libm from newlib)"
+    ${PRE}size "$O/base.elf" "$O/xor_m4.elf" | sed 's/^/     /'
+    set -- $(${PRE}size "$O/base.elf" | tail -n 1) ; bt=$1 bd=$2 bb=$3
+    set -- $(${PRE}size "$O/xor_m4.elf" | tail -n 1); ft=$1 fd=$2 fb=$3
+    echo "     the library and the libm it uses add $((ft - bt)) bytes of flash (text) and $((fd + fb - bd - bb)) bytes of RAM"
+    echo "     (data + bss; of which 260 are the 2-4-1 net's params, grads, velocity and work) to this program"
+else
+    bad "link with newlib-nano"
+fi
+if ${CC:-cc} -std=c99 -O2 tests/embedded/xor_m4.c -o "$O/xor_host" -lm > "$O/log" 2>&1 && "$O/xor_host"; then
+    ok "the same trainer learns XOR when run on the host"
+else
+    bad "the trainer did not learn XOR on the host"
+fi
+echo "embedded: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
