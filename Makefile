@@ -7,6 +7,7 @@
 #   make install    backprop.h, backprop.pc and the CMake package under $(DESTDIR)$(PREFIX)
 #   make uninstall  removes them again
 #   make embedded   cross-compile a small trainer for a Cortex-M4 and print its size
+#   make mpi        the data-parallel OCR example (needs Open MPI's mpicc)
 #   make fuzz       fuzz the model reader for FUZZ_SECONDS (60) with libFuzzer
 #   make clean
 # CC, CXX, CFLAGS, LDFLAGS may be overridden: make CC=clang CFLAGS=-O3
@@ -31,7 +32,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
-.PHONY: all run bench install uninstall embedded test-consumers test-embedded test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all run bench install uninstall embedded mpi test-consumers test-embedded test-mpi test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop
 
@@ -56,7 +57,7 @@ $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_examples.c $(LDFLAGS) -lm
 
-test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples test-consumers test-embedded
+test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples test-consumers test-embedded test-mpi
 
 test-compile: | $(B)
 	@sh tests/compile.sh "$(CC)" "$(CXX)"
@@ -122,6 +123,21 @@ embedded: | $(B)
 test-embedded: | $(B)
 	@if command -v $(ARM_CC) >/dev/null 2>&1; then sh tests/embedded.sh "$(ARM_CC)" "$(ARM_FLAGS)"; \
 	else echo "skip embedded test: $(ARM_CC) is not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"; fi
+
+# --- MPI: the data-parallel example; the library itself stays free of MPI ---
+MPICC ?= mpicc
+mpi: | $(B)
+	@if command -v $(MPICC) >/dev/null 2>&1; then \
+	    echo "$(MPICC) ... -o $(B)/mpi_ocr examples/mpi_ocr.c"; \
+	    $(MPICC) $(STRICT) $(POSIX) $(CFLAGS) -DOCR_DATA_DIR='"$(CURDIR)/data"' -o $(B)/mpi_ocr examples/mpi_ocr.c -lm; \
+	else echo "make mpi needs Open MPI's mpicc: apt-get install libopenmpi-dev openmpi-bin"; exit 1; fi
+
+# 1 rank and 2 ranks from the same start and global batches end with the same parameters,
+# up to float summation order; then a full 2-rank training run.
+test-mpi: | $(B)
+	@if command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then \
+	    $(MAKE) -s mpi && sh tests/mpi.sh $(B); \
+	else echo "skip MPI tests: needs mpicc and mpirun (apt-get install libopenmpi-dev openmpi-bin)"; fi
 
 # Throughput against the peers (never part of make test): see bench/run.sh and BENCHMARKS.md.
 bench:

@@ -1,0 +1,40 @@
+#!/bin/sh
+# MPI tests: data-parallel training on 2 ranks gives the parameters 1 rank gives, up to float
+# summation order; a full 2-rank run learns the digits. Usage: tests/mpi.sh BUILD_DIR
+B=${1:-build}
+O=$B/mpi
+mkdir -p "$O"
+R="mpirun --allow-run-as-root --oversubscribe -n"
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   mpi: $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL mpi: $1"; }
+# 20 updates with global batch 32 from the same start: on 2 ranks each global batch is split
+# 16 + 16 and the two shares' gradients are summed by MPI_Allreduce, on 1 rank it is one sum
+# over 32. Only the order of the float additions differs (a few ulps per gradient); measured
+# after 20 steps the parameters (|p| <= 0.5) differ by at most 7e-8. We allow 1e-5. A wrong
+# split, a missing share weight, unsynchronised starts or orders move them by ~lr * gradient,
+# about 1e-3 in a single step.
+for n in 1 2; do
+    rm -f "$O/p$n.bin"
+    $R $n "$B/mpi_ocr" --quiet --steps 20 --batch 32 --dump "$O/p$n.bin" > "$O/out$n" 2>&1
+done
+if [ -s "$O/p1.bin" ] && [ -s "$O/p2.bin" ] && [ "$(wc -c < "$O/p1.bin")" -eq "$(wc -c < "$O/p2.bin")" ]; then
+    res=$(od -An -v -f -w4 "$O/p1.bin" > "$O/p1.txt"; od -An -v -f -w4 "$O/p2.bin" > "$O/p2.txt";
+          paste "$O/p1.txt" "$O/p2.txt" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d; n++ }
+                                               END { printf "%d %g", n, m; exit !(n > 0 && m <= 1e-5) }')
+    if [ $? -eq 0 ]; then ok "1 and 2 ranks agree after 20 updates (params, max |difference|: $res)"
+    else bad "1 and 2 ranks differ (params, max |difference|: $res)"; fi
+else
+    bad "the parameter dumps are missing"; cat "$O/out1" "$O/out2" | head -10
+fi
+$R 2 "$B/mpi_ocr" --quiet > "$O/full" 2>&1; rc=$?
+acc=$(sed -n 's/^test accuracy: \([0-9.]*\)%$/\1/p' "$O/full")
+if [ $rc -eq 0 ] && awk -v a="$acc" 'BEGIN { exit !(a != "" && a + 0 >= 95) }'; then
+    ok "2 ranks train the bundled digits to ${acc}% (at least 95%)"
+else
+    bad "2-rank training: status $rc, accuracy '${acc}'"; head -5 "$O/full"
+fi
+$R 2 "$B/mpi_ocr" --epochs 0 > /dev/null 2> "$O/err"; rc=$?
+if [ $rc -ne 0 ]; then ok "a bad option ends every rank with a non-zero status"; else bad "a bad option was accepted"; fi
+echo "mpi: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
