@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
     size_t npix;
     bp_net net;
     bp_rng rng;
-    double t0;
+    double t0, trained = 0;   /* seconds spent training, evaluations excluded */
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -173,15 +173,18 @@ int main(int argc, char **argv) {
         }
         free(xb);
         free(tb);
+        trained += MPI_Wtime() - t0;
         if (rank == 0 && !quiet) {
             bp_evaluate(&net, test.x, t_test, test.n, NULL, &acc);
             fprintf(stderr, "epoch %3d/%d  loss %.4f  test %6.2f%%  %.2fs\n", epoch + 1, epochs,
-                    loss_sum / (i < train.n ? i : train.n), 100.0 * acc, MPI_Wtime() - t0);
+                    loss_sum / (i < train.n ? i : train.n), 100.0 * acc, trained);
         }
+        t0 = MPI_Wtime();
     }
     if (rank == 0) {
         bp_evaluate(&net, test.x, t_test, test.n, NULL, &acc);
-        if (!quiet) fprintf(stderr, "mpi_ocr: %d updates in %.2fs\n", step, MPI_Wtime() - t0);
+        if (!quiet) fprintf(stderr, "mpi_ocr: %d updates in %.2fs of training (%.0f samples/s)\n", step, trained,
+                            (double)step * batch / trained);
         if (dump) {
             FILE *f = fopen(dump, "wb");
             if (!f || fwrite(params, sizeof *params, net.n_params, f) != net.n_params || fclose(f)) {
