@@ -274,6 +274,16 @@ BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt);
 BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
                               const float *x, const float *target, int batch, float *loss);
 
+/* One pass over n samples (rows of x and target) in storage order, in batches of max_batch
+   (the last one may be shorter): the same bits as bp_train_step on each batch in turn. With
+   max_batch 1 and plain SGD (momentum 0, weight decay 0) it is faster: each sample's update of
+   the first layer is applied in the same pass as the next sample's forward product, so those
+   weights are read once per sample instead of twice; nothing is left pending when it returns.
+   *mean_loss (if not NULL): the mean over the samples of their loss before their update. To
+   train in another order, permute the arrays, or call bp_train_step. n must be >= 1. */
+BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
+                               const float *x, const float *target, int n, float *mean_loss);
+
 /* Index of the largest of v[0..n-1] (the first on ties); -1 if v is NULL or n < 1. */
 BPDEF int bp_argmax(const float *v, int n);
 
@@ -785,6 +795,39 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
 #define BP__OMP_FOR(work)
 #endif
 
+BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
+                          const float *BP__RESTRICT ga, size_t n, const bp_opt *opt, float wd);
+
+/* Four weight rows: first the pending one-sample SGD step w -= lr (gs[r] ga), then the dot
+   product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
+   on each row followed by bp__dot4, element for element. */
+BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1, float *BP__RESTRICT w2,
+                              float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
+                              float lr, const float *BP__RESTRICT x, int n, float *out) {
+    /* four restrict row pointers: the rows are distinct, and saying so spares the compiler
+       the run-time overlap checks it would otherwise put around the loop */
+    const float g0 = gs[0], g1 = gs[1], g2 = gs[2], g3 = gs[3];
+    float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
+    float r0, r1, r2, r3, g;
+    int i = 0, j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) {
+            const float xv = x[i + j], av = ga[i + j];
+            g = g0 * av; w0[i + j] -= lr * g; s0[j] = BP__FMA(w0[i + j], xv, s0[j]);
+            g = g1 * av; w1[i + j] -= lr * g; s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
+            g = g2 * av; w2[i + j] -= lr * g; s2[j] = BP__FMA(w2[i + j], xv, s2[j]);
+            g = g3 * av; w3[i + j] -= lr * g; s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
+        }
+    r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
+    for (; i < n; i++) {
+        g = g0 * ga[i]; w0[i] -= lr * g; r0 = BP__FMA(w0[i], x[i], r0);
+        g = g1 * ga[i]; w1[i] -= lr * g; r1 = BP__FMA(w1[i], x[i], r1);
+        g = g2 * ga[i]; w2[i] -= lr * g; r2 = BP__FMA(w2[i], x[i], r2);
+        g = g3 * ga[i]; w3[i] -= lr * g; r3 = BP__FMA(w3[i], x[i], r3);
+    }
+    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
+}
+
 /* Runs BODY for i = 0 .. n-1 in blocks of 16 with a fixed inner trip count, then the tail.
    Same arithmetic per element either way; the blocks are what GCC's -O2 vectorizer accepts
    (its "very cheap" model refuses any loop that would need a scalar epilogue). BODY must
@@ -968,18 +1011,39 @@ BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, fl
 
 /* ---- forward and loss ------------------------------------------------------------------- */
 
-BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
-    const float *in = x, *p;
+/* The forward pass. pend_d, if not NULL (one sample, plain SGD; see bp_train_epoch): the
+   previous sample's first-layer deltas, whose update with input pend_x is applied to each row
+   of layer 0 in the same pass as this sample's product with it. */
+BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, const float *pend_d,
+                                     const float *pend_x, const bp_opt *opt) {
+    const float *in = x;
+    float *p = net->params;
     int l;
-    if (!net || !x || !net->params || !net->work) return NULL;
-    if (batch < 1 || batch > net->max_batch) return NULL;
-    p = net->params;
     for (l = 0; l < net->n_layers; l++) {
         int ni = net->sizes[l], no = net->sizes[l + 1];
         float *a = bp__act_buf(net, l + 1);
         float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
+        float *bias = p + (size_t)ni * (size_t)no;
         int b;
-        bp__dense(p, p + (size_t)ni * (size_t)no, in, z, batch, ni, no, bp__pack_buf(net));
+        if (l == 0 && pend_d) {
+            float r[4];
+            int o, k;
+            for (o = 0; o + 4 <= no; o += 4) {
+                float *w = p + (size_t)o * (size_t)ni;
+                bp__sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o, pend_x, opt->lr, x, ni, r);
+                for (k = 0; k < 4; k++) {
+                    bp__step(bias + o + k, NULL, 1.0f, pend_d + o + k, 1, opt, 0.0f);
+                    z[o + k] = r[k] + bias[o + k];
+                }
+            }
+            for (; o < no; o++) {
+                bp__step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt, 0.0f);
+                bp__step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
+                z[o] = bp__dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
+            }
+        } else {
+            bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net));
+        }
         BP__OMP_FOR((long)batch * no * 8)
         for (b = 0; b < batch; b++)      /* row by row: softmax is per row anyway */
             bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no);
@@ -987,6 +1051,12 @@ BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
         in = a;
     }
     return in;
+}
+
+BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
+    if (!net || !x || !net->params || !net->work) return NULL;
+    if (batch < 1 || batch > net->max_batch) return NULL;
+    return bp__forward(net, x, batch, NULL, NULL, NULL);
 }
 
 /* Loss of one sample from its output row y, pre-activations z and target t. */
@@ -1095,7 +1165,7 @@ BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const float *velocity, co
    (3) if opt is given, the row is updated at once, while it is still in cache.
    Then dprev *= f'(a_prev). Layer 0 computes no input deltas: nothing uses them. */
 BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target, int batch,
-                               const bp_opt *opt, float *velocity) {
+                               const bp_opt *opt, float *velocity, const float **defer0) {
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
     float *d = bp__delta_buf(net, 0), *dprev = bp__delta_buf(net, 1);
@@ -1138,6 +1208,10 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
                d[o] * aprev, which the fused step applies without storing, so each row is
                read and written once */
             if (l > 0) BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
+            if (l == 0 && defer0) {      /* bp_train_epoch applies it in the next forward pass */
+                *defer0 = d;
+                break;
+            }
             for (o = 0; o < no; o++) {
                 const size_t r = (size_t)o * (size_t)ni;
                 float gb = d[o];
@@ -1164,7 +1238,7 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch) {
     if (!net || !x || !target || !net->params || !net->grads || !net->work) return -1.0f;
     if (batch < 1 || batch > net->max_batch) return -1.0f;
-    return bp__backprop(net, x, target, batch, NULL, NULL);
+    return bp__backprop(net, x, target, batch, NULL, NULL, NULL);
 }
 
 /* ---- updates ---------------------------------------------------------------------------- */
@@ -1202,9 +1276,46 @@ BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
     if (s != BP_OK) return s;
     if (!x || !target || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
-    bp_forward(net, x, batch);
-    l = bp__backprop(net, x, target, batch, opt, opt->momentum == 0.0f ? NULL : velocity);
+    bp__forward(net, x, batch, NULL, NULL, NULL);
+    l = bp__backprop(net, x, target, batch, opt, opt->momentum == 0.0f ? NULL : velocity, NULL);
     if (loss) *loss = l;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
+                               const float *x, const float *target, int n, float *mean_loss) {
+    bp_status s = bp__check_opt(net, velocity, opt);
+    size_t nin, nout;
+    double sum = 0.0;
+    int i;
+    if (s != BP_OK) return s;
+    if (!x || !target || !net->work) return BP_ERR_NULL;
+    if (n < 1) return BP_ERR_BATCH;
+    nin = (size_t)net->sizes[0];
+    nout = (size_t)net->sizes[net->n_layers];
+    if (net->max_batch == 1 && opt->momentum == 0.0f && opt->weight_decay == 0.0f) {
+        const float *pend_d = NULL, *pend_x = NULL;
+        const int ni = net->sizes[0], no = net->sizes[1];
+        for (i = 0; i < n; i++) {
+            const float *xi = x + (size_t)i * nin;
+            bp__forward(net, xi, 1, pend_d, pend_x, opt);
+            sum += bp__backprop(net, xi, target + (size_t)i * nout, 1, opt, NULL, &pend_d);
+            pend_x = xi;
+        }
+        for (i = 0; i < no; i++) {   /* the last sample's first-layer update */
+            float *w = net->params + (size_t)i * (size_t)ni;
+            bp__step(w, NULL, pend_d[i], pend_x, (size_t)ni, opt, 0.0f);
+            bp__step(net->params + (size_t)ni * (size_t)no + i, NULL, 1.0f, pend_d + i, 1, opt, 0.0f);
+        }
+    } else {
+        for (i = 0; i < n; i += net->max_batch) {
+            const int b = n - i < net->max_batch ? n - i : net->max_batch;
+            float l;
+            bp_train_step(net, velocity, opt, x + (size_t)i * nin, target + (size_t)i * nout, b, &l);
+            sum += (double)l * b;
+        }
+    }
+    if (mean_loss) *mean_loss = (float)(sum / n);
     return BP_OK;
 }
 

@@ -2,8 +2,9 @@
    Fashion-MNIST in file order, timing the training epoch alone.
      W1: 784-128-10, sigmoid hidden and output, squared loss, lr 0.1, batch 1 (per-sample SGD)
      W2: 784-256-128-10, ReLU hidden, softmax + cross-entropy, batch 64, lr 0.05
-   Usage: bench_bp W1|W2 loop|fused TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS
-   "loop" is bp_forward + bp_backward + bp_sgd, "fused" is bp_train_step.
+   Usage: bench_bp W1|W2 loop|fused|epoch TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS
+   "loop" is bp_forward + bp_backward + bp_sgd, "fused" is bp_train_step per batch, "epoch"
+   one bp_train_epoch call over the training set.
    Prints one line: "W1 fused samples/s 12345.6 gflops 1.23 accuracy 0.8350". */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
@@ -25,18 +26,20 @@ int main(int argc, char **argv) {
     static const bp_act a1[] = {BP_SIGMOID, BP_SIGMOID}, a2[] = {BP_RELU, BP_RELU, BP_SOFTMAX};
     dataset train, test;
     char err[600];
-    int is_w2, fused, n_layers, batch, i, k;
+    int is_w2, fused, epoch, n_layers, batch, i, k;
     const int *sizes;
     float *params, *grads, *work, *t_train, *t_test, acc, lr;
     double t0, t1, flops = 0;
     bp_net net;
     bp_opt opt;
-    if (argc != 7 || (strcmp(argv[1], "W1") && strcmp(argv[1], "W2")) || (strcmp(argv[2], "loop") && strcmp(argv[2], "fused"))) {
-        fprintf(stderr, "usage: bench_bp W1|W2 loop|fused TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS\n");
+    if (argc != 7 || (strcmp(argv[1], "W1") && strcmp(argv[1], "W2"))
+        || (strcmp(argv[2], "loop") && strcmp(argv[2], "fused") && strcmp(argv[2], "epoch"))) {
+        fprintf(stderr, "usage: bench_bp W1|W2 loop|fused|epoch TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS\n");
         return 2;
     }
     is_w2 = !strcmp(argv[1], "W2");
     fused = !strcmp(argv[2], "fused");
+    epoch = !strcmp(argv[2], "epoch");
     if (dataset_load(&train, argv[3], argv[4], err, sizeof err) || dataset_load(&test, argv[5], argv[6], err, sizeof err)) {
         fprintf(stderr, "bench_bp: %s\n", err);
         return 1;
@@ -57,7 +60,8 @@ int main(int argc, char **argv) {
     for (i = 0; i < test.n; i++) t_test[i * 10 + test.label[i]] = 1;
     opt.lr = lr; opt.momentum = 0; opt.weight_decay = 0; opt.nesterov = 0;
     t0 = now();
-    for (i = 0; i < train.n; i += batch) {
+    if (epoch) bp_train_epoch(&net, NULL, &opt, train.x, t_train, train.n, NULL);
+    for (i = 0; i < train.n && !epoch; i += batch) {
         int b = train.n - i < batch ? train.n - i : batch;
         const float *x = train.x + (size_t)i * 784, *t = t_train + (size_t)i * 10;
         if (fused) {

@@ -28,6 +28,7 @@ build $CC -std=c99 -O2 $POSIX bench/bench_bp.c -o $B/bp_O2 -lm
 build $CC -std=c99 -O3 -march=native $POSIX bench/bench_bp.c -o $B/bp_O3n -lm
 configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$B/bp_O2 W1 fused"
           "backprop.h -O3 -march=native, loop|W1|$B/bp_O3n W1 loop" "backprop.h -O3 -march=native, fused|W1|$B/bp_O3n W1 fused"
+          "backprop.h -O2, epoch|W1|$B/bp_O2 W1 epoch" "backprop.h -O3 -march=native, epoch|W1|$B/bp_O3n W1 epoch"
           "backprop.h -O2, fused|W2|$B/bp_O2 W2 fused"
           "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused")
 if $CC -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then

@@ -525,6 +525,49 @@ static void test_fused_step_bit_identical(void) {
         }
 }
 
+/* bp_train_epoch gives the same bits as bp_train_step on each batch in turn: with one sample
+   and plain SGD (where it defers each first-layer update into the next forward pass, with
+   first-layer widths that exercise both the 4-row and the leftover-row kernels), with
+   momentum and decay, and with batches whose last one is short. Its mean loss is the mean of
+   the steps' losses. */
+static void test_train_epoch(void) {
+    static const int sizes[] = {37, 7, 5, 3};
+    static const bp_act acts[] = {BP_TANH, BP_LEAKY_RELU, BP_SOFTMAX};
+    static const bp_opt opts[] = {{0.1f, 0, 0, 0}, {0.05f, 0.9f, 1e-3f, 1}, {0.2f, 0, 1e-2f, 0}};
+    static const int batches[] = {1, 1, 4};
+    float x[11 * 37], t[11 * 3] = {0};
+    bp_rng r = bp_rng_seed(17);
+    int c, i, epoch;
+    for (i = 0; i < 11 * 37; i++) x[i] = urand(&r, -1, 1);
+    for (i = 0; i < 11; i++) t[i * 3 + i % 3] = 1;
+    for (c = 0; c < 3; c++) {
+        tnet a, b;
+        double sum = 0;
+        float mean = -1, l;
+        CHECK(tnet_make(&a, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, batches[c]) == BP_OK);
+        CHECK(tnet_make(&b, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, batches[c]) == BP_OK);
+        bp_randomize(&a.net, 3); bp_randomize(&b.net, 3);
+        for (epoch = 0; epoch < 3; epoch++) {
+            sum = 0;
+            for (i = 0; i < 11; i += batches[c]) {
+                int n = 11 - i < batches[c] ? 11 - i : batches[c];
+                CHECK(bp_train_step(&a.net, a.vel, &opts[c], x + i * 37, t + i * 3, n, &l) == BP_OK);
+                sum += (double)l * n;
+            }
+            CHECK(bp_train_epoch(&b.net, b.vel, &opts[c], x, t, 11, &mean) == BP_OK);
+        }
+        CHECKF(memcmp(a.params, b.params, a.net.n_params * sizeof(float)) == 0, "case %d", c);
+        CHECK(memcmp(a.vel, b.vel, a.net.n_params * sizeof(float)) == 0);
+        CHECKF(fabs(mean - sum / 11) < 1e-6, "case %d: mean loss %g, steps %g", c, (double)mean, sum / 11);
+        /* and the forward pass afterwards sees the fully updated weights */
+        CHECK(memcmp(bp_forward(&a.net, x, 1), bp_forward(&b.net, x, 1), 3 * sizeof(float)) == 0);
+        CHECK(bp_train_epoch(&b.net, b.vel, &opts[c], x, t, 0, NULL) == BP_ERR_BATCH);
+        CHECK(bp_train_epoch(&b.net, b.vel, &opts[c], NULL, t, 1, NULL) == BP_ERR_NULL);
+        CHECK(bp_train_epoch(&b.net, b.vel, NULL, x, t, 1, NULL) == BP_ERR_NULL);
+        tnet_free(&a); tnet_free(&b);
+    }
+}
+
 /* Training reduces the loss: a 2-hidden-layer net fits 16 random points. */
 static void test_training_reduces_loss(void) {
     static const int sizes[] = {3, 16, 16, 2};
@@ -1407,6 +1450,7 @@ int main(void) {
     RUN(test_init_statistics);
     RUN(test_batch_semantics);
     RUN(test_fused_step_bit_identical);
+    RUN(test_train_epoch);
     RUN(test_training_reduces_loss);
     RUN(test_saturated_cross_entropy);
     RUN(test_activations_extreme);
