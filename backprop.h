@@ -1299,7 +1299,7 @@ BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
         for (i = 0; i < n; i++) {
             const float *xi = x + (size_t)i * nin;
             bp__forward(net, xi, 1, pend_d, pend_x, opt);
-            sum += bp__backprop(net, xi, target + (size_t)i * nout, 1, opt, NULL, &pend_d);
+            sum += (double)bp__backprop(net, xi, target + (size_t)i * nout, 1, opt, NULL, &pend_d);
             pend_x = xi;
         }
         for (i = 0; i < no; i++) {   /* the last sample's first-layer update */
