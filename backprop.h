@@ -2,7 +2,8 @@
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
      static     dense feed-forward nets (bp_net): forward pass, backward pass by the chain rule,
-                SGD with momentum and weight decay, a fused train step;
+                SGD with momentum and weight decay, a fused train step and a training
+                pass over a whole data set;
      recurrent  a fully connected recurrent net (bp_rnet) relaxed to a fixed point, its error
                 carried back by a second, linear relaxation (Almeida-Pineda): see bp_rnet below.
 
@@ -35,6 +36,10 @@
                           slower than 1).
      BACKPROP_NO_STDIO    leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
                           never touches stdio. Implementation file.
+     BP_NO_FMA            never use fmaf. By default the kernels use it where <math.h> says it
+                          is an instruction (FP_FAST_FMAF), as with -march=native or on a
+                          Cortex-M4F; results then differ from a build without FMA in the last
+                          bits, as with any BLAS. Implementation file.
 
    MEMORY MODEL
      Ask the size, hand in the arrays, init:
@@ -114,7 +119,8 @@
      own work (and grads), to serve one model from many threads.
 
    LIBC / LIBM USED BY THE IMPLEMENTATION
-     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; the file helpers
+     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
+     is a single instruction (see BP_NO_FMA; never with the libm hooks); the file helpers
      also use fopen fread fwrite fflush fclose ferror remove rename (none of them under
      BACKPROP_NO_STDIO). No malloc, ever.
 
@@ -1805,87 +1811,111 @@ BP__PRIVATE bp_status bp__parse_mem(const void *buf, size_t len, bp__model *m) {
     return bp__parse(&s, m, NULL, 0);
 }
 
-BP__PRIVATE int bp__same_net(const bp_net *net, const bp__model *m) {
+/* Whether two models have the same kind and topology (for kind 2 the relaxation settings are
+   not topology: they travel with the parameters). */
+BP__PRIVATE int bp__same_topology(const bp__model *a, const bp__model *b) {
     int l;
-    if (m->kind != 1 || m->n_layers != net->n_layers || m->loss != net->loss) return 0;
-    for (l = 0; l <= m->n_layers; l++) if (m->sizes[l] != net->sizes[l]) return 0;
-    for (l = 0; l < m->n_layers; l++) if (m->acts[l] != net->act[l]) return 0;
+    if (a->kind != b->kind) return 0;
+    if (a->kind == 2)
+        return a->n_units == b->n_units && a->n_inputs == b->n_inputs
+            && a->n_outputs == b->n_outputs && a->act == b->act;
+    if (a->n_layers != b->n_layers || a->loss != b->loss) return 0;
+    for (l = 0; l <= a->n_layers; l++) if (a->sizes[l] != b->sizes[l]) return 0;
+    for (l = 0; l < a->n_layers; l++) if (a->acts[l] != b->acts[l]) return 0;
     return 1;
 }
 
-BP__PRIVATE int bp__same_rnet(const bp_rnet *net, const bp__model *m) {
-    return m->kind == 2 && m->n_units == net->n_units && m->n_inputs == net->n_inputs
-        && m->n_outputs == net->n_outputs && m->act == net->act;
+/* The model of a net, or of a recurrent net: the two kinds meet here and part in the wrappers. */
+BP__PRIVATE size_t bp__save_size(const bp__model *m) { return bp__model_bytes(m); }
+
+BP__PRIVATE bp_status bp__save(const bp__model *m, const float *params, void *buf, size_t cap) {
+    bp__sink s;
+    if (!buf || !params) return BP_ERR_NULL;
+    if (bp__model_bytes(m) == 0 || cap < bp__model_bytes(m)) return BP_ERR_BUFFER;
+    BP_MEMSET(&s, 0, sizeof s);
+    s.mem = (unsigned char *)buf;
+    bp__write_model(&s, m, params);
+    return BP_OK;
 }
 
-/* The parameters of a checked buffer into dst (the bytes before the CRC, after the header). */
-BP__PRIVATE void bp__copy_params(const void *buf, size_t len, size_t n, float *dst) {
-    const unsigned char *p = (const unsigned char *)buf + (len - 4 - 4 * n);
-    size_t i;
-    for (i = 0; i < n; i++) dst[i] = bp__getf(p + 4 * i);
+/* Checks the bytes, that they hold want's kind and topology, then copies the parameters;
+   *got receives what the bytes say (the relaxation settings of a recurrent net). */
+BP__PRIVATE bp_status bp__load(const bp__model *want, float *params, const void *buf, size_t len,
+                               bp__model *got) {
+    bp_status st;
+    if (!params) return BP_ERR_NULL;
+    if ((st = bp__parse_mem(buf, len, got)) != BP_OK) return st;
+    if (got->kind != want->kind) return BP_ERR_KIND;
+    if (!bp__same_topology(want, got)) return BP_ERR_TOPOLOGY;
+    {   /* the parameters are the 4 P bytes before the CRC */
+        const unsigned char *p = (const unsigned char *)buf + (len - 4 - 4 * got->n_params);
+        size_t i;
+        for (i = 0; i < got->n_params; i++) params[i] = bp__getf(p + 4 * i);
+    }
+    return BP_OK;
+}
+
+/* Hands a feed-forward model's topology to bp_peek's output pointers (any may be NULL). */
+BP__PRIVATE bp_status bp__peek_out(const bp__model *m, int *n_layers, int *sizes, bp_act *acts,
+                                   bp_loss *loss) {
+    int l;
+    if (m->kind != 1) return BP_ERR_KIND;
+    if (n_layers) *n_layers = m->n_layers;
+    if (sizes) for (l = 0; l <= m->n_layers; l++) sizes[l] = m->sizes[l];
+    if (acts) for (l = 0; l < m->n_layers; l++) acts[l] = m->acts[l];
+    if (loss) *loss = m->loss;
+    return BP_OK;
+}
+
+BP__PRIVATE void bp__rnet_settings(bp_rnet *net, const bp__model *m) {
+    net->tau = m->tau;
+    net->tol = m->tol;
+    net->max_iters = m->max_iters;
+    net->settled = 0;
 }
 
 BPDEF size_t bp_save_size(const bp_net *net) {
     bp__model m;
     if (!net || net->n_layers < 1 || net->n_layers > BP_MAX_LAYERS) return 0;
     bp__model_of_net(net, &m);
-    return bp__model_bytes(&m);
+    return bp__save_size(&m);
 }
 
 BPDEF bp_status bp_save(const bp_net *net, void *buf, size_t cap) {
     bp__model m;
-    bp__sink s;
-    if (!net || !buf || !net->params) return BP_ERR_NULL;
-    if (cap < bp_save_size(net) || bp_save_size(net) == 0) return BP_ERR_BUFFER;
+    if (!net || !net->params) return BP_ERR_NULL;
+    if (bp_save_size(net) == 0) return BP_ERR_BUFFER;
     bp__model_of_net(net, &m);
-    BP_MEMSET(&s, 0, sizeof s);
-    s.mem = (unsigned char *)buf;
-    bp__write_model(&s, &m, net->params);
-    return BP_OK;
+    return bp__save(&m, net->params, buf, cap);
 }
 
 BPDEF bp_status bp_peek(const void *buf, size_t len, int *n_layers, int *sizes, bp_act *acts,
                         bp_loss *loss) {
     bp__model m;
     bp_status st = bp__parse_mem(buf, len, &m);
-    int l;
-    if (st != BP_OK) return st;
-    if (m.kind != 1) return BP_ERR_KIND;
-    if (n_layers) *n_layers = m.n_layers;
-    if (sizes) for (l = 0; l <= m.n_layers; l++) sizes[l] = m.sizes[l];
-    if (acts) for (l = 0; l < m.n_layers; l++) acts[l] = m.acts[l];
-    if (loss) *loss = m.loss;
-    return BP_OK;
+    return st != BP_OK ? st : bp__peek_out(&m, n_layers, sizes, acts, loss);
 }
 
 BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len) {
-    bp__model m;
-    bp_status st;
-    if (!net || !net->params) return BP_ERR_NULL;
-    if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
-    if (m.kind != 1) return BP_ERR_KIND;
-    if (!bp__same_net(net, &m)) return BP_ERR_TOPOLOGY;
-    bp__copy_params(buf, len, m.n_params, net->params);
-    return BP_OK;
+    bp__model want, got;
+    if (!net) return BP_ERR_NULL;
+    bp__model_of_net(net, &want);
+    return bp__load(&want, net->params, buf, len, &got);
 }
 
 BPDEF size_t bp_rnet_save_size(const bp_rnet *net) {
     bp__model m;
     if (!net || net->n_units < 1) return 0;
     bp__model_of_rnet(net, &m);
-    return bp__model_bytes(&m);
+    return bp__save_size(&m);
 }
 
 BPDEF bp_status bp_rnet_save(const bp_rnet *net, void *buf, size_t cap) {
     bp__model m;
-    bp__sink s;
-    if (!net || !buf || !net->params) return BP_ERR_NULL;
-    if (cap < bp_rnet_save_size(net) || bp_rnet_save_size(net) == 0) return BP_ERR_BUFFER;
+    if (!net || !net->params) return BP_ERR_NULL;
+    if (bp_rnet_save_size(net) == 0) return BP_ERR_BUFFER;
     bp__model_of_rnet(net, &m);
-    BP_MEMSET(&s, 0, sizeof s);
-    s.mem = (unsigned char *)buf;
-    bp__write_model(&s, &m, net->params);
-    return BP_OK;
+    return bp__save(&m, net->params, buf, cap);
 }
 
 BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_inputs,
@@ -1902,18 +1932,12 @@ BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_i
 }
 
 BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len) {
-    bp__model m;
+    bp__model want, got;
     bp_status st;
-    if (!net || !net->params) return BP_ERR_NULL;
-    if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
-    if (m.kind != 2) return BP_ERR_KIND;
-    if (!bp__same_rnet(net, &m)) return BP_ERR_TOPOLOGY;
-    bp__copy_params(buf, len, m.n_params, net->params);
-    net->tau = m.tau;
-    net->tol = m.tol;
-    net->max_iters = m.max_iters;
-    net->settled = 0;
-    return BP_OK;
+    if (!net) return BP_ERR_NULL;
+    bp__model_of_rnet(net, &want);
+    if ((st = bp__load(&want, net->params, buf, len, &got)) == BP_OK) bp__rnet_settings(net, &got);
+    return st;
 }
 
 #ifndef BACKPROP_NO_STDIO
@@ -1965,6 +1989,19 @@ BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, float *scra
     return st;
 }
 
+/* One pass: the parameters are decoded into grads (scratch) while the checksum runs, and
+   copied into params only when everything, the topology included, checked out. */
+BP__PRIVATE bp_status bp__load_file(const bp__model *want, float *params, float *grads,
+                                    const char *path, bp__model *got) {
+    bp_status st;
+    if (!params || !grads) return BP_ERR_NULL;
+    if ((st = bp__parse_file(path, got, grads, want->n_params)) != BP_OK) return st;
+    if (got->kind != want->kind) return BP_ERR_KIND;
+    if (!bp__same_topology(want, got)) return BP_ERR_TOPOLOGY;
+    BP_MEMCPY(params, grads, want->n_params * sizeof *params);
+    return BP_OK;
+}
+
 BPDEF bp_status bp_save_file(const bp_net *net, const char *path) {
     bp__model m;
     if (!net || !net->params) return BP_ERR_NULL;
@@ -1975,27 +2012,14 @@ BPDEF bp_status bp_save_file(const bp_net *net, const char *path) {
 BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts, bp_loss *loss) {
     bp__model m;
     bp_status st = bp__parse_file(path, &m, NULL, 0);
-    int l;
-    if (st != BP_OK) return st;
-    if (m.kind != 1) return BP_ERR_KIND;
-    if (n_layers) *n_layers = m.n_layers;
-    if (sizes) for (l = 0; l <= m.n_layers; l++) sizes[l] = m.sizes[l];
-    if (acts) for (l = 0; l < m.n_layers; l++) acts[l] = m.acts[l];
-    if (loss) *loss = m.loss;
-    return BP_OK;
+    return st != BP_OK ? st : bp__peek_out(&m, n_layers, sizes, acts, loss);
 }
 
-/* One pass: the parameters are decoded into grads (scratch) while the checksum runs, and
-   copied into params only when everything checked out. */
 BPDEF bp_status bp_load_file(bp_net *net, const char *path) {
-    bp__model m;
-    bp_status st;
-    if (!net || !net->params || !net->grads) return BP_ERR_NULL;
-    if ((st = bp__parse_file(path, &m, net->grads, net->n_params)) != BP_OK) return st;
-    if (m.kind != 1) return BP_ERR_KIND;
-    if (!bp__same_net(net, &m)) return BP_ERR_TOPOLOGY;
-    BP_MEMCPY(net->params, net->grads, net->n_params * sizeof *net->params);
-    return BP_OK;
+    bp__model want, got;
+    if (!net) return BP_ERR_NULL;
+    bp__model_of_net(net, &want);
+    return bp__load_file(&want, net->params, net->grads, path, &got);
 }
 
 BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path) {
@@ -2006,18 +2030,13 @@ BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path) {
 }
 
 BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
-    bp__model m;
+    bp__model want, got;
     bp_status st;
-    if (!net || !net->params || !net->grads) return BP_ERR_NULL;
-    if ((st = bp__parse_file(path, &m, net->grads, net->n_params)) != BP_OK) return st;
-    if (m.kind != 2) return BP_ERR_KIND;
-    if (!bp__same_rnet(net, &m)) return BP_ERR_TOPOLOGY;
-    BP_MEMCPY(net->params, net->grads, net->n_params * sizeof *net->params);
-    net->tau = m.tau;
-    net->tol = m.tol;
-    net->max_iters = m.max_iters;
-    net->settled = 0;
-    return BP_OK;
+    if (!net) return BP_ERR_NULL;
+    bp__model_of_rnet(net, &want);
+    st = bp__load_file(&want, net->params, net->grads, path, &got);
+    if (st == BP_OK) bp__rnet_settings(net, &got);
+    return st;
 }
 #endif /* BACKPROP_NO_STDIO */
 
@@ -2031,8 +2050,10 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
    VERSION HISTORY
      0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
                          forward/backward over caller-owned arrays, SGD with momentum, Nesterov
-                         and weight decay, fused train step, seeded init, evaluation helpers;
-                         bp_rnet, recurrent backpropagation to a fixed point (Almeida-Pineda).
+                         and weight decay, fused train step and epoch, seeded init, evaluation
+                         helpers; bp_rnet, recurrent backpropagation to a fixed point
+                         (Almeida-Pineda); versioned, checksummed save/load with file helpers;
+                         blocked GEMM for batches, optional OpenMP and CBLAS.
 
    ---------------------------------------------------------------------------------------------
    This software is available under two licenses; choose whichever you prefer.
