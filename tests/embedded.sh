@@ -1,7 +1,7 @@
 #!/bin/sh
 # The firmware claim, tested: backprop.h builds for a Cortex-M4 (hard float) with warnings as
-# errors, pulls in no allocator and no stdio, and costs what the size table says; the same
-# program learns XOR when run on the host. Usage: tests/embedded.sh ARM_CC "ARM_FLAGS"
+# errors, pulls in no allocator and no stdio, and costs what the size table says; the program
+# learns XOR on an emulated Cortex-M4 (QEMU) and on the host. Usage: tests/embedded.sh ARM_CC "ARM_FLAGS"
 ARM_CC=${1:-arm-none-eabi-gcc}
 FLAGS=${2:-"-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -std=c99 -Wall -Wextra -Werror"}
 PRE=${ARM_CC%gcc}
@@ -36,6 +36,22 @@ if $ARM_CC $FLAGS $LINK tests/embedded/xor_m4.c -o "$O/xor_m4.elf" -lm > "$O/log
     echo "     (data + bss; of which 260 are the 2-4-1 net's params, grads, velocity and work) to this program"
 else
     bad "link with newlib-nano"
+fi
+# Training on the target: the same trainer on QEMU's emulated Cortex-M4 board (mps2-an386),
+# with a minimal startup (tests/embedded/startup_m4.c) and newlib's semihosting for output and
+# the exit status.
+if command -v qemu-system-arm > /dev/null 2>&1; then
+    if $ARM_CC $FLAGS -DSEMIHOSTING -T tests/embedded/mps2_m4.ld -nostartfiles --specs=nano.specs --specs=rdimon.specs \
+           tests/embedded/startup_m4.c tests/embedded/xor_m4.c -o "$O/xor_qemu.elf" -lm > "$O/log" 2>&1 \
+       && timeout 120 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none -serial none \
+              -semihosting-config enable=on,target=native -kernel "$O/xor_qemu.elf" > "$O/qemu.out" 2>> "$O/log" \
+       && grep -Eq '^xor on the target: max error 0\.0[0-9]{3}$' "$O/qemu.out"; then
+        ok "trains XOR on an emulated Cortex-M4 (QEMU mps2-an386): $(sed 's/.*: //' "$O/qemu.out")"
+    else
+        cat "$O/qemu.out" >> "$O/log" 2>/dev/null; bad "training on the emulated Cortex-M4"
+    fi
+else
+    echo "skip the run on an emulated Cortex-M4: qemu-system-arm is not installed (apt-get install qemu-system-arm)"
 fi
 if ${CC:-cc} -std=c99 -O2 tests/embedded/xor_m4.c -o "$O/xor_host" -lm > "$O/log" 2>&1 && "$O/xor_host"; then
     ok "the same trainer learns XOR when run on the host"

@@ -6,6 +6,9 @@
 #define BACKPROP_NO_STDIO
 #define BACKPROP_IMPLEMENTATION
 #include "../../backprop.h"
+#ifdef SEMIHOSTING
+#include <stdio.h>
+#endif
 
 static const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, t[4] = {0, 1, 1, 0};
 volatile float result;                                          /* keeps the work observable */
@@ -39,6 +42,9 @@ int main(void) {
         if (e > worst) worst = e;
     }
     result = worst;
+#ifdef SEMIHOSTING     /* on QEMU: say it, without dragging a float printf in */
+    printf("xor on the target: max error 0.%04d\n", (int)(worst * 10000.0f));
+#endif
     return worst < 0.1f ? 0 : 2;
 #endif
 }
