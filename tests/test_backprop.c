@@ -566,6 +566,18 @@ static void test_train_epoch(void) {
         CHECK(bp_train_epoch(&b.net, b.vel, NULL, x, t, 1, NULL) == BP_ERR_NULL);
         tnet_free(&a); tnet_free(&b);
     }
+    {   /* one weight layer: the deferred first layer is also the output layer */
+        static const int one[] = {37, 3};
+        static const bp_act soft[] = {BP_SOFTMAX};
+        tnet a, b;
+        CHECK(tnet_make(&a, 1, one, soft, BP_LOSS_CROSS_ENTROPY, 1) == BP_OK);
+        CHECK(tnet_make(&b, 1, one, soft, BP_LOSS_CROSS_ENTROPY, 1) == BP_OK);
+        bp_randomize(&a.net, 5); bp_randomize(&b.net, 5);
+        for (i = 0; i < 11; i++) CHECK(bp_train_step(&a.net, NULL, &opts[0], x + i * 37, t + i * 3, 1, NULL) == BP_OK);
+        CHECK(bp_train_epoch(&b.net, NULL, &opts[0], x, t, 11, NULL) == BP_OK);
+        CHECK(memcmp(a.params, b.params, a.net.n_params * sizeof(float)) == 0);
+        tnet_free(&a); tnet_free(&b);
+    }
 }
 
 /* Training reduces the loss: a 2-hidden-layer net fits 16 random points. */
