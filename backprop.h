@@ -1825,9 +1825,7 @@ BP__PRIVATE int bp__same_topology(const bp__model *a, const bp__model *b) {
     return 1;
 }
 
-/* The model of a net, or of a recurrent net: the two kinds meet here and part in the wrappers. */
-BP__PRIVATE size_t bp__save_size(const bp__model *m) { return bp__model_bytes(m); }
-
+/* Both kinds of net meet here and part again in the public wrappers below. */
 BP__PRIVATE bp_status bp__save(const bp__model *m, const float *params, void *buf, size_t cap) {
     bp__sink s;
     if (!buf || !params) return BP_ERR_NULL;
@@ -1878,7 +1876,7 @@ BPDEF size_t bp_save_size(const bp_net *net) {
     bp__model m;
     if (!net || net->n_layers < 1 || net->n_layers > BP_MAX_LAYERS) return 0;
     bp__model_of_net(net, &m);
-    return bp__save_size(&m);
+    return bp__model_bytes(&m);
 }
 
 BPDEF bp_status bp_save(const bp_net *net, void *buf, size_t cap) {
@@ -1907,7 +1905,7 @@ BPDEF size_t bp_rnet_save_size(const bp_rnet *net) {
     bp__model m;
     if (!net || net->n_units < 1) return 0;
     bp__model_of_rnet(net, &m);
-    return bp__save_size(&m);
+    return bp__model_bytes(&m);
 }
 
 BPDEF bp_status bp_rnet_save(const bp_rnet *net, void *buf, size_t cap) {
