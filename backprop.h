@@ -1074,9 +1074,9 @@ BP__PRIVATE float bp__sample_loss(const bp_net *net, const float *z, const float
         for (k = 0; k < n; k++) loss += 0.5f * (y[k] - t[k]) * (y[k] - t[k]);
     } else if (net->act[net->n_layers - 1] == BP_SOFTMAX) {
         /* -sum t_k log y_k = sum t_k (lse(z) - z_k), lse(z) = m + log sum e^(z_j - m) */
-        float m = z[0], s = 0.0f, lse;
+        float m = z[0], s, lse;
         for (k = 1; k < n; k++) if (z[k] > m) m = z[k];
-        for (k = 0; k < n; k++) s += BP_EXPF(z[k] - m);
+        for (s = BP_EXPF(z[0] - m), k = 1; k < n; k++) s += BP_EXPF(z[k] - m);   /* s >= 1 */
         lse = m + BP_LOGF(s);
         for (k = 0; k < n; k++) loss += t[k] * (lse - z[k]);
     } else {
