@@ -745,16 +745,17 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *y, float *d, size_t coun
 #define BP__FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* Dot products. Sixteen independent partial sums (lane j takes elements j, j + 16, ...),
-   added in a fixed tree, then the tail in order: the compiler can vectorize this without
-   -ffast-math because the order of the additions is written out, not left to reassociation.
-   Every dot product in the library has exactly this arithmetic, whichever kernel runs it. */
+/* Dot products of one sample. Sixteen independent partial sums (lane j takes elements j,
+   j + 16, ...), added in a fixed tree, then the tail in order: the compiler can vectorize this
+   without -ffast-math because the order of the additions is written out, not left to
+   reassociation. bp__dot, bp__dot4 and bp__sgd_dot4 share exactly this arithmetic; a batch
+   goes through the GEMM instead, which sums each product in order. */
 #define BP__LANES 16
 
 /* A macro, not a function: passing the partial sums by address would keep them in memory
    at -O2, where GCC does not always inline. */
-#define BP__HSUM(s) ((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14]))) \
-                  + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15])))
+#define BP__HSUM(s) (((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14]))) \
+                   + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15]))))
 
 BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b, int n) {
     float s[BP__LANES] = {0}, r;
@@ -1165,11 +1166,14 @@ BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const float *velocity, co
     return BP_OK;
 }
 
-/* The backward pass, layer by layer from the output. For each weight row o of layer l:
-   (1) the input deltas take the row's share, dprev[b] += d[b][o] W[o], with the old weights;
-   (2) the row's gradient, g[o] = sum_b d[b][o] a_prev[b], and its bias gradient;
-   (3) if opt is given, the row is updated at once, while it is still in cache.
-   Then dprev *= f'(a_prev). Layer 0 computes no input deltas: nothing uses them. */
+/* The backward pass, layer by layer from the output; with opt (the fused step) each layer is
+   updated as soon as its gradient is known, always after its old weights gave the input
+   deltas. A batch: the input deltas D W and the weight gradient D^T a_prev by the GEMM, then
+   the update row by row. One sample: for each weight row o, dprev += d[o] W[o], then the
+   row's gradient d[o] a_prev is applied at once (or stored, without opt). Then
+   dprev *= f'(a_prev). Layer 0 computes no input deltas: nothing uses them. With defer0
+   (bp_train_epoch, one sample, plain SGD) layer 0 is left alone and *defer0 points at its
+   deltas, which the next forward pass applies. */
 BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target, int batch,
                                const bp_opt *opt, float *velocity, const float **defer0) {
     const int L = net->n_layers, nout = net->sizes[L];
