@@ -994,9 +994,10 @@ BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_
    a time; a batch by the GEMM (pack is its scratch). */
 BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, float *z,
                            int batch, int ni, int no, float *pack) {
-    int o, b, k;
+    int o, k;
     float r[4];
     if (batch > 1) {
+        int b;
         bp__gemm(batch, no, ni, x, (size_t)ni, 1, W, 1, (size_t)ni, z, (size_t)no, pack);
         BP__OMP_FOR((long)batch * no)
         for (b = 0; b < batch; b++) {
@@ -1005,15 +1006,11 @@ BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, fl
         }
         return;
     }
-    for (b = 0; b < batch; b++) {
-        const float *xb = x + (size_t)b * (size_t)ni;
-        float *zb = z + (size_t)b * (size_t)no;
-        for (o = 0; o + 4 <= no; o += 4) {
-            bp__dot4(W + (size_t)o * (size_t)ni, (size_t)ni, xb, ni, r);
-            for (k = 0; k < 4; k++) zb[o + k] = r[k] + bias[o + k];
-        }
-        for (; o < no; o++) zb[o] = bp__dot(W + (size_t)o * (size_t)ni, xb, ni) + bias[o];
+    for (o = 0; o + 4 <= no; o += 4) {
+        bp__dot4(W + (size_t)o * (size_t)ni, (size_t)ni, x, ni, r);
+        for (k = 0; k < 4; k++) z[o + k] = r[k] + bias[o + k];
     }
+    for (; o < no; o++) z[o] = bp__dot(W + (size_t)o * (size_t)ni, x, ni) + bias[o];
 }
 
 /* ---- forward and loss ------------------------------------------------------------------- */
@@ -1263,18 +1260,15 @@ BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
 
 BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
     bp_status s = bp__check_opt(net, velocity, opt);
-    int l, o;
+    int l;
     if (s != BP_OK) return s;
     if (opt->momentum == 0.0f) velocity = NULL;
-    for (l = 0; l < net->n_layers; l++) {
-        const int ni = net->sizes[l], no = net->sizes[l + 1];
-        const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
+    for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
+        const size_t off = bp__param_offset(net, l);
+        const size_t nw = (size_t)net->sizes[l] * (size_t)net->sizes[l + 1], no = (size_t)net->sizes[l + 1];
         float *W = net->params + off, *gW = net->grads + off, *vW = velocity ? velocity + off : NULL;
-        for (o = 0; o < no; o++) {       /* row by row, exactly as bp_train_step does it */
-            const size_t r = (size_t)o * (size_t)ni;
-            bp__step(W + r, vW ? vW + r : NULL, 1.0f, gW + r, (size_t)ni, opt, opt->weight_decay);
-            bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gW + nw + o, 1, opt, 0.0f);
-        }
+        bp__step(W, vW, 1.0f, gW, nw, opt, opt->weight_decay);                  /* weights */
+        bp__step(W + nw, vW ? vW + nw : NULL, 1.0f, gW + nw, no, opt, 0.0f);    /* biases */
     }
     return BP_OK;
 }
