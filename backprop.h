@@ -587,13 +587,12 @@ BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after D1 (max_batch 
     return net->max_batch > 1 ? bp__delta_buf(net, 2) : NULL;
 }
 
-BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
-                        bp_loss loss, int max_batch, float *params, float *grads, float *work) {
+/* The rules a feed-forward topology obeys: bp_init enforces them, and so does the reader of a
+   model's bytes. */
+BP__PRIVATE bp_status bp__check_topology(int n_layers, const int *sizes, const bp_act *acts,
+                                         bp_loss loss) {
     bp_status s;
     int l;
-    if (!net) return BP_ERR_NULL;
-    BP_MEMSET(net, 0, sizeof *net);
-    if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
     if ((s = bp__check_sizes(n_layers, sizes)) != BP_OK) return s;
     for (l = 0; l < n_layers; l++) {
         if (!bp__valid_enum((unsigned)acts[l], BP_ACT_COUNT)) return BP_ERR_ACT;
@@ -602,6 +601,17 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
     if (!bp__valid_enum((unsigned)loss, BP_LOSS_COUNT)) return BP_ERR_LOSS;
     if (loss == BP_LOSS_CROSS_ENTROPY && acts[n_layers - 1] != BP_SIGMOID
         && acts[n_layers - 1] != BP_SOFTMAX) return BP_ERR_LOSS_ACT;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                        bp_loss loss, int max_batch, float *params, float *grads, float *work) {
+    bp_status s;
+    int l;
+    if (!net) return BP_ERR_NULL;
+    BP_MEMSET(net, 0, sizeof *net);
+    if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
+    if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
     if (max_batch < 1) return BP_ERR_MAX_BATCH;
     if (bp_params_size(n_layers, sizes) == 0 || bp_work_size(n_layers, sizes, max_batch) == 0)
         return BP_ERR_OVERFLOW;
@@ -1387,15 +1397,28 @@ BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs) {
     return bp__muladd(0, 6, (size_t)n_units);
 }
 
-BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
-                             float *params, float *grads, float *work) {
-    if (!net) return BP_ERR_NULL;
-    BP_MEMSET(net, 0, sizeof *net);
-    if (!params || !grads || !work) return BP_ERR_NULL;
+/* The rules of a recurrent topology and of its relaxation settings: bp_rnet_init and
+   bp_rnet_settle enforce them, and so does the reader of a model's bytes. */
+BP__PRIVATE bp_status bp__check_rnet_topology(int n_units, int n_inputs, int n_outputs, bp_act act) {
     if (n_units < 1 || n_inputs < 0) return BP_ERR_SIZE;
     if (n_outputs < 1 || n_outputs > n_units) return BP_ERR_OUTPUTS;
     if (!bp__valid_enum((unsigned)act, BP_ACT_COUNT)) return BP_ERR_ACT;
     if (act == BP_SOFTMAX) return BP_ERR_RNET_ACT;
+    return BP_OK;
+}
+
+BP__PRIVATE int bp__relax_ok(float tau, float tol, int max_iters) {
+    /* written so that NaN fails every comparison; x - x == 0 only for finite x */
+    return tau > 0.0f && tau <= 1.0f && tol > 0.0f && tol - tol == 0.0f && max_iters >= 1;
+}
+
+BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
+                             float *params, float *grads, float *work) {
+    bp_status s;
+    if (!net) return BP_ERR_NULL;
+    BP_MEMSET(net, 0, sizeof *net);
+    if (!params || !grads || !work) return BP_ERR_NULL;
+    if ((s = bp__check_rnet_topology(n_units, n_inputs, n_outputs, act)) != BP_OK) return s;
     if (!bp_rnet_params_size(n_units, n_inputs) || !bp_rnet_work_size(n_units, n_inputs))
         return BP_ERR_OVERFLOW;
     net->n_units = n_units;
@@ -1430,9 +1453,7 @@ BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed) {
 
 BP__PRIVATE bp_status bp__rnet_check(const bp_rnet *net, const float *input) {
     if (!net || !net->params || !net->work || (!input && net->n_inputs > 0)) return BP_ERR_NULL;
-    if (!(net->tau > 0.0f && net->tau <= 1.0f)) return BP_ERR_RELAX;
-    if (!(net->tol > 0.0f && net->tol - net->tol == 0.0f) || net->max_iters < 1) return BP_ERR_RELAX;
-    return BP_OK;
+    return bp__relax_ok(net->tau, net->tol, net->max_iters) ? BP_OK : BP_ERR_RELAX;
 }
 
 /* Work rows: x (state), c (U i + b, then e), fp (f'(u*)), z (adjoint), s and t (scratch). */
@@ -1719,8 +1740,6 @@ BP__PRIVATE size_t bp__src_read(bp__src *s, unsigned char *dst, size_t n) {
     return got;
 }
 
-BP__PRIVATE int bp__valid_act(uint32_t a) { return a < (uint32_t)BP_ACT_COUNT; }
-
 /* Reads and checks a whole model: magic, version, length, kind, topology (before any size
    arithmetic), the parameters and the checksum, and that nothing follows. With a buffer the
    checksum is checked first, so damage anywhere reads as BP_ERR_CHECKSUM. If scratch is not
@@ -1751,34 +1770,35 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
         m->loss = (bp_loss)bp__get32(h + 28);
         c = 4 * (2 * (size_t)m->n_layers + 1);
         if (bp__src_read(s, h + 32, c) < c) return BP_ERR_TRUNCATED;
+        /* range checks so that the conversions below are exact; then bp_init's rules */
         for (l = 0; l <= m->n_layers; l++) {
             uint32_t v = bp__get32(h + 32 + 4 * l);
-            if (v < 1 || v > 0x7fffffffu) return BP_ERR_CORRUPT;
+            if (v > 0x7fffffffu) return BP_ERR_CORRUPT;
             m->sizes[l] = (int)v;
         }
         for (l = 0; l < m->n_layers; l++) {
             uint32_t v = bp__get32(h + 32 + 4 * (m->n_layers + 1 + l));
-            if (!bp__valid_act(v) || (v == BP_SOFTMAX && l != m->n_layers - 1)) return BP_ERR_CORRUPT;
+            if (!bp__valid_enum(v, BP_ACT_COUNT)) return BP_ERR_CORRUPT;
             m->acts[l] = (bp_act)v;
         }
-        if (m->loss == BP_LOSS_CROSS_ENTROPY && m->acts[m->n_layers - 1] != BP_SIGMOID
-            && m->acts[m->n_layers - 1] != BP_SOFTMAX) return BP_ERR_CORRUPT;
+        if (bp__check_topology(m->n_layers, m->sizes, m->acts, m->loss) != BP_OK) return BP_ERR_CORRUPT;
         m->n_params = bp_params_size(m->n_layers, m->sizes);
     } else if (m->kind == 2) {
         const unsigned char *t = h + BP__HEAD_FIXED;
         if (bp__src_read(s, h + BP__HEAD_FIXED, 28) < 28) return BP_ERR_TRUNCATED;
-        if (bp__get32(t) < 1 || bp__get32(t) > 0x7fffffffu || bp__get32(t + 4) > 0x7fffffffu
-            || bp__get32(t + 8) < 1 || bp__get32(t + 8) > bp__get32(t)) return BP_ERR_CORRUPT;
-        if (!bp__valid_act(bp__get32(t + 12)) || bp__get32(t + 12) == BP_SOFTMAX) return BP_ERR_CORRUPT;
+        /* range checks so that the conversions below are exact; then bp_rnet_init's rules */
+        if (bp__get32(t) > 0x7fffffffu || bp__get32(t + 4) > 0x7fffffffu || bp__get32(t + 8) > 0x7fffffffu
+            || !bp__valid_enum(bp__get32(t + 12), BP_ACT_COUNT) || bp__get32(t + 24) > 0x7fffffffu)
+            return BP_ERR_CORRUPT;
         m->n_units = (int)bp__get32(t);
         m->n_inputs = (int)bp__get32(t + 4);
         m->n_outputs = (int)bp__get32(t + 8);
         m->act = (bp_act)bp__get32(t + 12);
         m->tau = bp__getf(t + 16);
         m->tol = bp__getf(t + 20);
-        if (!(m->tau > 0.0f && m->tau <= 1.0f) || !(m->tol > 0.0f && m->tol - m->tol == 0.0f)
-            || bp__get32(t + 24) < 1 || bp__get32(t + 24) > 0x7fffffffu) return BP_ERR_CORRUPT;
         m->max_iters = (int)bp__get32(t + 24);
+        if (bp__check_rnet_topology(m->n_units, m->n_inputs, m->n_outputs, m->act) != BP_OK
+            || !bp__relax_ok(m->tau, m->tol, m->max_iters)) return BP_ERR_CORRUPT;
         m->n_params = bp_rnet_params_size(m->n_units, m->n_inputs);
     } else {
         return BP_ERR_CORRUPT;
