@@ -454,6 +454,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #ifdef BP_CBLAS
 #include <cblas.h>
 #endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifndef BP_ASSERT
 #define BP_ASSERT(c) ((void)0)
 #endif
@@ -894,30 +897,15 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
 #define BP__UNROLL
 #endif
 
-/* A(m, k) = A[m rs + k cs], the mc x kc block, into panels of MR rows: for each k the MR
-   values of the panel's rows; rows past mc are zeros. */
-BP__PRIVATE void bp__pack_a(const float *A, size_t rs, size_t cs, int mc, int kc, float *pa) {
+/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns, panel q at
+   pb + q ps (panels q0 .. q1-1 only). Row-major B (cs = 1) is copied a row at a time; the transpose of a row-major array
+   (the forward pass's W^T, rs = 1) is read along its rows too, column by column of the panel. */
+BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
+                            size_t ps, int q0, int q1) {
     int q;
-    BP__OMP_FOR((long)mc * kc)
-    for (q = 0; q < (mc + BP__MR - 1) / BP__MR; q++) {
-        const int p = q * BP__MR;
-        float *out = pa + (size_t)q * (size_t)kc * BP__MR;
-        int k, r;
-        for (k = 0; k < kc; k++, out += BP__MR)
-            for (r = 0; r < BP__MR; r++)
-                out[r] = p + r < mc ? A[(size_t)(p + r) * rs + (size_t)k * cs] : 0.0f;
-    }
-}
-
-/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns. Row-major B
-   (cs = 1) is copied a row at a time; the transpose of a row-major array (the forward pass's
-   W^T, rs = 1) is read along its rows too, column by column of the panel. */
-BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb) {
-    int q;
-    BP__OMP_FOR((long)kc * nc)
-    for (q = 0; q < (nc + BP__NR - 1) / BP__NR; q++) {
+    for (q = q0; q < q1; q++) {
         const int p = q * BP__NR;
-        float *out = pb + (size_t)q * (size_t)kc * BP__NR;
+        float *out = pb + (size_t)q * ps;
         int k, j;
         if (cs == 1) {
             for (k = 0; k < kc; k++) {
@@ -934,19 +922,24 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
     }
 }
 
-/* One MR x NR tile: acc = (first ? 0 : C) + sum over the kc packed k of a b; the valid
-   mr x nr corner goes to C. */
-BP__PRIVATE void bp__tile(int kc, const float *BP__RESTRICT a, const float *BP__RESTRICT b,
+/* One MR x NR tile: acc = (first ? 0 : C) + sum over kc values of k of A(r, k) b(k, j); the
+   valid mr x nr corner goes to C. A is read in place, A(r, k) = A[r rs + k cs]: each k needs
+   only MR values of it (broadcast), while b, the packed panel, is the wide operand. Rows past
+   mr repeat the last valid row (read, never stored), so nothing outside A is touched. */
+BP__PRIVATE void bp__tile(int kc, const float *A, size_t rs, size_t cs, const float *BP__RESTRICT b,
                           float *BP__RESTRICT C, size_t ldc, int mr, int nr, int first) {
     float acc[BP__MR][BP__NR];
+    const float *a[BP__MR];
     int k, r, j;
-    for (r = 0; r < BP__MR; r++)
+    for (r = 0; r < BP__MR; r++) {
+        a[r] = A + (size_t)(r < mr ? r : mr - 1) * rs;
         for (j = 0; j < BP__NR; j++)
             acc[r][j] = first || r >= mr || j >= nr ? 0.0f : C[(size_t)r * ldc + (size_t)j];
-    for (k = 0; k < kc; k++, a += BP__MR, b += BP__NR) {
+    }
+    for (k = 0; k < kc; k++, b += BP__NR) {
         BP__UNROLL
         for (r = 0; r < BP__MR; r++) {
-            const float ar = a[r];
+            const float ar = a[r][(size_t)k * cs];
             BP__UNROLL
             for (j = 0; j < BP__NR; j++) acc[r][j] = BP__FMA(ar, b[j], acc[r][j]);
         }
@@ -955,13 +948,44 @@ BP__PRIVATE void bp__tile(int kc, const float *BP__RESTRICT a, const float *BP__
         for (j = 0; j < nr; j++) C[(size_t)r * ldc + (size_t)j] = acc[r][j];
 }
 
+/* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
+   differing by at most one. */
+#define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
+
+/* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
+   columns are cut into blocks of at most NC, equal in panels; each thread owns a contiguous
+   run of every block's NR-column panels: it packs that part of B and computes those columns
+   of C, alone, with no barrier but one between column blocks (which reuse pb); a panel keeps
+   its place in pb whatever the k block. Every element of C stays with one thread and its order of
+   additions, so any thread count gives the same bits. */
+BP__PRIVATE void bp__gemm_part(int M, int N, int K, const float *A, size_t rsa, size_t csa,
+                               const float *B, size_t rsb, size_t csb, float *C, size_t ldc,
+                               float *pb, int t, int nt) {
+    const int np = (N + BP__NR - 1) / BP__NR, nj = (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
+    const size_t ps = (size_t)(K < BP__KC ? K : BP__KC) * BP__NR;     /* floats per panel */
+    int j, pc, jr, ir;
+    for (j = 0; j < nj; j++) {
+        const int b0 = BP__SHARE(np, j, nj), b1 = BP__SHARE(np, j + 1, nj);   /* the block */
+        const int q0 = BP__SHARE(b1 - b0, t, nt), q1 = BP__SHARE(b1 - b0, t + 1, nt);  /* mine */
+        const int jc = b0 * BP__NR, nc = (b1 * BP__NR < N ? b1 * BP__NR : N) - jc;
+#ifdef _OPENMP
+        if (j > 0) { BP__PRAGMA(omp barrier) }   /* the last block's panels are done with */
+#endif
+        for (pc = 0; pc < K; pc += BP__KC) {
+            const int kc = K - pc < BP__KC ? K - pc : BP__KC;
+            bp__pack_b(B + (size_t)pc * rsb + (size_t)jc * csb, rsb, csb, kc, nc, pb, ps, q0, q1);
+            for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR)
+                for (ir = 0; ir < M; ir += BP__MR)
+                    bp__tile(kc, A + (size_t)ir * rsa + (size_t)pc * csa, rsa, csa, pb + (size_t)(jr / BP__NR) * ps,
+                             C + (size_t)ir * ldc + (size_t)(jc + jr), ldc,
+                             M - ir < BP__MR ? M - ir : BP__MR, nc - jr < BP__NR ? nc - jr : BP__NR, pc == 0);
+        }
+    }
+}
+
 /* C (row-major, ldc) = A B for an M x N x K product; pack: bp__pack_floats(M, N, K) floats. */
 BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_t csa,
                           const float *B, size_t rsb, size_t csb, float *C, size_t ldc, float *pack) {
-    float *pb = pack + (size_t)(bp__round_up((size_t)M, BP__PAD_M) < BP__MC
-                                ? bp__round_up((size_t)M, BP__PAD_M) : BP__MC)
-                       * (size_t)(K < BP__KC ? K : BP__KC);
-    int jc, pc, ic, jr;
 #ifdef BP_CBLAS
     {   /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
            transpose of a row-major array (Trans). A single row or column may have any
@@ -970,34 +994,19 @@ BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_
         int lda = (int)(ta ? csa : rsa), ldb = (int)(tb ? csb : rsb);
         if (lda < (ta ? M : K)) lda = ta ? M : K;
         if (ldb < (tb ? K : N)) ldb = tb ? K : N;
-        (void)pb; (void)jc; (void)pc; (void)ic; (void)jr;
+        (void)pack;
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, (int)ldc);
         return;
     }
 #endif
-    for (jc = 0; jc < N; jc += BP__NC) {
-        const int nc = N - jc < BP__NC ? N - jc : BP__NC;
-        for (pc = 0; pc < K; pc += BP__KC) {
-            const int kc = K - pc < BP__KC ? K - pc : BP__KC;
-            bp__pack_b(B + (size_t)pc * rsb + (size_t)jc * csb, rsb, csb, kc, nc, pb);
-            for (ic = 0; ic < M; ic += BP__MC) {
-                const int mc = M - ic < BP__MC ? M - ic : BP__MC;
-                bp__pack_a(A + (size_t)ic * rsa + (size_t)pc * csa, rsa, csa, mc, kc, pack);
-                /* threads split the column panels: each element of C stays with one thread and
-                   its order of additions, so any thread count gives the same bits */
-                BP__OMP_FOR((long)mc * nc * kc / 2)
-                for (jr = 0; jr < nc; jr += BP__NR) {
-                    int ir;
-                    for (ir = 0; ir < mc; ir += BP__MR)
-                        bp__tile(kc, pack + (size_t)ir * (size_t)kc, pb + (size_t)jr * (size_t)kc,
-                                 C + (size_t)(ic + ir) * ldc + (size_t)(jc + jr), ldc,
-                                 mc - ir < BP__MR ? mc - ir : BP__MR, nc - jr < BP__NR ? nc - jr : BP__NR,
-                                 pc == 0);
-                }
-            }
-        }
-    }
+#ifdef _OPENMP
+    BP__PRAGMA(omp parallel if (N > BP__NR && (long)M * N * K >= 4L * BP__OMP_MIN))
+    bp__gemm_part(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, pack,
+                  omp_get_thread_num(), omp_get_num_threads());
+#else
+    bp__gemm_part(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, pack, 0, 1);
+#endif
 }
 
 /* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at

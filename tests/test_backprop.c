@@ -379,16 +379,23 @@ static void test_rng(void) {
 /* The batched product against a naive double loop, in all three stride patterns the library
    uses, at sizes that are 1, odd, and just past every block and tile edge (MR 4/6, NR 8/16/32,
    KC 256, NC 512, MC 96). Each output is a float sum of K products taken in order: within
-   K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). */
+   K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). With OpenMP, on
+   1 to 4 threads: the threads share the pack area, and N = 513 has two column blocks. */
 static void test_gemm_against_naive(void) {
     static const int dims[] = {1, 3, 7, 17, 33, 97, 257, 513};
     bp_rng r = bp_rng_seed(6);
     float *A = (float *)malloc(600 * 600 * sizeof(float)), *B = (float *)malloc(600 * 600 * sizeof(float));
     float *C = (float *)malloc(600 * 600 * sizeof(float));
     float *pack = (float *)malloc((96 * 256 + 512 * 256) * sizeof(float));
-    int mi, ni, ki, form, bad = 0, cases = 0;
+    int mi, ni, ki, form, bad = 0, cases = 0, threads;
     size_t i;
     for (i = 0; i < 600 * 600; i++) { A[i] = urand(&r, -1, 1); B[i] = urand(&r, -1, 1); }
+#ifdef _OPENMP
+    for (threads = 1; threads <= 4; threads++) {
+    omp_set_num_threads(threads);
+#else
+    for (threads = 1; threads <= 1; threads++) {
+#endif
     for (mi = 0; mi < 8; mi++)
         for (ni = 0; ni < 8; ni++)
             for (ki = 0; ki < 8; ki++)
@@ -414,7 +421,8 @@ static void test_gemm_against_naive(void) {
                             if (fabs(C[(size_t)m * N + n] - exact) > K * 6e-8 * mag + 1e-30) bad++;
                         }
                 }
-    CHECKF(bad == 0, "%d wrong elements", bad);
+    CHECKF(bad == 0, "%d threads: %d wrong elements", threads, bad);
+    }
     CHECKF(cases > 100, "only %d cases", cases);
     free(A); free(B); free(C); free(pack);
 }
@@ -1416,10 +1424,11 @@ static void test_file_helpers(void) {
 }
 
 /* With OpenMP the batched products split their columns across threads; every element keeps
-   one thread and one order of additions, so 1, 2 and 3 threads train to the same bits. */
+   one thread and one order of additions, so 1 to 4 threads train to the same bits. A layer
+   wider than a column block (530 > NC) makes the threads reuse the pack area. */
 static void test_threads_bit_identical(void) {
 #ifdef _OPENMP
-    static const int sizes[] = {300, 200, 64, 10};
+    static const int sizes[] = {300, 530, 64, 10};
     static const bp_act acts[] = {BP_RELU, BP_TANH, BP_SOFTMAX};
     const bp_opt opt = {0.05f, 0.9f, 1e-4f, 0};
     float *x = (float *)malloc(32 * 300 * sizeof(float)), t[32 * 10] = {0}, *first = NULL;
@@ -1427,7 +1436,7 @@ static void test_threads_bit_identical(void) {
     int threads, step, i;
     for (i = 0; i < 32 * 300; i++) x[i] = urand(&r, -1, 1);
     for (i = 0; i < 32; i++) t[i * 10 + i % 10] = 1;
-    for (threads = 1; threads <= 3; threads++) {
+    for (threads = 1; threads <= 4; threads++) {
         tnet tn;
         omp_set_num_threads(threads);
         CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 32) == BP_OK);
@@ -1441,7 +1450,7 @@ static void test_threads_bit_identical(void) {
         }
         tnet_free(&tn);
     }
-    printf("     trained with 1, 2 and 3 OpenMP threads (%d available)\n", omp_get_num_procs());
+    printf("     trained with 1, 2, 3 and 4 OpenMP threads (%d available)\n", omp_get_num_procs());
     free(first); free(x);
 #else
     printf("     skip: built without OpenMP (the -fopenmp build in make test runs it)\n");
