@@ -1333,7 +1333,7 @@ BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
     } else {
         for (i = 0; i < n; i += net->max_batch) {
             const int b = n - i < net->max_batch ? n - i : net->max_batch;
-            float l;
+            float l = 0.0f;   /* set by bp_train_step (GCC -O3 cannot tell) */
             bp_train_step(net, velocity, opt, x + (size_t)i * nin, target + (size_t)i * nout, b, &l);
             sum += (double)l * b;
         }

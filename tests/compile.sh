@@ -39,6 +39,13 @@ for cc in $ccs; do
     try "$cc two units"          $cc $STRICT $PICKY -o "$out/prog" tests/compile/tu_a.c tests/compile/tu_b.c -lm
     try "$cc hooks, no libm"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/hooks.c
     try "$cc -O3 -march=native"  $cc $STRICT -O3 -march=native -o "$out/prog" tests/compile/twice.c -lm
+    # the whole API inlined into its callers at -O3: GCC's -Wmaybe-uninitialized regressions
+    try "$cc -O3 -march=native, the unit tests" $cc $STRICT -O3 -march=native -D_POSIX_C_SOURCE=200809L \
+        -o "$out/prog" tests/test_backprop.c -lm
+    if $cc -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then
+        try "$cc -O3 -march=native -fopenmp, the unit tests" $cc $STRICT -O3 -march=native -fopenmp \
+            -D_POSIX_C_SOURCE=200809L -o "$out/prog" tests/test_backprop.c -lm
+    fi
     # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
     try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
 done

@@ -520,7 +520,7 @@ static void test_fused_step_bit_identical(void) {
             CHECK(tnet_make(&b, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 4) == BP_OK);
             bp_randomize(&a.net, 1); bp_randomize(&b.net, 1);
             for (step = 0; step < 5; step++) {
-                float la, lb;
+                float la = -1, lb = -2;
                 bp_forward(&a.net, x, batch);
                 la = bp_backward(&a.net, x, t, batch);
                 CHECK(bp_update(&a.net, a.vel, &opts[o]) == BP_OK);
@@ -551,7 +551,7 @@ static void test_train_epoch(void) {
     for (c = 0; c < 3; c++) {
         tnet a, b;
         double sum = 0;
-        float mean = -1, l;
+        float mean = -1, l = -1;
         CHECK(tnet_make(&a, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, batches[c]) == BP_OK);
         CHECK(tnet_make(&b, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, batches[c]) == BP_OK);
         bp_randomize(&a.net, 3); bp_randomize(&b.net, 3);
@@ -731,7 +731,7 @@ static void test_status_paths(void) {
 static void test_batch_and_null_paths(void) {
     static const int sizes[] = {2, 3, 2};
     static const bp_act acts[] = {BP_TANH, BP_SIGMOID};
-    const float x[6] = {1, 2, 3, 4, 5, 6}, t[6] = {0};
+    static const float x[6] = {1, 2, 3, 4, 5, 6}, t[6] = {0};
     bp_opt opt = {0.1f, 0, 0, 0};
     float loss = 123;
     tnet tn;
@@ -1369,7 +1369,7 @@ static void test_file_helpers(void) {
     int nl, sz[BP_MAX_LAYERS + 1];
     tnet a, b;
     trnet ra, rb;
-    size_t len;
+    size_t len = 0;
     unsigned char *bytes;
     FILE *f;
     CHECK(tnet_make(&a, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1) == BP_OK);
