@@ -58,10 +58,10 @@
      Z            pre-activations of the output layer, max_batch rows of sizes[L]
      D0, D1       deltas, max_batch rows of max(sizes[1..L]) each
      P            when max_batch > 1: packing space for the batched matrix products: the
-                  largest, over each layer's products (M x N x K = B x out x in forward,
-                  out x in x B weight gradient, B x in x out input gradient, none for layer
-                  0) of min(up(M, 24), 96) k + min(up(N, 32), 512) k, k = min(K, 256), up()
-                  rounding up to a multiple; at most 155,648 floats
+                  largest, over each layer's products (N x K = min(B, out) x in forward,
+                  in x B weight gradient, in x out input gradient, none for layer 0), of
+                  min(up(N, 32), 512) min(K, 256), up() rounding up to a multiple of 32; at
+                  most 131,072 floats
 
    EXAMPLE (learns XOR; tests/compile.sh compiles and runs this very text)
          #define BACKPROP_IMPLEMENTATION
@@ -520,19 +520,17 @@ BP__PRIVATE int bp__widest(int n_layers, const int *sizes) {
     return w;
 }
 
-/* Blocking of the batched products (see bp__gemm): B panels of KC x NC, A panels of MC x KC. */
+/* Blocking of the batched products (see bp__gemm): B is packed in blocks of KC x NC. */
 #define BP__KC 256
 #define BP__NC 512         /* multiple of every NR */
-#define BP__MC 96          /* multiple of every MR */
-#define BP__PAD_M 24       /* pack-area sizes round to these, so they do not depend on MR, NR */
-#define BP__PAD_N 32
+#define BP__PAD_N 32       /* pack-area sizes round to this, so they do not depend on NR */
 
 BP__PRIVATE size_t bp__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
-/* Floats of pack area a product of M x N x K needs. */
-BP__PRIVATE size_t bp__pack_floats(size_t M, size_t N, size_t K) {
-    size_t kc = K < BP__KC ? K : BP__KC, m = bp__round_up(M, BP__PAD_M), n = bp__round_up(N, BP__PAD_N);
-    return (m < BP__MC ? m : BP__MC) * kc + (n < BP__NC ? n : BP__NC) * kc;
+/* Floats of pack area a product of M x N x K needs (one block of B; M does not matter). */
+BP__PRIVATE size_t bp__pack_floats(size_t N, size_t K) {
+    size_t kc = K < BP__KC ? K : BP__KC, n = bp__round_up(N, BP__PAD_N);
+    return (n < BP__NC ? n : BP__NC) * kc;
 }
 
 /* The largest pack area any of the batched products needs (bounded: blocks are small). */
@@ -541,9 +539,9 @@ BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch) 
     int l;
     for (l = 0; l < n_layers; l++) {
         const size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], b = (size_t)max_batch;
-        if ((f = bp__pack_floats(b, no, ni)) > most) most = f;           /* forward */
-        if ((f = bp__pack_floats(no, ni, b)) > most) most = f;           /* weight gradient */
-        if (l > 0 && (f = bp__pack_floats(b, ni, no)) > most) most = f;  /* input gradient */
+        if ((f = bp__pack_floats(b < no ? b : no, ni)) > most) most = f;  /* forward */
+        if ((f = bp__pack_floats(ni, b)) > most) most = f;                /* weight gradient */
+        if (l > 0 && (f = bp__pack_floats(ni, no)) > most) most = f;      /* input gradient */
     }
     return most;
 }
@@ -922,30 +920,58 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
     }
 }
 
-/* One MR x NR tile: acc = (first ? 0 : C) + sum over kc values of k of A(r, k) b(k, j); the
-   valid mr x nr corner goes to C. A is read in place, A(r, k) = A[r rs + k cs]: each k needs
-   only MR values of it (broadcast), while b, the packed panel, is the wide operand. Rows past
-   mr repeat the last valid row (read, never stored), so nothing outside A is touched. */
-BP__PRIVATE void bp__tile(int kc, const float *A, size_t rs, size_t cs, const float *BP__RESTRICT b,
-                          float *BP__RESTRICT C, size_t ldc, int mr, int nr, int first) {
+/* One batched product, its operands and what is done with it (see bp__gemm). */
+typedef struct {
+    int M, N, K;
+    const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
+    size_t rsa, csa, rsb, csb;
+    float *C;                          /* row-major, leading dimension ldc */
+    size_t ldc;
+    float *pack;                       /* the pack area: bp__pack_floats(N, K) floats */
+    int by_rows;                       /* threads split C by rows (else by column panels) */
+    const bp_opt *opt;                 /* the fused SGD step: C is the gradient of W, V (see */
+    float *W, *V;                      /* bp__tile); opt NULL: C is stored */
+} bp__mm;
+
+/* One MR x NR tile of C at row i, column j: acc = (k0 == 0 ? 0 : C) + the sum over kc values
+   of k of A(r, k) b(k, c). A is read in place: each k needs only MR values of it (broadcast),
+   while b, the packed panel, is the wide operand; rows past mr repeat the last valid row
+   (read, never stored), so nothing outside A is touched. The valid mr x nr corner goes to C,
+   or, on the last k block of the fused step, is the gradient of the same corner of W (row
+   stride ldc too), applied at once by bp__step, as bp_update would apply it. */
+BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const float *BP__RESTRICT b) {
+    const int mr = g->M - i < BP__MR ? g->M - i : BP__MR, nr = g->N - j < BP__NR ? g->N - j : BP__NR;
+    const size_t at = (size_t)i * g->ldc + (size_t)j;
+    float *BP__RESTRICT C = g->C + at;
     float acc[BP__MR][BP__NR];
     const float *a[BP__MR];
-    int k, r, j;
+    int k, r, c;
     for (r = 0; r < BP__MR; r++) {
-        a[r] = A + (size_t)(r < mr ? r : mr - 1) * rs;
-        for (j = 0; j < BP__NR; j++)
-            acc[r][j] = first || r >= mr || j >= nr ? 0.0f : C[(size_t)r * ldc + (size_t)j];
+        a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
+        for (c = 0; c < BP__NR; c++) acc[r][c] = 0.0f;
     }
+    /* C only when it holds partial sums: C may be untouched memory (the fused step never
+       stores it), and even a masked-off vector load from a page not yet mapped is slow */
+    if (k0 > 0)
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
     for (k = 0; k < kc; k++, b += BP__NR) {
         BP__UNROLL
         for (r = 0; r < BP__MR; r++) {
-            const float ar = a[r][(size_t)k * cs];
+            const float ar = a[r][(size_t)k * g->csa];
             BP__UNROLL
-            for (j = 0; j < BP__NR; j++) acc[r][j] = BP__FMA(ar, b[j], acc[r][j]);
+            for (c = 0; c < BP__NR; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
         }
     }
+    if (g->opt && k0 + kc == g->K) {
+        for (r = 0; r < mr; r++) {
+            const size_t w = at + (size_t)r * g->ldc;
+            bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, acc[r], (size_t)nr, g->opt, g->opt->weight_decay);
+        }
+        return;
+    }
     for (r = 0; r < mr; r++)
-        for (j = 0; j < nr; j++) C[(size_t)r * ldc + (size_t)j] = acc[r][j];
+        for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = acc[r][c];
 }
 
 /* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
@@ -953,71 +979,105 @@ BP__PRIVATE void bp__tile(int kc, const float *A, size_t rs, size_t cs, const fl
 #define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
 
 /* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
-   columns are cut into blocks of at most NC, equal in panels; each thread owns a contiguous
-   run of every block's NR-column panels: it packs that part of B and computes those columns
-   of C, alone, with no barrier but one between column blocks (which reuse pb); a panel keeps
-   its place in pb whatever the k block. Every element of C stays with one thread and its order of
-   additions, so any thread count gives the same bits. */
-BP__PRIVATE void bp__gemm_part(int M, int N, int K, const float *A, size_t rsa, size_t csa,
-                               const float *B, size_t rsb, size_t csb, float *C, size_t ldc,
-                               float *pb, int t, int nt) {
-    const int np = (N + BP__NR - 1) / BP__NR, nj = (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
-    const size_t ps = (size_t)(K < BP__KC ? K : BP__KC) * BP__NR;     /* floats per panel */
-    int j, pc, jr, ir;
+   columns are cut into blocks of at most NC, equal in panels, and K into blocks of KC; for
+   each, B is packed, then the tiles computed. Split by columns, each thread owns a
+   contiguous run of every block's NR-column panels: it packs them and computes those columns
+   of C alone, with a barrier only between column blocks (which reuse the pack area). Split by
+   rows (asked for, or when there are fewer panels than threads), the threads pack the panels
+   together and, between two barriers, each computes its run of MR-row tiles. Every element of
+   C stays with one thread and its order of additions: any thread count gives the same bits. */
+BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
+    const int np = (g->N + BP__NR - 1) / BP__NR, nj = (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
+    const int nm = (g->M + BP__MR - 1) / BP__MR, rows = g->by_rows || np < nt;
+    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
+    const int i0 = rows ? BP__SHARE(nm, t, nt) * BP__MR : 0;
+    const int i1 = rows ? BP__SHARE(nm, t + 1, nt) * BP__MR : g->M;
+    int j, pc, jr, ir, sync = 0;
     for (j = 0; j < nj; j++) {
         const int b0 = BP__SHARE(np, j, nj), b1 = BP__SHARE(np, j + 1, nj);   /* the block */
-        const int q0 = BP__SHARE(b1 - b0, t, nt), q1 = BP__SHARE(b1 - b0, t + 1, nt);  /* mine */
-        const int jc = b0 * BP__NR, nc = (b1 * BP__NR < N ? b1 * BP__NR : N) - jc;
+        const int mine0 = BP__SHARE(b1 - b0, t, nt), mine1 = BP__SHARE(b1 - b0, t + 1, nt);
+        const int q0 = rows ? 0 : mine0, q1 = rows ? b1 - b0 : mine1;   /* panels computed */
+        const int jc = b0 * BP__NR, nc = (b1 * BP__NR < g->N ? b1 * BP__NR : g->N) - jc;
+        for (pc = 0; pc < g->K; pc += BP__KC) {
+            const int kc = g->K - pc < BP__KC ? g->K - pc : BP__KC;
 #ifdef _OPENMP
-        if (j > 0) { BP__PRAGMA(omp barrier) }   /* the last block's panels are done with */
+            if ((rows || pc == 0) && sync++) { BP__PRAGMA(omp barrier) }  /* panels used up */
 #endif
-        for (pc = 0; pc < K; pc += BP__KC) {
-            const int kc = K - pc < BP__KC ? K - pc : BP__KC;
-            bp__pack_b(B + (size_t)pc * rsb + (size_t)jc * csb, rsb, csb, kc, nc, pb, ps, q0, q1);
+            bp__pack_b(g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb, g->rsb, g->csb, kc, nc,
+                       g->pack, ps, mine0, mine1);
+#ifdef _OPENMP
+            if (rows) { BP__PRAGMA(omp barrier) }                           /* all packed */
+#endif
             for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR)
-                for (ir = 0; ir < M; ir += BP__MR)
-                    bp__tile(kc, A + (size_t)ir * rsa + (size_t)pc * csa, rsa, csa, pb + (size_t)(jr / BP__NR) * ps,
-                             C + (size_t)ir * ldc + (size_t)(jc + jr), ldc,
-                             M - ir < BP__MR ? M - ir : BP__MR, nc - jr < BP__NR ? nc - jr : BP__NR, pc == 0);
+                for (ir = i0; ir < i1 && ir < g->M; ir += BP__MR)
+                    bp__tile(g, ir, jc + jr, pc, kc, g->pack + (size_t)(jr / BP__NR) * ps);
         }
     }
+    (void)sync;
 }
 
-/* C (row-major, ldc) = A B for an M x N x K product; pack: bp__pack_floats(M, N, K) floats. */
-BP__PRIVATE void bp__gemm(int M, int N, int K, const float *A, size_t rsa, size_t csa,
-                          const float *B, size_t rsb, size_t csb, float *C, size_t ldc, float *pack) {
+/* C = A B, or the fused step with it (see bp__mm). */
+BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #ifdef BP_CBLAS
-    {   /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
+    {
+        /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
            transpose of a row-major array (Trans). A single row or column may have any
-           leading dimension, but BLAS insists on one at least as long as the row. */
-        const int ta = csa != 1, tb = csb != 1;
-        int lda = (int)(ta ? csa : rsa), ldb = (int)(tb ? csb : rsb);
-        if (lda < (ta ? M : K)) lda = ta ? M : K;
-        if (ldb < (tb ? K : N)) ldb = tb ? K : N;
-        (void)pack;
+           leading dimension, but BLAS insists on one at least as long as the row. The fused
+           step is then applied to the stored gradient, row by row. */
+        const int ta = g->csa != 1, tb = g->csb != 1;
+        int lda = (int)(ta ? g->csa : g->rsa), ldb = (int)(tb ? g->csb : g->rsb), r;
+        if (lda < (ta ? g->M : g->K)) lda = ta ? g->M : g->K;
+        if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, (int)ldc);
+                    g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
+        if (g->opt)
+            for (r = 0; r < g->M; r++) {
+                const size_t w = (size_t)r * g->ldc;
+                bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, (size_t)g->N, g->opt, g->opt->weight_decay);
+            }
         return;
     }
 #endif
 #ifdef _OPENMP
-    BP__PRAGMA(omp parallel if (N > BP__NR && (long)M * N * K >= 4L * BP__OMP_MIN))
-    bp__gemm_part(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, pack,
-                  omp_get_thread_num(), omp_get_num_threads());
+    BP__PRAGMA(omp parallel if ((long)g->M * g->N * g->K >= 4L * BP__OMP_MIN))
+    bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
 #else
-    bp__gemm_part(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, pack, 0, 1);
+    bp__gemm_part(g, 0, 1);
 #endif
 }
 
 /* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at
-   a time; a batch by the GEMM (pack is its scratch). */
+   a time; a batch by the GEMM, as X W^T, or, when the batch is smaller than the layer (the
+   smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt. */
 BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, float *z,
-                           int batch, int ni, int no, float *pack) {
+                           int batch, int ni, int no, float *pack, float *zt) {
     int o, k;
     float r[4];
     if (batch > 1) {
+        bp__mm g;
         int b;
-        bp__gemm(batch, no, ni, x, (size_t)ni, 1, W, 1, (size_t)ni, z, (size_t)no, pack);
+        BP_MEMSET(&g, 0, sizeof g);
+        g.K = ni;
+        g.pack = pack;
+        if (batch < no) {
+            g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
+            g.A = W; g.rsa = (size_t)ni; g.csa = 1;
+            g.B = x; g.rsb = 1; g.csb = (size_t)ni;
+            g.C = zt; g.ldc = (size_t)batch;
+            bp__gemm(&g);
+            BP__OMP_FOR((long)batch * no)
+            for (o = 0; o < no; o++) {
+                int s;                   /* declared here: private to each thread */
+                for (s = 0; s < batch; s++)
+                    z[(size_t)s * (size_t)no + (size_t)o] = zt[(size_t)o * (size_t)batch + (size_t)s] + bias[o];
+            }
+            return;
+        }
+        g.M = batch; g.N = no;
+        g.A = x; g.rsa = (size_t)ni; g.csa = 1;
+        g.B = W; g.rsb = 1; g.csb = (size_t)ni;
+        g.C = z; g.ldc = (size_t)no;
+        bp__gemm(&g);
         BP__OMP_FOR((long)batch * no)
         for (b = 0; b < batch; b++) {
             int c;
@@ -1065,7 +1125,7 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
                 z[o] = bp__dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
             }
         } else {
-            bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net));
+            bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__delta_buf(net, 0));
         }
         BP__OMP_FOR((long)batch * no * 8)
         for (b = 0; b < batch; b++)      /* row by row: softmax is per row anyway */
@@ -1214,20 +1274,29 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             /* dprev = D W with the old weights (M = batch, N = ni, K = no), then the weight
                gradient gW = D^T aprev (M = no, N = ni, K = batch), the bias gradient the
                column sums of D; then, fused, the update row by row as bp_update does it */
-            float *pack = bp__pack_buf(net);
-            if (l > 0) bp__gemm(batch, ni, no, d, (size_t)no, 1, W, (size_t)ni, 1, dprev, (size_t)ni, pack);
-            bp__gemm(no, ni, batch, d, 1, (size_t)no, aprev, (size_t)ni, 1, gW, (size_t)ni, pack);
-            BP__OMP_FOR((long)no * ni * (opt ? 1 : 0))
+            bp__mm g;
+            BP_MEMSET(&g, 0, sizeof g);
+            g.pack = bp__pack_buf(net);
+            if (l > 0) {
+                g.M = batch; g.N = ni; g.K = no;
+                g.A = d; g.rsa = (size_t)no; g.csa = 1;
+                g.B = W; g.rsb = (size_t)ni; g.csb = 1;
+                g.C = dprev; g.ldc = (size_t)ni;
+                bp__gemm(&g);
+            }
+            g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;   /* each thread its rows of W */
+            g.A = d; g.rsa = 1; g.csa = (size_t)no;
+            g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
+            g.C = gW; g.ldc = (size_t)ni;
+            g.opt = opt; g.W = W; g.V = vW;
+            bp__gemm(&g);
+            BP__OMP_FOR((long)no * batch * 8)
             for (o = 0; o < no; o++) {
                 float gb = 0.0f;
                 int s;                   /* declared here: private to each thread */
                 for (s = 0; s < batch; s++) gb += d[(size_t)s * (size_t)no + (size_t)o];
                 gW[nw + (size_t)o] = gb;
-                if (opt) {
-                    const size_t r = (size_t)o * (size_t)ni;
-                    bp__step(W + r, vW ? vW + r : NULL, 1.0f, gW + r, (size_t)ni, opt, opt->weight_decay);
-                    bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gW + nw + o, 1, opt, 0.0f);
-                }
+                if (opt) bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gW + nw + o, 1, opt, 0.0f);
             }
         } else {
             /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is

@@ -48,18 +48,19 @@ static int all_finite(const float *v, size_t n) {
 
 /* The pack area P of the work layout, from the formula in the header's manual. */
 static size_t up(size_t x, size_t m) { return (x + m - 1) / m * m; }
-static size_t pack_for(size_t M, size_t N, size_t K) {
+static size_t pack_for(size_t N, size_t K) {
     size_t k = K < 256 ? K : 256;
-    return (up(M, 24) < 96 ? up(M, 24) : 96) * k + (up(N, 32) < 512 ? up(N, 32) : 512) * k;
+    return (up(N, 32) < 512 ? up(N, 32) : 512) * k;
 }
 static size_t pack_area(int n_layers, const int *sizes, int batch) {
     size_t most = 0;
     int l;
     for (l = 0; l < n_layers && batch > 1; l++) {
         size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], b = (size_t)batch;
-        if (pack_for(b, no, ni) > most) most = pack_for(b, no, ni);
-        if (pack_for(no, ni, b) > most) most = pack_for(no, ni, b);
-        if (l > 0 && pack_for(b, ni, no) > most) most = pack_for(b, ni, no);
+        size_t nf = b < no ? b : no;
+        if (pack_for(nf, ni) > most) most = pack_for(nf, ni);             /* forward */
+        if (pack_for(ni, b) > most) most = pack_for(ni, b);               /* weight gradient */
+        if (l > 0 && pack_for(ni, no) > most) most = pack_for(ni, no);    /* input gradient */
     }
     return most;
 }
@@ -379,16 +380,23 @@ static void test_rng(void) {
 /* The batched product against a naive double loop, in all three stride patterns the library
    uses, at sizes that are 1, odd, and just past every block and tile edge (MR 4/6, NR 8/16/32,
    KC 256, NC 512, MC 96). Each output is a float sum of K products taken in order: within
-   K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). With OpenMP, on
-   1 to 4 threads: the threads share the pack area, and N = 513 has two column blocks. */
+   K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). Threads split C
+   by rows and by columns; with OpenMP, 1 to 4 threads: they share the pack area, and N = 513
+   has two column blocks. The fused SGD step on the weight-gradient form must leave W exactly
+   as the stored product followed by bp__step row by row does. */
 static void test_gemm_against_naive(void) {
     static const int dims[] = {1, 3, 7, 17, 33, 97, 257, 513};
+    const bp_opt opt = {0.25f, 0.5f, 0.01f, 1};
     bp_rng r = bp_rng_seed(6);
     float *A = (float *)malloc(600 * 600 * sizeof(float)), *B = (float *)malloc(600 * 600 * sizeof(float));
-    float *C = (float *)malloc(600 * 600 * sizeof(float));
-    float *pack = (float *)malloc((96 * 256 + 512 * 256) * sizeof(float));
-    int mi, ni, ki, form, bad = 0, cases = 0, threads;
+    float *C = (float *)malloc(600 * 600 * sizeof(float)), *W[2], *V[2];
+    float *pack = (float *)malloc(512 * 256 * sizeof(float));
+    int mi, ni, ki, form, rows, bad = 0, fused_bad = 0, cases = 0, fused = 0, threads;
     size_t i;
+    for (i = 0; i < 2; i++) {
+        W[i] = (float *)malloc(600 * 600 * sizeof(float));
+        V[i] = (float *)malloc(600 * 600 * sizeof(float));
+    }
     for (i = 0; i < 600 * 600; i++) { A[i] = urand(&r, -1, 1); B[i] = urand(&r, -1, 1); }
 #ifdef _OPENMP
     for (threads = 1; threads <= 4; threads++) {
@@ -399,7 +407,8 @@ static void test_gemm_against_naive(void) {
     for (mi = 0; mi < 8; mi++)
         for (ni = 0; ni < 8; ni++)
             for (ki = 0; ki < 8; ki++)
-                for (form = 0; form < 3; form++) {
+                for (form = 0; form < 3; form++)
+                for (rows = 0; rows < 2; rows++) {
                     const int M = dims[mi], N = dims[ni], K = dims[ki];
                     /* form 0: A row-major M x K, B(k, n) = W[n][k] (forward)
                        form 1: A(m, k) = D[k][m], B row-major (weight gradient)
@@ -407,9 +416,14 @@ static void test_gemm_against_naive(void) {
                     size_t rsa = form == 1 ? 1 : (size_t)K, csa = form == 1 ? (size_t)M : 1;
                     size_t rsb = form == 0 ? 1 : (size_t)N, csb = form == 0 ? (size_t)K : 1;
                     int m, n, k;
+                    bp__mm g;
                     if ((long)M * N * K > 40000000L || (mi + ni + ki + form) % 3) continue;
                     cases++;
-                    bp__gemm(M, N, K, A, rsa, csa, B, rsb, csb, C, (size_t)N, pack);
+                    memset(&g, 0, sizeof g);
+                    g.M = M; g.N = N; g.K = K; g.A = A; g.rsa = rsa; g.csa = csa;
+                    g.B = B; g.rsb = rsb; g.csb = csb; g.C = C; g.ldc = (size_t)N;
+                    g.pack = pack; g.by_rows = rows;
+                    bp__gemm(&g);
                     for (m = 0; m < M; m++)
                         for (n = 0; n < N; n++) {
                             double exact = 0, mag = 0;
@@ -420,11 +434,28 @@ static void test_gemm_against_naive(void) {
                             }
                             if (fabs(C[(size_t)m * N + n] - exact) > K * 6e-8 * mag + 1e-30) bad++;
                         }
+                    if (form == 1) {   /* the fused step against the stored product + bp__step
+                                          (the fused call leaves partial sums in C) */
+                        for (i = 0; i < (size_t)M * N; i++) {
+                            W[0][i] = W[1][i] = urand(&r, -1, 1);
+                            V[0][i] = V[1][i] = urand(&r, -1, 1);
+                        }
+                        for (m = 0; m < M; m++)
+                            bp__step(W[0] + (size_t)m * N, V[0] + (size_t)m * N, 1.0f, C + (size_t)m * N,
+                                     (size_t)N, &opt, opt.weight_decay);
+                        g.opt = &opt; g.W = W[1]; g.V = V[1];
+                        bp__gemm(&g);
+                        fused++;
+                        if (memcmp(W[0], W[1], (size_t)M * N * sizeof(float))
+                            || memcmp(V[0], V[1], (size_t)M * N * sizeof(float))) fused_bad++;
+                    }
                 }
     CHECKF(bad == 0, "%d threads: %d wrong elements", threads, bad);
+    CHECKF(fused_bad == 0, "%d threads: %d of %d fused steps differ", threads, fused_bad, fused);
     }
-    CHECKF(cases > 100, "only %d cases", cases);
+    CHECKF(cases > 100 && fused > 50, "only %d cases, %d fused", cases, fused);
     free(A); free(B); free(C); free(pack);
+    for (i = 0; i < 2; i++) { free(W[i]); free(V[i]); }
 }
 
 static void test_determinism(void) {
@@ -662,8 +693,8 @@ static void test_activations_extreme(void) {
 static void test_extreme_inputs_finite(void) {
     static const bp_act outs[] = {BP_LINEAR, BP_SIGMOID, BP_TANH, BP_RELU, BP_LEAKY_RELU, BP_SOFTMAX};
     static const int sizes[] = {4, 5, 5, 3};
-    const float x[] = {1e30f, -1e30f, 1e30f, 0, -1e30f, 1e30f, 3, -1e30f};
-    const float t[] = {0, 1, 0, 1, 0, 0};
+    static const float x[] = {1e30f, -1e30f, 1e30f, 0, -1e30f, 1e30f, 3, -1e30f};
+    static const float t[] = {0, 1, 0, 1, 0, 0};
     int o, ls;
     for (ls = 0; ls < 2; ls++)
         for (o = 0; o < 6; o++) {
@@ -724,7 +755,7 @@ static void test_status_paths(void) {
     /* and a good one, to be sure the arrays above were big enough */
     CHECK(bp_params_size(2, sizes) == 3 * 3 + 4 * 2 && bp_work_size(2, sizes, 1) == 3 + 2 + 2 + 3 + 3);
     CHECK(bp_work_size(2, sizes, 2) == 2 * (3 + 2 + 2 + 3 + 3) + pack_area(2, sizes, 2));
-    CHECK(pack_area(2, sizes, 2) == 24 * 3 + 32 * 3);   /* layer 1 forward: M 2, N 2, K 3 */
+    CHECK(pack_area(2, sizes, 2) == 32 * 3);   /* layer 1 forward: N = min(B, out) = 2, K 3 */
     CHECK(bp_init(&net, 2, sizes, ok, BP_LOSS_SQUARED, 2, p, g, w) == BP_OK);
 }
 
