@@ -1065,11 +1065,15 @@ BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, fl
             g.B = x; g.rsb = 1; g.csb = (size_t)ni;
             g.C = zt; g.ldc = (size_t)batch;
             bp__gemm(&g);
+            /* z = zt^T + bias, 16 units at a time: 16 rows of zt read along, and each row of z
+               written 16 floats at a time (a plain column-by-column copy is 10x slower) */
             BP__OMP_FOR((long)batch * no)
-            for (o = 0; o < no; o++) {
-                int s;                   /* declared here: private to each thread */
+            for (o = 0; o < no; o += 16) {
+                const int n = no - o < 16 ? no - o : 16;
+                int s, c;                /* declared here: private to each thread */
                 for (s = 0; s < batch; s++)
-                    z[(size_t)s * (size_t)no + (size_t)o] = zt[(size_t)o * (size_t)batch + (size_t)s] + bias[o];
+                    for (c = 0; c < n; c++)
+                        z[(size_t)s * (size_t)no + (size_t)(o + c)] = zt[(size_t)(o + c) * (size_t)batch + (size_t)s] + bias[o + c];
             }
             return;
         }
@@ -1290,13 +1294,17 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             g.C = gW; g.ldc = (size_t)ni;
             g.opt = opt; g.W = W; g.V = vW;
             bp__gemm(&g);
+            /* the bias gradient, the column sums of D (each in row order), 16 columns at a
+               time along the rows of D; then, fused, their step */
             BP__OMP_FOR((long)no * batch * 8)
-            for (o = 0; o < no; o++) {
-                float gb = 0.0f;
-                int s;                   /* declared here: private to each thread */
-                for (s = 0; s < batch; s++) gb += d[(size_t)s * (size_t)no + (size_t)o];
-                gW[nw + (size_t)o] = gb;
-                if (opt) bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gW + nw + o, 1, opt, 0.0f);
+            for (o = 0; o < no; o += 16) {
+                const int n = no - o < 16 ? no - o : 16;
+                float *gb = gW + nw + o;
+                int s, c;                /* declared here: private to each thread */
+                for (c = 0; c < n; c++) gb[c] = d[o + c];
+                for (s = 1; s < batch; s++)
+                    for (c = 0; c < n; c++) gb[c] += d[(size_t)s * (size_t)no + (size_t)(o + c)];
+                if (opt) bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gb, (size_t)n, opt, 0.0f);
             }
         } else {
             /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is
