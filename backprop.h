@@ -921,7 +921,7 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
 }
 
 /* One batched product, its operands and what is done with it (see bp__gemm). */
-typedef struct {
+typedef struct bp__mm_ {
     int M, N, K;
     const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
     size_t rsa, csa, rsb, csb;
@@ -931,6 +931,12 @@ typedef struct {
     int by_rows;                       /* threads split C by rows (else by column panels) */
     const bp_opt *opt;                 /* the fused SGD step: C is the gradient of W, V (see */
     float *W, *V;                      /* bp__tile); opt NULL: C is stored */
+    const float *Y;                    /* if not NULL, the stored C is then multiplied by */
+    bp_act act;                        /* act's derivative at Y (row stride ldc) */
+    /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
+       rows only): the work on them that follows stays with the thread and its cache */
+    void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
+    const void *ctx;
 } bp__mm;
 
 /* One MR x NR tile of C at row i, column j: acc = (k0 == 0 ? 0 : C) + the sum over kc values
@@ -938,7 +944,8 @@ typedef struct {
    while b, the packed panel, is the wide operand; rows past mr repeat the last valid row
    (read, never stored), so nothing outside A is touched. The valid mr x nr corner goes to C,
    or, on the last k block of the fused step, is the gradient of the same corner of W (row
-   stride ldc too), applied at once by bp__step, as bp_update would apply it. */
+   stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
+   stored rows are multiplied by f'(Y) (the input deltas) while still in cache. */
 BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const float *BP__RESTRICT b) {
     const int mr = g->M - i < BP__MR ? g->M - i : BP__MR, nr = g->N - j < BP__NR ? g->N - j : BP__NR;
     const size_t at = (size_t)i * g->ldc + (size_t)j;
@@ -972,6 +979,9 @@ BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const f
     }
     for (r = 0; r < mr; r++)
         for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = acc[r][c];
+    if (g->Y && k0 + kc == g->K)
+        for (r = 0; r < mr; r++)
+            bp__mul_deriv(g->act, g->Y + at + (size_t)r * g->ldc, C + (size_t)r * g->ldc, (size_t)nr);
 }
 
 /* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
@@ -1013,6 +1023,7 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
                     bp__tile(g, ir, jc + jr, pc, kc, g->pack + (size_t)(jr / BP__NR) * ps);
         }
     }
+    if (g->rows_done && i0 < g->M) g->rows_done(g, i0, i1 < g->M ? i1 : g->M);
     (void)sync;
 }
 
@@ -1030,15 +1041,18 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
-        if (g->opt)
-            for (r = 0; r < g->M; r++) {
-                const size_t w = (size_t)r * g->ldc;
+        for (r = 0; r < g->M; r++) {
+            const size_t w = (size_t)r * g->ldc;
+            if (g->opt)
                 bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, (size_t)g->N, g->opt, g->opt->weight_decay);
-            }
+            if (g->Y) bp__mul_deriv(g->act, g->Y + w, g->C + w, (size_t)g->N);
+        }
+        if (g->rows_done) g->rows_done(g, 0, g->M);
         return;
     }
 #endif
 #ifdef _OPENMP
+    BP_ASSERT(!g->rows_done || g->by_rows);
     BP__PRAGMA(omp parallel if ((long)g->M * g->N * g->K >= 4L * BP__OMP_MIN))
     bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
 #else
@@ -1046,11 +1060,49 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #endif
 }
 
+/* The weight gradient's rows o of W are done (g->C = gW, g->W = W, g->V = its velocity,
+   g->A = D): their biases' gradient, the column sums of D (each in row order), 16 columns at
+   a time along the rows of D, then, with opt, their step. */
+BP__PRIVATE void bp__bias_rows(const bp__mm *g, int i0, int i1) {
+    const size_t no = (size_t)g->M, nw = no * (size_t)g->N;
+    int o, s, c;
+    for (o = i0; o < i1; o += 16) {
+        const int n = i1 - o < 16 ? i1 - o : 16;
+        float *gb = g->C + nw + o;               /* the biases follow W (and gW, and V) */
+        for (c = 0; c < n; c++) gb[c] = g->A[o + c];
+        for (s = 1; s < g->K; s++)
+            for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
+        if (g->opt) bp__step(g->W + nw + o, g->V ? g->V + nw + o : NULL, 1.0f, gb, (size_t)n, g->opt, 0.0f);
+    }
+}
+
+/* The forward pass's (W X^T)^T: rows o of zt = W X^T are done; z[s][o] = zt[o][s] + bias[o]
+   16 units at a time (16 rows of zt read along, each row of z written 16 floats at a time:
+   a column-by-column copy is 10x slower); then, unless softmax, a = act(z) on those units. */
+typedef struct { float *z, *a; const float *bias; bp_act act; int batch, no; } bp__fwd_ctx;
+BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
+    const bp__fwd_ctx *f = (const bp__fwd_ctx *)g->ctx;
+    int o, s, c;
+    for (o = i0; o < i1; o += 16) {
+        const int n = i1 - o < 16 ? i1 - o : 16;
+        for (s = 0; s < f->batch; s++) {
+            const size_t row = (size_t)s * (size_t)f->no + (size_t)o;
+            for (c = 0; c < n; c++) f->z[row + (size_t)c] = g->C[(size_t)(o + c) * (size_t)f->batch + (size_t)s] + f->bias[o + c];
+        }
+    }
+    if (f->act != BP_SOFTMAX)
+        for (s = 0; s < f->batch; s++) {
+            const size_t row = (size_t)s * (size_t)f->no + (size_t)i0;
+            bp__activate(f->act, f->z + row, f->a + row, 1, i1 - i0);
+        }
+}
+
 /* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at
    a time; a batch by the GEMM, as X W^T, or, when the batch is smaller than the layer (the
-   smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt. */
-BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, float *z,
-                           int batch, int ni, int no, float *pack, float *zt) {
+   smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt,
+   and then, unless act is softmax, a = act(z) in the same pass. Returns whether it did. */
+BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z,
+                          int batch, int ni, int no, float *pack, float *zt, bp_act act, float *a) {
     int o, k;
     float r[4];
     if (batch > 1) {
@@ -1060,22 +1112,15 @@ BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, fl
         g.K = ni;
         g.pack = pack;
         if (batch < no) {
+            bp__fwd_ctx f;
+            f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
             g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
             g.A = W; g.rsa = (size_t)ni; g.csa = 1;
             g.B = x; g.rsb = 1; g.csb = (size_t)ni;
             g.C = zt; g.ldc = (size_t)batch;
+            g.rows_done = bp__fwd_rows; g.ctx = &f;
             bp__gemm(&g);
-            /* z = zt^T + bias, 16 units at a time: 16 rows of zt read along, and each row of z
-               written 16 floats at a time (a plain column-by-column copy is 10x slower) */
-            BP__OMP_FOR((long)batch * no)
-            for (o = 0; o < no; o += 16) {
-                const int n = no - o < 16 ? no - o : 16;
-                int s, c;                /* declared here: private to each thread */
-                for (s = 0; s < batch; s++)
-                    for (c = 0; c < n; c++)
-                        z[(size_t)s * (size_t)no + (size_t)(o + c)] = zt[(size_t)(o + c) * (size_t)batch + (size_t)s] + bias[o + c];
-            }
-            return;
+            return act != BP_SOFTMAX;
         }
         g.M = batch; g.N = no;
         g.A = x; g.rsa = (size_t)ni; g.csa = 1;
@@ -1087,13 +1132,14 @@ BP__PRIVATE void bp__dense(const float *W, const float *bias, const float *x, fl
             int c;
             for (c = 0; c < no; c++) z[(size_t)b * (size_t)no + (size_t)c] += bias[c];
         }
-        return;
+        return 0;
     }
     for (o = 0; o + 4 <= no; o += 4) {
         bp__dot4(W + (size_t)o * (size_t)ni, (size_t)ni, x, ni, r);
         for (k = 0; k < 4; k++) z[o + k] = r[k] + bias[o + k];
     }
     for (; o < no; o++) z[o] = bp__dot(W + (size_t)o * (size_t)ni, x, ni) + bias[o];
+    return 0;
 }
 
 /* ---- forward and loss ------------------------------------------------------------------- */
@@ -1111,7 +1157,7 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
         float *a = bp__act_buf(net, l + 1);
         float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
         float *bias = p + (size_t)ni * (size_t)no;
-        int b;
+        int b, done = 0;
         if (l == 0 && pend_d) {
             float r[4];
             int o, k;
@@ -1129,11 +1175,14 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
                 z[o] = bp__dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
             }
         } else {
-            bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__delta_buf(net, 0));
+            done = bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__delta_buf(net, 0), net->act[l], a);
         }
-        BP__OMP_FOR((long)batch * no * 8)
-        for (b = 0; b < batch; b++)      /* row by row: softmax is per row anyway */
-            bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no);
+        /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
+        if (!done) {
+            BP__OMP_FOR((long)batch * no * (net->act[l] == BP_SOFTMAX ? 32 : 8))
+            for (b = 0; b < batch; b++)
+                bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no);
+        }
         p += ((size_t)ni + 1) * (size_t)no;
         in = a;
     }
@@ -1262,11 +1311,14 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
     const float scale = 1.0f / (float)batch;
     float loss = 0.0f;
     int l, b, o;
+    /* each sample's loss into dprev (free until the first input gradient), summed in order */
+    BP__OMP_FOR((long)batch * nout * 32)
     for (b = 0; b < batch; b++) {
         size_t off = (size_t)b * (size_t)nout;
-        loss += bp__sample_loss(net, z + off, y + off, target + off, nout);
+        dprev[b] = bp__sample_loss(net, z + off, y + off, target + off, nout);
         bp__output_delta(net, y + off, target + off, d + off, nout, scale);
     }
+    for (b = 0; b < batch; b++) loss += dprev[b];
     for (l = L - 1; l >= 0; l--) {
         const int ni = net->sizes[l], no = net->sizes[l + 1];
         const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
@@ -1275,9 +1327,9 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
         const float *aprev = l == 0 ? x : bp__act_buf(net, l);
         float *tmp;
         if (batch > 1) {
-            /* dprev = D W with the old weights (M = batch, N = ni, K = no), then the weight
-               gradient gW = D^T aprev (M = no, N = ni, K = batch), the bias gradient the
-               column sums of D; then, fused, the update row by row as bp_update does it */
+            /* dprev = (D W) * f'(aprev) with the old weights (M = batch, N = ni, K = no), then
+               the weight gradient gW = D^T aprev (M = no, N = ni, K = batch), with the fused
+               step applied tile by tile, and the bias gradient, the column sums of D */
             bp__mm g;
             BP_MEMSET(&g, 0, sizeof g);
             g.pack = bp__pack_buf(net);
@@ -1286,26 +1338,17 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
                 g.A = d; g.rsa = (size_t)no; g.csa = 1;
                 g.B = W; g.rsb = (size_t)ni; g.csb = 1;
                 g.C = dprev; g.ldc = (size_t)ni;
+                g.Y = aprev; g.act = net->act[l - 1];          /* then dprev *= f'(aprev) */
                 bp__gemm(&g);
+                g.Y = NULL;
             }
             g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;   /* each thread its rows of W */
             g.A = d; g.rsa = 1; g.csa = (size_t)no;
             g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
             g.C = gW; g.ldc = (size_t)ni;
             g.opt = opt; g.W = W; g.V = vW;
+            g.rows_done = bp__bias_rows;                      /* and the biases of those rows */
             bp__gemm(&g);
-            /* the bias gradient, the column sums of D (each in row order), 16 columns at a
-               time along the rows of D; then, fused, their step */
-            BP__OMP_FOR((long)no * batch * 8)
-            for (o = 0; o < no; o += 16) {
-                const int n = no - o < 16 ? no - o : 16;
-                float *gb = gW + nw + o;
-                int s, c;                /* declared here: private to each thread */
-                for (c = 0; c < n; c++) gb[c] = d[o + c];
-                for (s = 1; s < batch; s++)
-                    for (c = 0; c < n; c++) gb[c] += d[(size_t)s * (size_t)no + (size_t)(o + c)];
-                if (opt) bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, gb, (size_t)n, opt, 0.0f);
-            }
         } else {
             /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is
                d[o] * aprev, which the fused step applies without storing, so each row is
@@ -1328,11 +1371,7 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
                 }
             }
         }
-        if (l > 0) {
-            BP__OMP_FOR((long)batch * ni * 4)
-            for (b = 0; b < batch; b++)
-                bp__mul_deriv(net->act[l - 1], aprev + (size_t)b * (size_t)ni, dprev + (size_t)b * (size_t)ni, (size_t)ni);
-        }
+        if (l > 0 && batch == 1) bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)ni);
         tmp = d; d = dprev; dprev = tmp;
     }
     return loss * scale;
