@@ -382,7 +382,8 @@ static void test_rng(void) {
    KC 256, NC 512, MC 96). Each output is a float sum of K products taken in order: within
    K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). Threads split C
    by rows and by columns; with OpenMP, 1 to 4 threads: they share the pack area, and N = 513
-   has two column blocks. The fused SGD step on the weight-gradient form must leave W exactly
+   has two column blocks; rows-split threads pack together in a minimal pack area and alone
+   in a large one. The fused SGD step on the weight-gradient form must leave W exactly
    as the stored product followed by bp__step row by row does. */
 static void test_gemm_against_naive(void) {
     static const int dims[] = {1, 3, 7, 17, 33, 97, 257, 513};
@@ -390,7 +391,7 @@ static void test_gemm_against_naive(void) {
     bp_rng r = bp_rng_seed(6);
     float *A = (float *)malloc(600 * 600 * sizeof(float)), *B = (float *)malloc(600 * 600 * sizeof(float));
     float *C = (float *)malloc(600 * 600 * sizeof(float)), *W[2], *V[2];
-    float *pack = (float *)malloc(512 * 256 * sizeof(float));
+    float *pack = (float *)malloc(4 * 512 * 256 * sizeof(float));
     int mi, ni, ki, form, rows, bad = 0, fused_bad = 0, cases = 0, fused = 0, threads;
     size_t i;
     for (i = 0; i < 2; i++) {
@@ -423,6 +424,7 @@ static void test_gemm_against_naive(void) {
                     g.M = M; g.N = N; g.K = K; g.A = A; g.rsa = rsa; g.csa = csa;
                     g.B = B; g.rsb = rsb; g.csb = csb; g.C = C; g.ldc = (size_t)N;
                     g.pack = pack; g.by_rows = rows;
+                    g.pack_n = (mi + ki) % 2 ? 4 * 512 * 256 : 0;   /* 0: as little as allowed */
                     bp__gemm(&g);
                     for (m = 0; m < M; m++)
                         for (n = 0; n < N; n++) {
