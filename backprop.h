@@ -816,6 +816,17 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
 #define BP__OMP_FOR(work)
 #endif
 
+/* for (i = 0; i < n; i++) STMT, split across threads: inside a training step's own parallel
+   region (team) by the team, else in a region of its own when `work` is worth a fork. */
+#ifdef _OPENMP
+#define BP__FOR(team, work, i, n, STMT) do {                                                \
+        if (team) { BP__PRAGMA(omp for schedule(static)) for (i = 0; i < (n); i++) { STMT } } \
+        else { BP__OMP_FOR(work) for (i = 0; i < (n); i++) { STMT } }                       \
+    } while (0)
+#else
+#define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
+#endif
+
 BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
                           const float *BP__RESTRICT ga, size_t n, const bp_opt *opt, float wd);
 
@@ -942,6 +953,7 @@ typedef struct bp__mm_ {
        rows only): the work on them that follows stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
     const void *ctx;
+    int team;                          /* called by every thread of a training step's team */
 } bp__mm;
 
 /* One MR x NR tile of C at row i, column j: acc = (k0 == 0 ? 0 : C) + the sum over kc values
@@ -1032,12 +1044,13 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
 #ifdef _OPENMP
             /* a shared block: everyone is done with the last one; split by columns, only
                a new column block reuses another thread's panels */
-            if (((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
+            if (nt > 1 && ((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
 #endif
             bp__pack_b(g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb, g->rsb, g->csb, kc, nc,
                        pack, ps, mine0, mine1);
 #ifdef _OPENMP
             if (!alone) { BP__PRAGMA(omp barrier) }                        /* all packed */
+            /* (alone whenever nt == 1: one thread of a team, working for all, meets none) */
 #endif
             for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR)
                 for (ir = i0; ir < i1 && ir < g->M; ir += BP__MR)
@@ -1074,6 +1087,12 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #endif
 #ifdef _OPENMP
     BP_ASSERT(!g->rows_done || g->by_rows);
+    if (g->team) {           /* the team is there already: split, or leave it to one thread */
+        if ((long)g->M * g->N * g->K >= 4L * BP__OMP_MIN) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+        else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
+        BP__PRAGMA(omp barrier)
+        return;
+    }
     BP__PRAGMA(omp parallel if ((long)g->M * g->N * g->K >= 4L * BP__OMP_MIN))
     bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
 #else
@@ -1123,7 +1142,8 @@ BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
    smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt,
    and then, unless act is softmax, a = act(z) in the same pass. Returns whether it did. */
 BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z, int batch,
-                          int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act, float *a) {
+                          int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act, float *a,
+                          int team) {
     int o, k;
     float r[4];
     if (batch > 1) {
@@ -1133,6 +1153,7 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
         g.K = ni;
         g.pack = pack;
         g.pack_n = pack_n;
+        g.team = team;
         if (batch < no) {
             bp__fwd_ctx f;
             f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
@@ -1149,11 +1170,9 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
         g.B = W; g.rsb = 1; g.csb = (size_t)ni;
         g.C = z; g.ldc = (size_t)no;
         bp__gemm(&g);
-        BP__OMP_FOR((long)batch * no)
-        for (b = 0; b < batch; b++) {
-            int c;
-            for (c = 0; c < no; c++) z[(size_t)b * (size_t)no + (size_t)c] += bias[c];
-        }
+        BP__FOR(team, (long)batch * no, b, batch,
+                int c;
+                for (c = 0; c < no; c++) z[(size_t)b * (size_t)no + (size_t)c] += bias[c];);
         return 0;
     }
     for (o = 0; o + 4 <= no; o += 4) {
@@ -1170,7 +1189,7 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
    previous sample's first-layer deltas, whose update with input pend_x is applied to each row
    of layer 0 in the same pass as this sample's product with it. */
 BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, const float *pend_d,
-                                     const float *pend_x, const bp_opt *opt) {
+                                     const float *pend_x, const bp_opt *opt, int team) {
     const float *in = x;
     float *p = net->params;
     int l;
@@ -1198,14 +1217,12 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
             }
         } else {
             done = bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__pack_n(net),
-                             bp__delta_buf(net, 0), net->act[l], a);
+                             bp__delta_buf(net, 0), net->act[l], a, team);
         }
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
-        if (!done) {
-            BP__OMP_FOR((long)batch * no * (net->act[l] == BP_SOFTMAX ? 32 : 8))
-            for (b = 0; b < batch; b++)
-                bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no);
-        }
+        if (!done)
+            BP__FOR(team, (long)batch * no * (net->act[l] == BP_SOFTMAX ? 32 : 8), b, batch,
+                    bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no););
         p += ((size_t)ni + 1) * (size_t)no;
         in = a;
     }
@@ -1215,7 +1232,7 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
 BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
     if (!net || !x || !net->params || !net->work) return NULL;
     if (batch < 1 || batch > net->max_batch) return NULL;
-    return bp__forward(net, x, batch, NULL, NULL, NULL);
+    return bp__forward(net, x, batch, NULL, NULL, NULL, 0);
 }
 
 /* Loss of one sample from its output row y, pre-activations z and target t. */
@@ -1327,7 +1344,7 @@ BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const float *velocity, co
    (bp_train_epoch, one sample, plain SGD) layer 0 is left alone and *defer0 points at its
    deltas, which the next forward pass applies. */
 BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target, int batch,
-                               const bp_opt *opt, float *velocity, const float **defer0) {
+                               const bp_opt *opt, float *velocity, const float **defer0, int team) {
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
     float *d = bp__delta_buf(net, 0), *dprev = bp__delta_buf(net, 1);
@@ -1335,13 +1352,14 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
     float loss = 0.0f;
     int l, b, o;
     /* each sample's loss into dprev (free until the first input gradient), summed in order */
-    BP__OMP_FOR((long)batch * nout * 32)
-    for (b = 0; b < batch; b++) {
-        size_t off = (size_t)b * (size_t)nout;
-        dprev[b] = bp__sample_loss(net, z + off, y + off, target + off, nout);
-        bp__output_delta(net, y + off, target + off, d + off, nout, scale);
-    }
+    BP__FOR(team, (long)batch * nout * 32, b, batch,
+            const size_t off = (size_t)b * (size_t)nout;
+            dprev[b] = bp__sample_loss(net, z + off, y + off, target + off, nout);
+            bp__output_delta(net, y + off, target + off, d + off, nout, scale););
     for (b = 0; b < batch; b++) loss += dprev[b];
+#ifdef _OPENMP
+    if (team) { BP__PRAGMA(omp barrier) }      /* everyone has read dprev before it is reused */
+#endif
     for (l = L - 1; l >= 0; l--) {
         const int ni = net->sizes[l], no = net->sizes[l + 1];
         const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
@@ -1357,6 +1375,7 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             BP_MEMSET(&g, 0, sizeof g);
             g.pack = bp__pack_buf(net);
             g.pack_n = bp__pack_n(net);
+            g.team = team;
             if (l > 0) {
                 g.M = batch; g.N = ni; g.K = no;
                 g.A = d; g.rsa = (size_t)no; g.csa = 1;
@@ -1404,7 +1423,7 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch) {
     if (!net || !x || !target || !net->params || !net->grads || !net->work) return -1.0f;
     if (batch < 1 || batch > net->max_batch) return -1.0f;
-    return bp__backprop(net, x, target, batch, NULL, NULL, NULL);
+    return bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0);
 }
 
 /* ---- updates ---------------------------------------------------------------------------- */
@@ -1439,8 +1458,27 @@ BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
     if (s != BP_OK) return s;
     if (!x || !target || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
-    bp__forward(net, x, batch, NULL, NULL, NULL);
-    l = bp__backprop(net, x, target, batch, opt, opt->momentum == 0.0f ? NULL : velocity, NULL);
+    if (opt->momentum == 0.0f) velocity = NULL;
+#if defined(_OPENMP) && !defined(BP_CBLAS)
+    /* a batch worth threads: one parallel region for the whole step, every thread running
+       the code below and splitting its products and loops (barriers, not forks, between) */
+    if (batch > 1 && (long)batch * (long)net->n_params >= 4L * BP__OMP_MIN
+        && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        l = 0.0f;
+        BP__PRAGMA(omp parallel)
+        {
+            float mine;
+            bp__forward(net, x, batch, NULL, NULL, NULL, 1);
+            mine = bp__backprop(net, x, target, batch, opt, velocity, NULL, 1);
+            BP__PRAGMA(omp master)
+            l = mine;
+        }
+        if (loss) *loss = l;
+        return BP_OK;
+    }
+#endif
+    bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+    l = bp__backprop(net, x, target, batch, opt, velocity, NULL, 0);
     if (loss) *loss = l;
     return BP_OK;
 }
@@ -1461,8 +1499,8 @@ BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
         const int ni = net->sizes[0], no = net->sizes[1];
         for (i = 0; i < n; i++) {
             const float *xi = x + (size_t)i * nin;
-            bp__forward(net, xi, 1, pend_d, pend_x, opt);
-            sum += (double)bp__backprop(net, xi, target + (size_t)i * nout, 1, opt, NULL, &pend_d);
+            bp__forward(net, xi, 1, pend_d, pend_x, opt, 0);
+            sum += (double)bp__backprop(net, xi, target + (size_t)i * nout, 1, opt, NULL, &pend_d, 0);
             pend_x = xi;
         }
         for (i = 0; i < no; i++) {   /* the last sample's first-layer update */
