@@ -30,10 +30,12 @@
                           link your BLAS, e.g. -lopenblas). Results then match the built-in
                           kernels within float rounding, not bit for bit. Implementation file.
      _OPENMP              (set by -fopenmp) threads in the batched products; results are the
-                          same bits for any thread count. A training step forks about ten
-                          times: run with OMP_WAIT_POLICY=ACTIVE so idle threads spin instead
-                          of sleeping (on the 2-core VM we measured, sleeping made 2 threads
-                          slower than 1).
+                          same bits for any thread count. A batched bp_train_step is one
+                          parallel region whose threads meet at about ten barriers: run with
+                          OMP_WAIT_POLICY=ACTIVE so waiting threads spin instead of sleeping
+                          (on the 2-core VM we measured, sleeping made 2 threads slower than 1).
+                          Called inside a parallel region of yours, its products open nested
+                          regions, which OpenMP runs on one thread unless nesting is enabled.
      BACKPROP_NO_STDIO    leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
                           never touches stdio. Implementation file.
      BP_NO_FMA            never use fmaf. By default the kernels use it where <math.h> says it
