@@ -927,6 +927,13 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
                 const float *row = B + (size_t)k * rs + (size_t)p;
                 for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
             }
+        } else if (p + BP__NR <= nc && rs == 1) {
+            /* the transpose of a row-major array, a whole panel: for each k, one float from
+               each of NR rows (each row's cache line serves 16 k in a row), stored as one
+               contiguous run */
+            const float *col = B + (size_t)p * cs;
+            for (k = 0; k < kc; k++)
+                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
         } else {
             for (j = 0; j < BP__NR; j++) {
                 const float *col = B + (size_t)(p + j) * cs;
