@@ -966,13 +966,14 @@ typedef struct bp__mm_ {
 } bp__mm;
 
 /* One MR x NR tile of C at row i, column j: acc = (k0 == 0 ? 0 : C) + the sum over kc values
-   of k of A(r, k) b(k, c). A is read in place: each k needs only MR values of it (broadcast),
-   while b, the packed panel, is the wide operand; rows past mr repeat the last valid row
+   of k of A(r, k) b(k, c), b(k, c) = b[k ldb + c]. A is read in place: each k needs only MR
+   values of it (broadcast), while b, a panel of B (packed, or in place), is the wide operand; rows past mr repeat the last valid row
    (read, never stored), so nothing outside A is touched. The valid mr x nr corner goes to C,
    or, on the last k block of the fused step, is the gradient of the same corner of W (row
    stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
    stored rows are multiplied by f'(Y) (the input deltas) while still in cache. */
-BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const float *BP__RESTRICT b) {
+BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const float *BP__RESTRICT b,
+                          size_t ldb) {
     const int mr = g->M - i < BP__MR ? g->M - i : BP__MR, nr = g->N - j < BP__NR ? g->N - j : BP__NR;
     const size_t at = (size_t)i * g->ldc + (size_t)j;
     float *BP__RESTRICT C = g->C + at;
@@ -988,7 +989,7 @@ BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const f
     if (k0 > 0)
         for (r = 0; r < mr; r++)
             for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
-    for (k = 0; k < kc; k++, b += BP__NR) {
+    for (k = 0; k < kc; k++, b += ldb) {
         BP__UNROLL
         for (r = 0; r < BP__MR; r++) {
             const float ar = a[r][(size_t)k * g->csa];
@@ -1015,27 +1016,32 @@ BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc, const f
 #define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
 
 /* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
-   columns are cut into blocks of at most NC, equal in panels, and K into blocks of KC; for
-   each, B is packed, then the tiles computed. Split by columns, each thread owns a
-   contiguous run of every block's NR-column panels: it packs them and computes those columns
-   of C alone, with a barrier only between column blocks (which reuse the pack area). Split by
-   rows (asked for, or when there are fewer panels than threads), each thread computes its run
-   of MR-row tiles against all the block's panels: if the pack area holds a copy of a block
-   for every thread (with blocks made narrower for it, up to 4x as many), each packs its own
-   and no thread waits or reads another's cache (on a VM whose two cores sit far apart, that
-   made a training step 17 % faster, and it was never slower); else they pack the block
-   together, between two barriers. Every element of C stays with one thread and its order of
-   additions: any thread count gives the same bits. */
+   columns are cut into panels of NR, split between the threads by columns (each a contiguous
+   run of panels) or by rows (each a run of MR-row tiles against all panels; asked for, or
+   when there are fewer panels than threads). K is cut into blocks of KC.
+   When B's rows are contiguous (cs = 1), its panels are read where they lie, with B's row
+   stride (unless that is a multiple of 64 floats: rows 256 bytes apart share a few cache sets
+   and evict each other, and packing was faster): nothing is copied, and no thread waits for another or reads another's copy; only a
+   last, partial panel is packed (zero-padded), by each thread that needs it, in its own slot.
+   Else (B is a transpose) B is packed in blocks of at most NC columns, equal in panels: split
+   by columns, each thread packs its own panels, with a barrier between column blocks (which
+   reuse the pack area); split by rows, if the pack area holds a copy of a block for every
+   thread (with blocks made narrower, up to 4x as many), each packs its own, else they pack
+   it together, between two barriers. Every element of C stays with one thread and its order
+   of additions: any thread count gives the same bits. */
 BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
     const int np = (g->N + BP__NR - 1) / BP__NR, nm = (g->M + BP__MR - 1) / BP__MR;
-    const int rows = g->by_rows || np < nt;
+    const int rows = g->by_rows || np < nt, full = g->N / BP__NR;
     const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
     const int i0 = rows ? BP__SHARE(nm, t, nt) * BP__MR : 0;
     const int i1 = rows ? BP__SHARE(nm, t + 1, nt) * BP__MR : g->M;
+    const int inplace = g->csb == 1 && g->rsb % 64 != 0
+                        && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
     const int room = (int)(g->pack_n / ps / (size_t)nt);       /* panels a private copy holds */
-    int nj = (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR), alone = !rows || nt == 1;
+    int nj = inplace ? 1 : (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
+    int alone = inplace || !rows || nt == 1;
     int j, pc, jr, ir, sync = 0;
-    float *pack = g->pack;
+    float *pack = g->pack + (inplace && rows ? (size_t)t * ps : 0);
     if (!alone && room > 0 && (np + room - 1) / room <= 4 * nj) {
         if ((np + room - 1) / room > nj) nj = (np + room - 1) / room;
         pack += (size_t)t * (size_t)room * ps;
@@ -1050,20 +1056,28 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
         const int jc = b0 * BP__NR, nc = (b1 * BP__NR < g->N ? b1 * BP__NR : g->N) - jc;
         for (pc = 0; pc < g->K; pc += BP__KC) {
             const int kc = g->K - pc < BP__KC ? g->K - pc : BP__KC;
+            const float *Bk = g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb;
+            if (inplace) {
+                if (full < q1)          /* the partial panel, zero-padded, into this slot */
+                    bp__pack_b(Bk + (size_t)full * BP__NR, g->rsb, 1, kc, nc - full * BP__NR, pack, ps, 0, 1);
+            } else {
 #ifdef _OPENMP
-            /* a shared block: everyone is done with the last one; split by columns, only
-               a new column block reuses another thread's panels */
-            if (nt > 1 && ((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
+                /* a shared block: everyone is done with the last one; split by columns, only
+                   a new column block reuses another thread's panels */
+                if (nt > 1 && ((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
 #endif
-            bp__pack_b(g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb, g->rsb, g->csb, kc, nc,
-                       pack, ps, mine0, mine1);
+                bp__pack_b(Bk, g->rsb, g->csb, kc, nc, pack, ps, mine0, mine1);
 #ifdef _OPENMP
-            if (!alone) { BP__PRAGMA(omp barrier) }                        /* all packed */
-            /* (alone whenever nt == 1: one thread of a team, working for all, meets none) */
+                if (!alone) { BP__PRAGMA(omp barrier) }                    /* all packed */
+                /* (alone whenever nt == 1: one thread of a team, working for all, meets none) */
 #endif
-            for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR)
-                for (ir = i0; ir < i1 && ir < g->M; ir += BP__MR)
-                    bp__tile(g, ir, jc + jr, pc, kc, pack + (size_t)(jr / BP__NR) * ps);
+            }
+            for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR) {
+                const int q = jr / BP__NR;
+                const float *b = !inplace ? pack + (size_t)q * ps : q < full ? Bk + jr : pack;
+                const size_t ldb = inplace && q < full ? g->rsb : BP__NR;
+                for (ir = i0; ir < i1 && ir < g->M; ir += BP__MR) bp__tile(g, ir, jc + jr, pc, kc, b, ldb);
+            }
         }
     }
     if (g->rows_done && i0 < g->M) g->rows_done(g, i0, i1 < g->M ? i1 : g->M);
