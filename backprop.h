@@ -1109,15 +1109,20 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
     }
 #endif
 #ifdef _OPENMP
-    BP_ASSERT(!g->rows_done || g->by_rows);
-    if (g->team) {           /* the team is there already: split, or leave it to one thread */
-        if ((long)g->M * g->N * g->K >= 4L * BP__OMP_MIN) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
-        else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
-        BP__PRAGMA(omp barrier)
-        return;
+    {
+        /* worth threads: enough work, and (split by rows) two row tiles a thread */
+        const int split = (long)g->M * g->N * g->K >= 4L * BP__OMP_MIN
+                          && (!g->by_rows || g->M >= 2 * BP__MR * (g->team ? omp_get_num_threads() : omp_get_max_threads()));
+        BP_ASSERT(!g->rows_done || g->by_rows);
+        if (g->team) {       /* the team is there already: split, or leave it to one thread */
+            if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+            else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
+            BP__PRAGMA(omp barrier)
+            return;
+        }
+        BP__PRAGMA(omp parallel if (split))
+        bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
     }
-    BP__PRAGMA(omp parallel if ((long)g->M * g->N * g->K >= 4L * BP__OMP_MIN))
-    bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
 #else
     bp__gemm_part(g, 0, 1);
 #endif
