@@ -805,26 +805,24 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
     out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
 }
 
-/* With OpenMP (-fopenmp), the loop that follows is split across threads when `work` (a count
-   of floats touched) makes it worth a fork. Only loops whose iterations write disjoint floats,
-   each computed the same way whatever thread runs it, are split: results never depend on the
-   thread count. Without OpenMP it is nothing. */
+/* With OpenMP (-fopenmp), for (i = 0; i < n; i++) STMT is split across threads: inside a
+   training step's own parallel region (team) by the team, else in a region of its own when
+   `work` (a count of floats touched) makes it worth a fork. Only loops whose iterations write
+   disjoint floats, each computed the same way whatever thread runs it, are split: results
+   never depend on the thread count. Without OpenMP it is the plain loop. */
 #ifdef _OPENMP
 #define BP__PRAGMA(x) _Pragma(#x)
 #ifndef BP__OMP_MIN
 #define BP__OMP_MIN 16384
 #endif
-#define BP__OMP_FOR(work) BP__PRAGMA(omp parallel for schedule(static) if ((work) >= BP__OMP_MIN))
-#else
-#define BP__OMP_FOR(work)
-#endif
-
-/* for (i = 0; i < n; i++) STMT, split across threads: inside a training step's own parallel
-   region (team) by the team, else in a region of its own when `work` is worth a fork. */
-#ifdef _OPENMP
 #define BP__FOR(team, work, i, n, STMT) do {                                                \
-        if (team) { BP__PRAGMA(omp for schedule(static)) for (i = 0; i < (n); i++) { STMT } } \
-        else { BP__OMP_FOR(work) for (i = 0; i < (n); i++) { STMT } }                       \
+        if (team) {                                                                         \
+            BP__PRAGMA(omp for schedule(static)) for (i = 0; i < (n); i++) { STMT }          \
+        } else if ((work) >= BP__OMP_MIN) {                                                 \
+            BP__PRAGMA(omp parallel for schedule(static)) for (i = 0; i < (n); i++) { STMT } \
+        } else {                 /* not even an if(0) region: it costs a call per sample */ \
+            for (i = 0; i < (n); i++) { STMT }                                              \
+        }                                                                                   \
     } while (0)
 #else
 #define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
@@ -924,8 +922,9 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
 #endif
 
 /* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns, panel q at
-   pb + q ps (panels q0 .. q1-1 only). Row-major B (cs = 1) is copied a row at a time; the transpose of a row-major array
-   (the forward pass's W^T, rs = 1) is read along its rows too, column by column of the panel. */
+   pb + q ps (panels q0 .. q1-1 only; columns past nc are zeros). Row-major B (cs = 1) is
+   copied a row at a time; the transpose of a row-major array (rs = 1: the forward pass's X^T
+   or W^T) is read along its rows, NR of them at once. */
 BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
                             size_t ps, int q0, int q1) {
     int q;
@@ -978,8 +977,8 @@ typedef struct bp__mm_ {
 
 /* One MR x NR tile of C at row i, column j: acc = (k0 == 0 ? 0 : C) + the sum over kc values
    of k of A(r, k) b(k, c), b(k, c) = b[k ldb + c]. A is read in place: each k needs only MR
-   values of it (broadcast), while b, a panel of B (packed, or in place), is the wide operand; rows past mr repeat the last valid row
-   (read, never stored), so nothing outside A is touched. The valid mr x nr corner goes to C,
+   values of it (broadcast), while b, a panel of B (packed, or in place), is the wide operand.
+   Rows past mr repeat the last valid row (read, never stored): nothing outside A is touched. The valid mr x nr corner goes to C,
    or, on the last k block of the fused step, is the gradient of the same corner of W (row
    stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
    stored rows are multiplied by f'(Y) (the input deltas) while still in cache. */
@@ -1033,8 +1032,9 @@ BP__NOINLINE BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, in
    When B's rows are contiguous (cs = 1), its panels are read where they lie, with B's row
    stride (unless a panel row is less than a cache line, NR < 16, or the stride is a multiple
    of 64 floats: rows 256 bytes apart share a few cache sets and evict each other; packing
-   was faster in both cases): nothing is copied, and no thread waits for another or reads another's copy; only a
-   last, partial panel is packed (zero-padded), by each thread that needs it, in its own slot.
+   was faster in both cases): nothing is copied, and no thread waits for another or reads
+   another's copy; only a last, partial panel is packed (zero-padded), by each thread that
+   needs it, in its own slot.
    Else (B is a transpose) B is packed in blocks of at most NC columns, equal in panels: split
    by columns, each thread packs its own panels, with a barrier between column blocks (which
    reuse the pack area); split by rows, if the pack area holds a copy of a block for every
