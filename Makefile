@@ -66,11 +66,14 @@ test-unit: $(B)/test_backprop $(B)/test_examples
 	./$(B)/test_backprop
 	./$(B)/test_examples
 
-# The unit tests again with OpenMP, which checks that results do not depend on the thread count.
+# The unit tests again with OpenMP, which checks that results do not depend on the thread count;
+# and once more under ASan + UBSan on 3 threads (the training step's team shares the buffers).
 test-openmp: | $(B)
 	@if $(CC) -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then \
 	    $(CC) $(STRICT) $(POSIX) -O2 -fopenmp -o $(B)/test_backprop_omp tests/test_backprop.c -lm -pthread && \
-	    ./$(B)/test_backprop_omp; \
+	    ./$(B)/test_backprop_omp && \
+	    $(CC) $(STRICT) $(POSIX) $(SAN) -fopenmp -o $(B)/test_backprop_omp_san tests/test_backprop.c -lm -pthread && \
+	    OMP_NUM_THREADS=3 ./$(B)/test_backprop_omp_san; \
 	else echo "skip OpenMP tests: $(CC) has no -fopenmp (gcc has it; clang needs libomp-dev)"; fi
 
 # The unit tests again with BP_CBLAS against OpenBLAS, where it is installed.
