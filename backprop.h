@@ -1186,17 +1186,6 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
                           int team) {
     int o, k;
     float r[4];
-    if (batch > 1 && no < BP__NR / 2) {
-        /* a narrow layer (an output layer of a few classes) is a waste of the GEMM's wide
-           tiles: each sample's dot products, then its activation, the rows split across
-           threads like the loops around them */
-        int b;
-        BP__FOR(team, (long)batch * no * ni, b, batch,
-                bp__dense(W, bias, x + (size_t)b * (size_t)ni, z + (size_t)b * (size_t)no, 1, ni, no,
-                          pack, pack_n, zt, act, a + (size_t)b * (size_t)no, 0);
-                bp__activate(act, z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no););
-        return 1;
-    }
     if (batch > 1) {
         bp__mm g;
         int b;
