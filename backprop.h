@@ -2293,9 +2293,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
    VERSION HISTORY
      0.1.1 (2026-11-28)  faster batched training (one thread 1.3x, two 1.4x on the reference
                          mini-batch workload): the weight-gradient product applies the update
-                         tile by tile (bp_train_step no longer stores grads when batch > 1),
-                         the forward product transposes the smaller operand, row-major operands
-                         are read in place, a batched bp_train_step is one OpenMP parallel
+                         tile by tile (a batched bp_train_step no longer stores the weight
+                         gradient), the forward product transposes the smaller operand,
+                         row-major operands are mostly read in place, a batched bp_train_step is one OpenMP parallel
                          region; bp_work_size needs less (the pack area P holds B panels only).
      0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
                          forward/backward over caller-owned arrays, SGD with momentum, Nesterov
