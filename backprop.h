@@ -526,6 +526,7 @@ BP__PRIVATE int bp__widest(int n_layers, const int *sizes) {
 /* Blocking of the batched products (see bp__gemm): B is packed in blocks of KC x NC. */
 #define BP__KC 256
 #define BP__NC 512         /* multiple of every NR */
+#define BP__NARROW 32      /* a batched layer with fewer units than this is split by samples */
 #define BP__PAD_N 32       /* pack-area sizes round to this, so they do not depend on NR */
 
 BP__PRIVATE size_t bp__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
@@ -903,8 +904,6 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
 #define BP__NR 8
 #endif
 
-/* The micro-kernel stays a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
-   stopped vectorizing it (33k -> 11k samples/s on W2). */
 #if defined(__GNUC__) || defined(__clang__)
 #define BP__NOINLINE __attribute__((noinline))
 #elif defined(_MSC_VER)
@@ -969,28 +968,39 @@ typedef struct bp__mm_ {
     const float *Y;                    /* if not NULL, the stored C is then multiplied by */
     bp_act act;                        /* act's derivative at Y (row stride ldc) */
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
-       rows only): the work on them that follows stays with the thread and its cache */
+       rows): the work on them that follows stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
     const void *ctx;
+    int cols_ok;                       /* rows_done does not read C: with too few rows to split,
+                                          split the columns, and give each thread rows to finish */
     int team;                          /* called by every thread of a training step's team */
 } bp__mm;
 
-/* One MR x NR tile of C at row i, column j: acc = (k0 == 0 ? 0 : C) + the sum over kc values
-   of k of A(r, k) b(k, c), b(k, c) = b[k ldb + c]. A is read in place: each k needs only MR
-   values of it (broadcast), while b, a panel of B (packed, or in place), is the wide operand.
-   Rows past mr repeat the last valid row (read, never stored): nothing outside A is touched. The valid mr x nr corner goes to C,
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__INLINE inline __attribute__((always_inline))
+#else
+#define BP__INLINE
+#endif
+
+/* One R x NR tile of C at row i, column j (R: MR, or fewer for the last rows of a thread):
+   acc = (k0 == 0 ? 0 : C) + the sum over kc values of k of A(r, k) b(k, c), b(k, c) =
+   b[k ldb + c]. A is read in place: each k needs only R values of it (broadcast), while b, a
+   panel of B (packed, or in place), is the wide operand. Rows past mr repeat the last valid
+   row (read, never stored): nothing outside A is touched. The valid mr x nr corner goes to C,
    or, on the last k block of the fused step, is the gradient of the same corner of W (row
    stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
-   stored rows are multiplied by f'(Y) (the input deltas) while still in cache. */
-BP__NOINLINE BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, int kc,
-                                       const float *BP__RESTRICT b, size_t ldb) {
-    const int mr = g->M - i < BP__MR ? g->M - i : BP__MR, nr = g->N - j < BP__NR ? g->N - j : BP__NR;
+   stored rows are multiplied by f'(Y) (the input deltas) while still in cache. Every element
+   is the same chain of fused multiply-adds whatever R: which kernel computes a row does not
+   change its bits. */
+BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, int k0, int kc,
+                                       const float *BP__RESTRICT b, size_t ldb, const int R) {
+    const int nr = g->N - j < BP__NR ? g->N - j : BP__NR;
     const size_t at = (size_t)i * g->ldc + (size_t)j;
     float *BP__RESTRICT C = g->C + at;
     float acc[BP__MR][BP__NR];
     const float *a[BP__MR];
     int k, r, c;
-    for (r = 0; r < BP__MR; r++) {
+    for (r = 0; r < R; r++) {
         a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
         for (c = 0; c < BP__NR; c++) acc[r][c] = 0.0f;
     }
@@ -1001,7 +1011,7 @@ BP__NOINLINE BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, in
             for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
     for (k = 0; k < kc; k++, b += ldb) {
         BP__UNROLL
-        for (r = 0; r < BP__MR; r++) {
+        for (r = 0; r < R; r++) {
             const float ar = a[r][(size_t)k * g->csa];
             BP__UNROLL
             for (c = 0; c < BP__NR; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
@@ -1021,14 +1031,42 @@ BP__NOINLINE BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, in
             bp__mul_deriv(g->act, g->Y + at + (size_t)r * g->ldc, C + (size_t)r * g->ldc, (size_t)nr);
 }
 
+/* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
+   stopped vectorizing (33k -> 11k samples/s on W2). Threads split rows evenly, not by tiles
+   (43 tiles of 6 rows over two threads is 22 for one), so each ends on a short tile, which
+   a 2- or 4-row kernel computes in a fraction of a 6-row one's time. */
+#define BP__TILE_FN(name, R)                                                                  \
+    BP__NOINLINE BP__PRIVATE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc, \
+                                       const float *BP__RESTRICT b, size_t ldb) {             \
+        bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R);                                           \
+    }
+BP__TILE_FN(bp__tile, BP__MR)
+BP__TILE_FN(bp__tile2, 2)
+#if BP__MR > 4
+BP__TILE_FN(bp__tile4, 4)
+#else
+#define bp__tile4 bp__tile
+#endif
+
+/* The row tiles of rows i0 .. i1-1 against one panel: MR rows at a time, the last few by a
+   shorter kernel. */
+BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc, const float *b,
+                           size_t ldb) {
+    int i;
+    for (i = i0; i + BP__MR <= i1; i += BP__MR) bp__tile(g, i, BP__MR, j, k0, kc, b, ldb);
+    if (i1 - i > 4)      bp__tile(g, i, i1 - i, j, k0, kc, b, ldb);
+    else if (i1 - i > 2) bp__tile4(g, i, i1 - i, j, k0, kc, b, ldb);
+    else if (i1 > i)     bp__tile2(g, i, i1 - i, j, k0, kc, b, ldb);
+}
+
 /* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
    differing by at most one. */
 #define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
 
 /* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
    columns are cut into panels of NR, split between the threads by columns (each a contiguous
-   run of panels) or by rows (each a run of MR-row tiles against all panels; asked for, or
-   when there are fewer panels than threads). K is cut into blocks of KC.
+   run of panels) or by rows (each an even share of the rows against all panels; asked for,
+   or when there are fewer panels than threads). K is cut into blocks of KC.
    When B's rows are contiguous (cs = 1), its panels are read where they lie, with B's row
    stride (unless a panel row is less than a cache line, NR < 16, or the stride is a multiple
    of 64 floats: rows 256 bytes apart share a few cache sets and evict each other; packing
@@ -1042,17 +1080,16 @@ BP__NOINLINE BP__PRIVATE void bp__tile(const bp__mm *g, int i, int j, int k0, in
    it together, between two barriers. Every element of C stays with one thread and its order
    of additions: any thread count gives the same bits. */
 BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
-    const int np = (g->N + BP__NR - 1) / BP__NR, nm = (g->M + BP__MR - 1) / BP__MR;
+    const int np = (g->N + BP__NR - 1) / BP__NR;
     const int rows = g->by_rows || np < nt, full = g->N / BP__NR;
     const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
-    const int i0 = rows ? BP__SHARE(nm, t, nt) * BP__MR : 0;
-    const int i1 = rows ? BP__SHARE(nm, t + 1, nt) * BP__MR : g->M;
+    const int i0 = rows ? BP__SHARE(g->M, t, nt) : 0, i1 = rows ? BP__SHARE(g->M, t + 1, nt) : g->M;
     const int inplace = g->csb == 1 && BP__NR >= 16 && g->rsb % 64 != 0
                         && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
     const int room = (int)(g->pack_n / ps / (size_t)nt);       /* panels a private copy holds */
     int nj = inplace ? 1 : (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
     int alone = inplace || !rows || nt == 1;
-    int j, pc, jr, ir, sync = 0;
+    int j, pc, jr, sync = 0;
     float *pack = g->pack + (inplace && rows ? (size_t)t * ps : 0);
     if (!alone && room > 0 && (np + room - 1) / room <= 4 * nj) {
         if ((np + room - 1) / room > nj) nj = (np + room - 1) / room;
@@ -1088,11 +1125,14 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
                 const int q = jr / BP__NR;
                 const float *b = !inplace ? pack + (size_t)q * ps : q < full ? Bk + jr : pack;
                 const size_t ldb = inplace && q < full ? g->rsb : BP__NR;
-                for (ir = i0; ir < i1 && ir < g->M; ir += BP__MR) bp__tile(g, ir, jc + jr, pc, kc, b, ldb);
+                bp__tiles(g, i0, i1, jc + jr, pc, kc, b, ldb);
             }
         }
     }
-    if (g->rows_done && i0 < g->M) g->rows_done(g, i0, i1 < g->M ? i1 : g->M);
+    if (g->rows_done) {      /* split by columns: a share of the rows (the hook is C-free) */
+        const int r0 = rows ? i0 : BP__SHARE(g->M, t, nt), r1 = rows ? i1 : BP__SHARE(g->M, t + 1, nt);
+        if (r0 < r1) g->rows_done(g, r0, r1);
+    }
     (void)sync;
 }
 
@@ -1122,10 +1162,18 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #endif
 #ifdef _OPENMP
     {
-        /* worth threads: enough work, and (split by rows) two row tiles a thread */
-        const int split = (long)g->M * g->N * g->K >= 4L * BP__OMP_MIN
-                          && (!g->by_rows || g->M >= 2 * BP__MR * (g->team ? omp_get_num_threads() : omp_get_max_threads()));
-        BP_ASSERT(!g->rows_done || g->by_rows);
+        /* worth threads: enough work, and (split by rows) two row tiles a thread; too few
+           rows, and the columns may be split instead (cols_ok), a panel a thread at least */
+        const int nt = g->team ? omp_get_num_threads() : omp_get_max_threads();
+        bp__mm h;
+        int split;
+        if (g->by_rows && g->cols_ok && g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR) {
+            h = *g;
+            h.by_rows = 0;
+            g = &h;
+        }
+        split = (long)g->M * g->N * g->K >= 4L * BP__OMP_MIN && (!g->by_rows || g->M >= 2 * BP__MR * nt);
+        BP_ASSERT(!g->rows_done || g->by_rows || g->cols_ok);
         if (g->team) {       /* the team is there already: split, or leave it to one thread */
             if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
             else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
@@ -1177,6 +1225,18 @@ BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
         }
 }
 
+/* The forward pass's X W^T for a narrow layer (an output layer of a few classes): rows s of z
+   are done; z[s] += bias, then a[s] = act(z[s]) (softmax too: a row is a sample). */
+BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
+    const bp__fwd_ctx *f = (const bp__fwd_ctx *)g->ctx;
+    int s, c;
+    for (s = i0; s < i1; s++) {
+        float *z = f->z + (size_t)s * (size_t)f->no;
+        for (c = 0; c < f->no; c++) z[c] += f->bias[c];
+        bp__activate(f->act, z, f->a + (size_t)s * (size_t)f->no, 1, f->no);
+    }
+}
+
 /* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at
    a time; a batch by the GEMM, as X W^T, or, when the batch is smaller than the layer (the
    smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt,
@@ -1188,15 +1248,15 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
     float r[4];
     if (batch > 1) {
         bp__mm g;
+        bp__fwd_ctx f;
         int b;
         BP_MEMSET(&g, 0, sizeof g);
         g.K = ni;
         g.pack = pack;
         g.pack_n = pack_n;
         g.team = team;
+        f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
         if (batch < no) {
-            bp__fwd_ctx f;
-            f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
             g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
             g.A = W; g.rsa = (size_t)ni; g.csa = 1;
             g.B = x; g.rsb = 1; g.csb = (size_t)ni;
@@ -1209,6 +1269,12 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
         g.A = x; g.rsa = (size_t)ni; g.csa = 1;
         g.B = W; g.rsb = 1; g.csb = (size_t)ni;
         g.C = z; g.ldc = (size_t)no;
+        if (no < BP__NARROW) {       /* too few columns to split: rows, each finished at once */
+            g.by_rows = 1;
+            g.rows_done = bp__fwd_xw_rows; g.ctx = &f;
+            bp__gemm(&g);
+            return 1;
+        }
         bp__gemm(&g);
         BP__FOR(team, (long)batch * no, b, batch,
                 int c;
@@ -1431,6 +1497,7 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             g.C = gW; g.ldc = (size_t)ni;
             g.opt = opt; g.W = W; g.V = vW;
             g.rows_done = bp__bias_rows;                      /* and the biases of those rows */
+            g.cols_ok = 1;
             bp__gemm(&g);
         } else {
             /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is

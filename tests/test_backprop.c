@@ -384,8 +384,18 @@ static void test_rng(void) {
    K * 2^-24 * sum |terms| of the exact value (the classic bound, with room). Threads split C
    by rows and by columns; with OpenMP, 1 to 4 threads: they share the pack area, and N = 513
    has two column blocks; rows-split threads pack together in a minimal pack area and alone
-   in a large one. The fused SGD step on the weight-gradient form must leave W exactly
+   in a large one; rows split evenly end on 1 to 5 rows, a short kernel's. A rows_done hook
+   is given every row once, also when too few rows make the weight-gradient form split its
+   columns instead (cols_ok). The fused SGD step on the weight-gradient form must leave W exactly
    as the stored product followed by bp__step row by row does. */
+/* A rows_done hook that counts the rows it is given (each must come exactly once). */
+static int hook_hits[600];
+static void count_rows(const bp__mm *g, int i0, int i1) {
+    int i;
+    (void)g;
+    for (i = i0; i < i1; i++) hook_hits[i]++;
+}
+
 static void test_gemm_against_naive(void) {
     static const int dims[] = {1, 3, 7, 17, 33, 128, 257, 513};
     const bp_opt opt = {0.25f, 0.5f, 0.01f, 1};
@@ -393,7 +403,7 @@ static void test_gemm_against_naive(void) {
     float *A = (float *)malloc(600 * 600 * sizeof(float)), *B = (float *)malloc(600 * 600 * sizeof(float));
     float *C = (float *)malloc(600 * 600 * sizeof(float)), *W[2], *V[2];
     float *pack = (float *)malloc(4 * 512 * 256 * sizeof(float));
-    int mi, ni, ki, form, rows, bad = 0, fused_bad = 0, cases = 0, fused = 0, threads;
+    int mi, ni, ki, form, rows, bad = 0, fused_bad = 0, cases = 0, fused = 0, threads, hook_bad = 0;
     size_t i;
     for (i = 0; i < 2; i++) {
         W[i] = (float *)malloc(600 * 600 * sizeof(float));
@@ -426,7 +436,13 @@ static void test_gemm_against_naive(void) {
                     g.B = B; g.rsb = rsb; g.csb = csb; g.C = C; g.ldc = (size_t)N;
                     g.pack = pack; g.by_rows = rows;
                     g.pack_n = (mi + ki) % 2 ? 4 * 512 * 256 : 0;   /* 0: as little as allowed */
+                    if (rows) {
+                        g.rows_done = count_rows;
+                        g.cols_ok = form == 1;
+                        memset(hook_hits, 0, sizeof hook_hits);
+                    }
                     bp__gemm(&g);
+                    for (m = 0; m < M && rows; m++) hook_bad += hook_hits[m] != 1;
                     for (m = 0; m < M; m++)
                         for (n = 0; n < N; n++) {
                             double exact = 0, mag = 0;
@@ -455,6 +471,7 @@ static void test_gemm_against_naive(void) {
                 }
     CHECKF(bad == 0, "%d threads: %d wrong elements", threads, bad);
     CHECKF(fused_bad == 0, "%d threads: %d of %d fused steps differ", threads, fused_bad, fused);
+    CHECKF(hook_bad == 0, "%d threads: %d rows not given to rows_done exactly once", threads, hook_bad);
     }
     CHECKF(cases > 100 && fused > 50, "only %d cases, %d fused", cases, fused);
     free(A); free(B); free(C); free(pack);
@@ -1457,25 +1474,27 @@ static void test_file_helpers(void) {
     tnet_free(&a); tnet_free(&b);
 }
 
-/* With OpenMP the batched products split their columns across threads; every element keeps
-   one thread and one order of additions, so 1 to 4 threads train to the same bits. A layer
-   wider than a column block (530 > NC) makes the threads reuse the pack area. */
+/* With OpenMP the batched products split their rows or columns across threads; every element
+   keeps one thread and one order of additions, so 1 to 4 threads train to the same bits. A
+   layer wider than a column block (530 > NC) makes the threads reuse the pack area; the
+   10-unit output layer's products are big enough to split (batch 64 x 128 inputs): its
+   forward pass by samples, finished row by row, its weight gradient by columns. */
 static void test_threads_bit_identical(void) {
 #ifdef _OPENMP
-    static const int sizes[] = {300, 530, 64, 10};
+    static const int sizes[] = {300, 530, 128, 10};
     static const bp_act acts[] = {BP_RELU, BP_TANH, BP_SOFTMAX};
     const bp_opt opt = {0.05f, 0.9f, 1e-4f, 0};
-    float *x = (float *)malloc(32 * 300 * sizeof(float)), t[32 * 10] = {0}, *first = NULL;
+    float *x = (float *)malloc(64 * 300 * sizeof(float)), t[64 * 10] = {0}, *first = NULL;
     bp_rng r = bp_rng_seed(14);
     int threads, step, i;
-    for (i = 0; i < 32 * 300; i++) x[i] = urand(&r, -1, 1);
-    for (i = 0; i < 32; i++) t[i * 10 + i % 10] = 1;
+    for (i = 0; i < 64 * 300; i++) x[i] = urand(&r, -1, 1);
+    for (i = 0; i < 64; i++) t[i * 10 + i % 10] = 1;
     for (threads = 1; threads <= 4; threads++) {
         tnet tn;
         omp_set_num_threads(threads);
-        CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 32) == BP_OK);
+        CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 64) == BP_OK);
         bp_randomize(&tn.net, 14);
-        for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 32, NULL) == BP_OK);
+        for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 64, NULL) == BP_OK);
         if (!first) {
             first = (float *)malloc(tn.net.n_params * sizeof(float));
             memcpy(first, tn.params, tn.net.n_params * sizeof(float));
