@@ -1,4 +1,4 @@
-/* backprop.h - v0.1.1 - neural networks trained by backpropagation, one C99 header - MIT or public domain
+/* backprop.h - v0.1.2 - neural networks trained by backpropagation, one C99 header - MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
      static     dense feed-forward nets (bp_net): forward pass, backward pass by the chain rule,
@@ -136,8 +136,8 @@
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 1
-#define BACKPROP_VERSION_PATCH 1
-#define BACKPROP_VERSION_STRING "0.1.1"
+#define BACKPROP_VERSION_PATCH 2
+#define BACKPROP_VERSION_STRING "0.1.2"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -2358,12 +2358,17 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 /*
    VERSION HISTORY
+     0.1.2 (2026-11-28)  batched products: threads split rows evenly, the last rows by 2- and
+                         4-row kernels; a narrow layer's forward product (an output layer of a
+                         few classes) split by samples, each finished by its thread; a weight
+                         gradient with too few rows to split splits its columns. Same results.
      0.1.1 (2026-11-28)  faster batched training (one thread 1.3x, two 1.4x on the reference
                          mini-batch workload): the weight-gradient product applies the update
                          tile by tile (a batched bp_train_step no longer stores the weight
                          gradient), the forward product transposes the smaller operand,
-                         row-major operands are mostly read in place, a batched bp_train_step is one OpenMP parallel
-                         region; bp_work_size needs less (the pack area P holds B panels only).
+                         row-major operands are mostly read in place, a batched bp_train_step
+                         is one OpenMP parallel region; bp_work_size needs less (the pack
+                         area P holds B panels only).
      0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
                          forward/backward over caller-owned arrays, SGD with momentum, Nesterov
                          and weight decay, fused train step and epoch, seeded init, evaluation
