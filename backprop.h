@@ -526,7 +526,7 @@ BP__PRIVATE int bp__widest(int n_layers, const int *sizes) {
 /* Blocking of the batched products (see bp__gemm): B is packed in blocks of KC x NC. */
 #define BP__KC 256
 #define BP__NC 512         /* multiple of every NR */
-#define BP__NARROW 32      /* a batched layer with fewer units than this is split by samples */
+#define BP__NARROW 32      /* a batch's X W^T with fewer units than this is split by samples */
 #define BP__PAD_N 32       /* pack-area sizes round to this, so they do not depend on NR */
 
 BP__PRIVATE size_t bp__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
@@ -1240,7 +1240,9 @@ BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
 /* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at
    a time; a batch by the GEMM, as X W^T, or, when the batch is smaller than the layer (the
    smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt,
-   and then, unless act is softmax, a = act(z) in the same pass. Returns whether it did. */
+   and then, unless act is softmax, a = act(z) in the same pass; X W^T for fewer than
+   BP__NARROW units is split by samples, and each thread finishes its rows, softmax too.
+   Returns whether it applied the activation. */
 BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z, int batch,
                           int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act, float *a,
                           int team) {
