@@ -268,12 +268,154 @@ BPDEF float bp_loss_value(const bp_net *net, const float *target, int batch);
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch);
 
 /* params[i] -= lr * grads[i] for i < n. Any flat vector; the two arrays must not overlap. */
-BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
-    float *BP__RESTRICT p = params;          /* the two must not overlap (documented) */
-    const float *BP__RESTRICT g = grads;
-    size_t i;
-    if (!params || !grads) return;
-    BP__EACH(i, n, p[i] -= lr * g[i];);
+BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr);
+
+/* Applies *opt to net->params with the gradient in net->grads. velocity: n_params floats
+   (start them at 0), or NULL when opt->momentum == 0. */
+BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt);
+
+/* Forward, backward and update in one call, each weight row touched once while it is hot.
+   Same bits as bp_forward + bp_backward + bp_update (compiled without -ffp-contract=fast,
+   which would let the compiler fuse the two paths' multiply-adds differently). grads is
+   scratch here: the weight gradient is applied as it is computed, without being stored (a
+   batch stores at most partial sums, and the bias gradient). *loss (if loss is not NULL)
+   receives the batch-mean loss before the update. */
+BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
+                              const float *x, const float *target, int batch, float *loss);
+
+/* One pass over n samples (rows of x and target) in storage order, in batches of max_batch
+   (the last one may be shorter): the same bits as bp_train_step on each batch in turn. With
+   max_batch 1 and plain SGD (momentum 0, weight decay 0) it is faster: each sample's update of
+   the first layer is applied in the same pass as the next sample's forward product, so those
+   weights are read once per sample instead of twice; nothing is left pending when it returns.
+   *mean_loss (if not NULL): the mean over the samples of their loss before their update. To
+   train in another order, permute the arrays, or call bp_train_step. n must be >= 1. */
+BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
+                               const float *x, const float *target, int n, float *mean_loss);
+
+/* Index of the largest of v[0..n-1] (the first on ties); -1 if v is NULL or n < 1. */
+BPDEF int bp_argmax(const float *v, int n);
+
+/* Runs the n samples of x (rows of sizes[0]) in batches of max_batch, against target.
+   *mean_loss: mean loss per sample. *accuracy: the fraction of samples classified right,
+   where right means the output's argmax equals the target's argmax or, with one output,
+   (y >= 0.5) == (t >= 0.5). Either output pointer may be NULL. n must be >= 1. */
+BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
+                            float *mean_loss, float *accuracy);
+
+/* A sentence naming the status; "unknown status" for a value outside the enum. */
+BPDEF const char *bp_strerror(bp_status s);
+
+/* "linear", "sigmoid", ...; NULL for a value outside the enum. */
+BPDEF const char *bp_act_name(bp_act a);
+
+/* The PRNG: splitmix64 (Steele, Lea, Flood 2014), 64 bits of state, fully determined by the
+   seed. bp_rng_u32 gives the high 32 bits of each output; bp_rng_float a uniform float in
+   [0, 1) with 24 random bits; bp_rng_below an unbiased integer in [0, n) (0 if n == 0). */
+typedef struct bp_rng { uint64_t state; } bp_rng;
+BPDEF bp_rng   bp_rng_seed(uint64_t seed);
+BPDEF uint32_t bp_rng_u32(bp_rng *r);
+BPDEF float    bp_rng_float(bp_rng *r);
+BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n);
+
+/* ---- recurrent net relaxed to a fixed point (Almeida-Pineda recurrent backpropagation) ----
+   n fully connected units, m external inputs; outputs are the last n_outputs units.
+   Forward (bp_rnet_settle): from x = 0, repeat  x <- (1 - tau) x + tau f(W x + U i + b)
+   until the fixed-point residual max_k |f(W x + U i + b)_k - x_k| is below tol. Then
+   x* = f(u*), u* = W x* + U i + b.
+   Backward (bp_rnet_backward): loss E = 0.5 sum_k (x*_k - t_k)^2 over the output units,
+   e = dE/dx*; solve the adjoint  z = e + W^T (f'(u*) . z)  by the same damped iteration (its
+   residual below tol too); with delta = f'(u*) . z:  dE/dW = delta x*^T, dE/dU = delta i^T,
+   dE/db = delta. These are the exact gradients of the settled loss (implicit function theorem),
+   up to the two tolerances. The adjoint converges whenever the forward relaxation converged to
+   a stable fixed point (the same spectrum). */
+typedef struct bp_rnet {
+    int n_units, n_inputs, n_outputs; /* outputs are the last n_outputs units */
+    bp_act act;                       /* elementwise: sigmoid, tanh, linear, ... (not softmax) */
+    float tau, tol; int max_iters;    /* relaxation step, settle tolerance, iteration cap:
+                                         defaults set by bp_rnet_init, the caller may change */
+    float *params; size_t n_params;   /* W (n x n) row-major, then U (n x m), then b (n) */
+    float *grads;                     /* same layout */
+    float *work;   size_t n_work;     /* state, f'(u*), adjoint */
+    int iters, adjoint_iters;         /* steps the last settle / backward took (read them) */
+    int settled;                      /* nonzero after a successful settle (read it) */
+} bp_rnet;
+
+/* Floats of params (and grads): n*n + n*m + n. 0 if n < 1, m < 0 or it overflows. */
+BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs);
+
+/* Floats of work: 6n (state x, U i + b, f'(u*), adjoint z, two scratch rows). 0 if invalid. */
+BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs);
+
+/* Checks everything and fills *net, with the defaults tau = 0.5, tol = 1e-5, max_iters = 1000.
+   n_inputs may be 0. On error *net is left zeroed. */
+BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
+                             float *params, float *grads, float *work);
+
+/* W uniform with standard deviation 0.45 / (sqrt(n) max f'): its spectral norm, about
+   2 sqrt(n) times that, keeps f(W x + ...) a contraction (about 0.9), so relaxation settles.
+   U uniform with variance 1/m, b = 0. Same seed, same bits. Does nothing if net is NULL. */
+BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed);
+
+/* Relaxes to the fixed point for input (n_inputs floats; may be NULL when n_inputs is 0).
+   BP_ERR_NOT_SETTLED after max_iters steps without settling, BP_ERR_NONFINITE if the state
+   overflows; net->iters says how many steps it took. */
+BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input);
+
+/* The last n_outputs units of x*, inside work; NULL unless the last settle succeeded. */
+BPDEF const float *bp_rnet_output(const bp_rnet *net);
+
+/* After a successful bp_rnet_settle on the same input: overwrites grads with the gradient of
+   the settled loss against target (n_outputs floats) and stores the loss in *loss (loss may
+   be NULL). BP_ERR_ADJOINT_NOT_SETTLED / BP_ERR_NONFINITE if the adjoint does not settle, in
+   which case grads must not be used. */
+BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss);
+
+/* ---- saving and loading ------------------------------------------------------------------
+   A model is bytes in a buffer you own (layout in FORMAT at the top of this file): the
+   topology, the parameters as little-endian IEEE-754 floats whatever the host, a CRC-32.
+   Reading checks everything before it writes anything: on any error the net is untouched.
+   max_batch and the work array are not part of a model: choose them when you bp_init. */
+
+/* Bytes bp_save writes; 0 if net is NULL. */
+BPDEF size_t bp_save_size(const bp_net *net);
+
+/* Writes the model into buf (cap bytes; BP_ERR_BUFFER if less than bp_save_size). */
+BPDEF bp_status bp_save(const bp_net *net, void *buf, size_t cap);
+
+/* Checks the len bytes at buf completely (magic, version, kind, length, checksum, topology)
+   and reports the topology, so you can size the arrays before bp_init. sizes must hold
+   BP_MAX_LAYERS + 1 ints and acts BP_MAX_LAYERS entries; any output pointer may be NULL. */
+BPDEF bp_status bp_peek(const void *buf, size_t len, int *n_layers, int *sizes, bp_act *acts,
+                        bp_loss *loss);
+
+/* Checks like bp_peek, then copies the parameters into net->params. The net must have been
+   made by bp_init with the same topology (else BP_ERR_TOPOLOGY). */
+BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len);
+
+/* The same for a recurrent net. The bytes also carry tau, tol and max_iters, which
+   bp_rnet_load restores. */
+BPDEF size_t    bp_rnet_save_size(const bp_rnet *net);
+BPDEF bp_status bp_rnet_save(const bp_rnet *net, void *buf, size_t cap);
+BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_inputs,
+                             int *n_outputs, bp_act *act);
+BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len);
+
+#ifndef BACKPROP_NO_STDIO
+/* File helpers (compiled out by BACKPROP_NO_STDIO). Saving writes path + ".tmp" next to the
+   target, then renames it over the target, so a crash mid-save leaves the previous file
+   whole (it does not fsync: surviving power loss is the file system's business). Loading
+   makes the checks of bp_load in one pass, decoding the parameters into grads (used as
+   scratch) and copying them into params only when everything checked out. Nothing is
+   allocated; about 5 KB of stack. BP_ERR_IO when the system refuses (errno says why). */
+BPDEF bp_status bp_save_file(const bp_net *net, const char *path);
+BPDEF bp_status bp_load_file(bp_net *net, const char *path);
+BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts, bp_loss *loss);
+BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path);
+BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
+#endif
+
+#ifdef __cplusplus
 }
 #endif
 #endif /* BACKPROP_H */

@@ -332,7 +332,8 @@ static void test_known_answer_relus(void) {
    weight, step 2: g' = 0.5 + 0.00949 = 0.50949, v = 0.459 + 0.50949 = 0.96849, w = 0.852151
    bias (no decay): v = 0.5, b = 0.95; then v = 0.95, b = 0.855
    Nesterov, step 1: w = 1 - 0.1 (0.51 + 0.9 * 0.51) = 0.9031; bias: 1 - 0.1 (0.5 + 0.45) = 0.905
-   Plain SGD with decay: w = 1 - 0.1 * 0.51 = 0.949; bias 0.95. */
+   Plain SGD with decay: w = 1 - 0.1 * 0.51 = 0.949; bias 0.95. And bp_sgd on 37 elements (two
+   blocks of 16 and a tail), with values whose products and differences are exact. */
 static void test_update_rules(void) {
     static const int sizes[] = {1, 1};
     static const bp_act acts[] = {BP_LINEAR};
@@ -353,6 +354,14 @@ static void test_update_rules(void) {
     CHECK(bp_update(&tn.net, NULL, &opt) == BP_OK);
     CHECK(fabs(tn.params[0] - 0.949) < 1e-6 && fabs(tn.params[1] - 0.95) < 1e-6);
     tnet_free(&tn);
+    {   /* bp_sgd, p -= lr g, over two blocks of 16 and a tail: every element, exact sums */
+        float p[37], g[37];
+        int i, bad = 0;
+        for (i = 0; i < 37; i++) { p[i] = (float)(i - 10); g[i] = (float)(2 * i + 1); }
+        bp_sgd(p, g, 37, 0.25f);
+        for (i = 0; i < 37; i++) bad += p[i] != (float)(i - 10) - 0.25f * (float)(2 * i + 1);
+        CHECKF(bad == 0, "bp_sgd: %d of 37 elements wrong", bad);
+    }
 }
 
 /* ---- properties ------------------------------------------------------------------------- */
