@@ -31,6 +31,15 @@ configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$
           "backprop.h -O2, epoch|W1|$B/bp_O2 W1 epoch" "backprop.h -O3 -march=native, epoch|W1|$B/bp_O3n W1 epoch"
           "backprop.h -O2, fused|W2|$B/bp_O2 W2 fused"
           "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused")
+# the other compiler: code generation differs (clang contracts a * b + c into FMA by default)
+if command -v clang >/dev/null 2>&1 && [ "$(basename "$CC")" != clang ]; then
+    build clang -std=c99 -O3 -march=native $POSIX bench/bench_bp.c -o $B/bp_clang -lm
+    configs+=("backprop.h clang -O3 -march=native, fused|W1|$B/bp_clang W1 fused"
+              "backprop.h clang -O3 -march=native, epoch|W1|$B/bp_clang W1 epoch"
+              "backprop.h clang -O3 -march=native, fused|W2|$B/bp_clang W2 fused")
+else
+    echo "bench: skip clang: not installed (apt-get install clang)"
+fi
 if $CC -fopenmp -x c /dev/null -c -o /dev/null 2>/dev/null; then
     build $CC -std=c99 -O3 -march=native -fopenmp $POSIX bench/bench_bp.c -o $B/bp_omp -lm
     configs+=("backprop.h -O3 -march=native OpenMP, 2 threads|W2|env OMP_NUM_THREADS=2 OMP_WAIT_POLICY=ACTIVE $B/bp_omp W2 fused")
@@ -73,6 +82,7 @@ done
 
 echo
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $($CC --version | head -n 1)"
+command -v clang >/dev/null 2>&1 && echo "Other compiler: $(clang --version | head -n 1)"
 echo "Medians of $REPS runs, one epoch of Fashion-MNIST (60,000 images), training only."
 awk -F' [|] ' '
     function median(s,   n, a, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
