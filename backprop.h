@@ -41,7 +41,8 @@
      BP_NO_FMA            never use fmaf. By default the kernels use it where <math.h> says it
                           is an instruction (FP_FAST_FMAF), as with -march=native or on a
                           Cortex-M4F; results then differ from a build without FMA in the last
-                          bits, as with any BLAS. Implementation file.
+                          bits, as with any BLAS. (clang also fuses a * b + c written out, by
+                          default; -ffp-contract=off stops it.) Implementation file.
 
    MEMORY MODEL
      Ask the size, hand in the arrays, init:
@@ -2388,6 +2389,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
                          4-row kernels; a narrow layer's forward product (an output layer of a
                          few classes) split by samples, each finished by its thread; a weight
                          gradient with too few rows to split splits its columns. Same results.
+                         Under clang the tile's accumulators stay in registers (W2 1.8x faster
+                         at -O3), and bp_sgd vectorizes under clang and GCC -O2 (restrict
+                         parameters, not locals: the plain W1 loop 2.5x and 1.6x faster).
      0.1.1 (2026-11-28)  faster batched training (one thread 1.3x, two 1.4x on the reference
                          mini-batch workload): the weight-gradient product applies the update
                          tile by tile (a batched bp_train_step no longer stores the weight
