@@ -1152,10 +1152,10 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
             }
         }
     }
-    if (g->rows_done) {      /* split by columns: a share of the rows (the hook is C-free) */
-        const int r0 = rows ? i0 : BP__SHARE(g->M, t, nt), r1 = rows ? i1 : BP__SHARE(g->M, t + 1, nt);
-        if (r0 < r1) g->rows_done(g, r0, r1);
-    }
+    /* split by rows, the thread's own rows; by columns, the same share of rows (the hook is
+       C-free then) */
+    if (g->rows_done && BP__SHARE(g->M, t, nt) < BP__SHARE(g->M, t + 1, nt))
+        g->rows_done(g, BP__SHARE(g->M, t, nt), BP__SHARE(g->M, t + 1, nt));
     (void)sync;
 }
 
