@@ -1086,6 +1086,10 @@ BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int k
    differing by at most one. */
 #define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
 
+/* Whether B's panels are read where they lie (see bp__gemm_part): rows contiguous, a panel
+   row at least a cache line, and a row stride that is not a multiple of 64 floats. */
+#define BP__IN_PLACE(g) ((g)->csb == 1 && BP__NR >= 16 && (g)->rsb % 64 != 0)
+
 /* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
    columns are cut into panels of NR, split between the threads by columns (each a contiguous
    run of panels) or by rows (each an even share of the rows against all panels; asked for,
@@ -1107,7 +1111,7 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
     const int rows = g->by_rows || np < nt, full = g->N / BP__NR;
     const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
     const int i0 = rows ? BP__SHARE(g->M, t, nt) : 0, i1 = rows ? BP__SHARE(g->M, t + 1, nt) : g->M;
-    const int inplace = g->csb == 1 && BP__NR >= 16 && g->rsb % 64 != 0
+    const int inplace = BP__IN_PLACE(g)
                         && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
     const int room = (int)(g->pack_n / ps / (size_t)nt);       /* panels a private copy holds */
     int nj = inplace ? 1 : (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
@@ -1188,9 +1192,14 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         /* worth threads: enough work, and (split by rows) two row tiles a thread; too few
            rows, and the columns may be split instead (cols_ok), a panel a thread at least */
         const int nt = g->team ? omp_get_num_threads() : omp_get_max_threads();
+        const int np = (g->N + BP__NR - 1) / BP__NR;
         bp__mm h;
         int split;
-        if (g->by_rows && g->cols_ok && g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR) {
+        /* rows_done free of C: the columns are split instead of the rows when there are too
+           few rows, or when B is packed and its panels go evenly to the threads (each then
+           packs only its own panels; split by rows, each packs all of B) */
+        if (g->by_rows && g->cols_ok
+            && ((g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR) || (!BP__IN_PLACE(g) && np >= nt && np % nt == 0))) {
             h = *g;
             h.by_rows = 0;
             g = &h;

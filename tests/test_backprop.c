@@ -1484,33 +1484,39 @@ static void test_file_helpers(void) {
 }
 
 /* With OpenMP the batched products split their rows or columns across threads; every element
-   keeps one thread and one order of additions, so 1 to 4 threads train to the same bits. A
-   layer wider than a column block (530 > NC) makes the threads reuse the pack area; the
-   10-unit output layer's products are big enough to split (batch 64 x 128 inputs): its
-   forward pass by samples, finished row by row, its weight gradient by columns. */
+   keeps one thread and one order of additions, so 1 to 4 threads train to the same bits. In
+   the first net a layer wider than a column block (530 > NC) makes the threads reuse the pack
+   area; the 10-unit output layer's products are big enough to split (batch 64 x 128 inputs):
+   its forward pass by samples, finished row by row, its weight gradient by columns. In the
+   second, the 256-unit layer's activations (a row stride of 256 floats) are packed for the
+   next weight gradient, which is then split by columns where the panels divide evenly. */
 static void test_threads_bit_identical(void) {
 #ifdef _OPENMP
-    static const int sizes[] = {300, 530, 128, 10};
+    static const int nets[2][4] = {{300, 530, 128, 10}, {200, 256, 128, 10}};
     static const bp_act acts[] = {BP_RELU, BP_TANH, BP_SOFTMAX};
     const bp_opt opt = {0.05f, 0.9f, 1e-4f, 0};
     float *x = (float *)malloc(64 * 300 * sizeof(float)), t[64 * 10] = {0}, *first = NULL;
     bp_rng r = bp_rng_seed(14);
-    int threads, step, i;
+    int net, threads, step, i;
     for (i = 0; i < 64 * 300; i++) x[i] = urand(&r, -1, 1);
     for (i = 0; i < 64; i++) t[i * 10 + i % 10] = 1;
-    for (threads = 1; threads <= 4; threads++) {
-        tnet tn;
-        omp_set_num_threads(threads);
-        CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 64) == BP_OK);
-        bp_randomize(&tn.net, 14);
-        for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 64, NULL) == BP_OK);
-        if (!first) {
-            first = (float *)malloc(tn.net.n_params * sizeof(float));
-            memcpy(first, tn.params, tn.net.n_params * sizeof(float));
-        } else {
-            CHECKF(memcmp(first, tn.params, tn.net.n_params * sizeof(float)) == 0, "%d threads differ", threads);
+    for (net = 0; net < 2; net++) {
+        for (threads = 1; threads <= 4; threads++) {
+            tnet tn;
+            omp_set_num_threads(threads);
+            CHECK(tnet_make(&tn, 3, nets[net], acts, BP_LOSS_CROSS_ENTROPY, 64) == BP_OK);
+            bp_randomize(&tn.net, 14);
+            for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 64, NULL) == BP_OK);
+            if (threads == 1) {
+                free(first);
+                first = (float *)malloc(tn.net.n_params * sizeof(float));
+                memcpy(first, tn.params, tn.net.n_params * sizeof(float));
+            } else {
+                CHECKF(memcmp(first, tn.params, tn.net.n_params * sizeof(float)) == 0, "net %d: %d threads differ",
+                       net, threads);
+            }
+            tnet_free(&tn);
         }
-        tnet_free(&tn);
     }
     printf("     trained with 1, 2, 3 and 4 OpenMP threads (%d available)\n", omp_get_num_procs());
     free(first); free(x);
