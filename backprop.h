@@ -975,6 +975,8 @@ typedef struct bp__mm_ {
     int cols_ok;                       /* rows_done does not read C: with too few rows to split,
                                           split the columns, and give each thread rows to finish */
     int team;                          /* called by every thread of a training step's team */
+    int last;                          /* team: the step's last product, whose end (the parallel
+                                          region's) is the barrier */
 } bp__mm;
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -1209,7 +1211,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         if (g->team) {       /* the team is there already: split, or leave it to one thread */
             if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
             else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
-            BP__PRAGMA(omp barrier)
+            if (!g->last) { BP__PRAGMA(omp barrier) }
             return;
         }
         BP__PRAGMA(omp parallel if (split))
@@ -1532,6 +1534,7 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             g.opt = opt; g.W = W; g.V = vW;
             g.rows_done = bp__bias_rows;                      /* and the biases of those rows */
             g.cols_ok = 1;
+            g.last = l == 0;
             bp__gemm(&g);
         } else {
             /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is
