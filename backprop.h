@@ -1031,6 +1031,10 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     for (r = 0; r < R; r++)
         for (c = 0; c < BP__NR; c++) acc[r][c] = io[r][c];
 #endif
+#if defined(__clang__) && defined(__AVX512F__)
+    /* two k a trip: clang otherwise copies every accumulator between registers each k */
+    _Pragma("clang loop unroll_count(2)")
+#endif
     for (k = 0; k < kc; k++, b += ldb) {
         BP__UNROLL
         for (r = 0; r < R; r++) {
