@@ -760,6 +760,7 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *y, float *d, size_t coun
    Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
 #if defined(FP_FAST_FMAF) && !defined(BP_NO_FMA)
 #define BP__FMA(a, b, c) fmaf(a, b, c)
+#define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
 #else
 #define BP__FMA(a, b, c) ((a) * (b) + (c))
 #endif
@@ -996,14 +997,24 @@ typedef struct bp__mm_ {
    stored rows are multiplied by f'(Y) (the input deltas) while still in cache. Every element
    is the same chain of fused multiply-adds whatever R: which kernel computes a row does not
    change its bits. */
-/* clang keeps acc in registers only if nothing indexes it under a loop to mr or nr: there the
-   valid corner goes in and out through io (without it, clang's W2 ran at 81k samples/s
-   instead of 150k). GCC keeps acc in registers either way, and the copies cost it 3 %. */
+/* clang: the accumulators are vectors of half a tile row (the vector extension GCC and clang
+   share), and the valid corner goes in and out through io. Written as float arrays, clang
+   kept them in memory when indexed under loops to mr or nr (W2 81k samples/s), and else
+   copied each one between registers every k, spilling where registers are few (AVX-512 141k,
+   AVX2 61k; 183k and 85k as vectors). The vector a * b + c is fused exactly where BP__FMA is
+   (contract(fast) with fmaf; else the command line decides for both): the same bits. GCC
+   makes the best of the plain arrays (185k) and keeps them. */
 #if defined(__clang__)
-#define BP__TILE_IO 1
+#define BP__TILE_VEC 1
 #define BP__TILE_OUT io
+typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
+#ifdef BP__FUSED
+#define BP__CONTRACT _Pragma("clang fp contract(fast)")
 #else
-#define BP__TILE_IO 0
+#define BP__CONTRACT
+#endif
+#else
+#define BP__TILE_VEC 0
 #define BP__TILE_OUT acc
 #endif
 
@@ -1012,9 +1023,11 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     const int nr = g->N - j < BP__NR ? g->N - j : BP__NR;
     const size_t at = (size_t)i * g->ldc + (size_t)j;
     float *BP__RESTRICT C = g->C + at;
-    float acc[BP__MR][BP__NR];
-#if BP__TILE_IO
+#if BP__TILE_VEC
     float io[BP__MR][BP__NR];
+    bp__vhalf v[BP__MR][2];
+#else
+    float acc[BP__MR][BP__NR];
 #endif
     const float *a[BP__MR];
     int k, r, c;
@@ -1027,14 +1040,28 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     if (k0 > 0)
         for (r = 0; r < mr; r++)
             for (c = 0; c < nr; c++) BP__TILE_OUT[r][c] = C[(size_t)r * g->ldc + (size_t)c];
-#if BP__TILE_IO
-    for (r = 0; r < R; r++)
-        for (c = 0; c < BP__NR; c++) acc[r][c] = io[r][c];
-#endif
-#if defined(__clang__) && defined(__AVX512F__)
-    /* two k a trip: clang otherwise copies every accumulator between registers each k */
-    _Pragma("clang loop unroll_count(2)")
-#endif
+#if BP__TILE_VEC
+    for (r = 0; r < R; r++) {
+        BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
+        BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
+    }
+    for (k = 0; k < kc; k++, b += ldb) {
+        BP__CONTRACT
+        bp__vhalf b0, b1;
+        BP_MEMCPY(&b0, b, sizeof b0);
+        BP_MEMCPY(&b1, b + BP__NR / 2, sizeof b1);
+        BP__UNROLL
+        for (r = 0; r < R; r++) {
+            const float ar = a[r][(size_t)k * g->csa];
+            v[r][0] = ar * b0 + v[r][0];
+            v[r][1] = ar * b1 + v[r][1];
+        }
+    }
+    for (r = 0; r < R; r++) {
+        BP_MEMCPY(io[r], &v[r][0], sizeof v[r][0]);
+        BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
+    }
+#else
     for (k = 0; k < kc; k++, b += ldb) {
         BP__UNROLL
         for (r = 0; r < R; r++) {
@@ -1043,9 +1070,6 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
             for (c = 0; c < BP__NR; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
         }
     }
-#if BP__TILE_IO
-    for (r = 0; r < R; r++)
-        for (c = 0; c < BP__NR; c++) io[r][c] = acc[r][c];
 #endif
     if (g->opt && k0 + kc == g->K) {
         for (r = 0; r < mr; r++) {

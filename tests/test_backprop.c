@@ -395,8 +395,9 @@ static void test_rng(void) {
    has two column blocks; rows-split threads pack together in a minimal pack area and alone
    in a large one; rows split evenly end on 1 to 5 rows, a short kernel's. A rows_done hook
    is given every row once, also when too few rows make the weight-gradient form split its
-   columns instead (cols_ok). The fused SGD step on the weight-gradient form must leave W exactly
-   as the stored product followed by bp__step row by row does. */
+   columns instead (cols_ok). Every element must be, to the bit, the sum over k in order by
+   BP__FMA (whatever the kernel, blocking or thread). The fused SGD step on the weight-gradient
+   form must leave W exactly as the stored product followed by bp__step row by row does. */
 /* A rows_done hook that counts the rows it is given (each must come exactly once). */
 static int hook_hits[600];
 static void count_rows(const bp__mm *g, int i0, int i1) {
@@ -413,6 +414,7 @@ static void test_gemm_against_naive(void) {
     float *C = (float *)malloc(600 * 600 * sizeof(float)), *W[2], *V[2];
     float *pack = (float *)malloc(4 * 512 * 256 * sizeof(float));
     int mi, ni, ki, form, rows, bad = 0, fused_bad = 0, cases = 0, fused = 0, threads, hook_bad = 0;
+    int chain_bad = 0;
     size_t i;
     for (i = 0; i < 2; i++) {
         W[i] = (float *)malloc(600 * 600 * sizeof(float));
@@ -455,12 +457,16 @@ static void test_gemm_against_naive(void) {
                     for (m = 0; m < M; m++)
                         for (n = 0; n < N; n++) {
                             double exact = 0, mag = 0;
+                            float chain = 0.0f;
                             for (k = 0; k < K; k++) {
                                 double t = (double)A[m * rsa + k * csa] * B[k * rsb + n * csb];
                                 exact += t;
                                 mag += fabs(t);
+                                chain = BP__FMA(A[m * rsa + k * csa], B[k * rsb + n * csb], chain);
                             }
                             if (fabs(C[(size_t)m * N + n] - exact) > K * 6e-8 * mag + 1e-30) bad++;
+                            /* and exactly the documented sum: over k in order, by BP__FMA */
+                            if (C[(size_t)m * N + n] != chain) chain_bad++;
                         }
                     if (form == 1) {   /* the fused step against the stored product + bp__step
                                           (the fused call leaves partial sums in C) */
@@ -479,6 +485,7 @@ static void test_gemm_against_naive(void) {
                     }
                 }
     CHECKF(bad == 0, "%d threads: %d wrong elements", threads, bad);
+    CHECKF(chain_bad == 0, "%d threads: %d elements not the k-ordered chain of BP__FMA", threads, chain_bad);
     CHECKF(fused_bad == 0, "%d threads: %d of %d fused steps differ", threads, fused_bad, fused);
     CHECKF(hook_bad == 0, "%d threads: %d rows not given to rows_done exactly once", threads, hook_bad);
     }
