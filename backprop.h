@@ -1019,8 +1019,9 @@ typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
 #endif
 
 BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, int k0, int kc,
-                                       const float *BP__RESTRICT b, size_t ldb, const int R) {
-    const int nr = g->N - j < BP__NR ? g->N - j : BP__NR;
+                                       const float *BP__RESTRICT b, size_t ldb, const int R,
+                                       const int NW) {
+    const int nr = g->N - j < NW ? g->N - j : NW;
     const size_t at = (size_t)i * g->ldc + (size_t)j;
     float *BP__RESTRICT C = g->C + at;
 #if BP__TILE_VEC
@@ -1033,7 +1034,7 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     int k, r, c;
     for (r = 0; r < R; r++) {
         a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
-        for (c = 0; c < BP__NR; c++) BP__TILE_OUT[r][c] = 0.0f;
+        for (c = 0; c < NW; c++) BP__TILE_OUT[r][c] = 0.0f;
     }
     /* C only when it holds partial sums: C may be untouched memory (the fused step never
        stores it), and even a masked-off vector load from a page not yet mapped is slow */
@@ -1043,23 +1044,23 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
 #if BP__TILE_VEC
     for (r = 0; r < R; r++) {
         BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
-        BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
+        if (NW == BP__NR) BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
     }
     for (k = 0; k < kc; k++, b += ldb) {
         BP__CONTRACT
         bp__vhalf b0, b1;
         BP_MEMCPY(&b0, b, sizeof b0);
-        BP_MEMCPY(&b1, b + BP__NR / 2, sizeof b1);
+        if (NW == BP__NR) BP_MEMCPY(&b1, b + BP__NR / 2, sizeof b1);
         BP__UNROLL
         for (r = 0; r < R; r++) {
             const float ar = a[r][(size_t)k * g->csa];
             v[r][0] = ar * b0 + v[r][0];
-            v[r][1] = ar * b1 + v[r][1];
+            if (NW == BP__NR) v[r][1] = ar * b1 + v[r][1];
         }
     }
     for (r = 0; r < R; r++) {
         BP_MEMCPY(io[r], &v[r][0], sizeof v[r][0]);
-        BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
+        if (NW == BP__NR) BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
     }
 #else
     for (k = 0; k < kc; k++, b += ldb) {
@@ -1067,7 +1068,7 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         for (r = 0; r < R; r++) {
             const float ar = a[r][(size_t)k * g->csa];
             BP__UNROLL
-            for (c = 0; c < BP__NR; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
+            for (c = 0; c < NW; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
         }
     }
 #endif
@@ -1089,24 +1090,36 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
    stopped vectorizing (33k -> 11k samples/s on W2). Threads split rows evenly, not by tiles
    (43 tiles of 6 rows over two threads is 22 for one), so each ends on a short tile, which
    a 2- or 4-row kernel computes in a fraction of a 6-row one's time. */
-#define BP__TILE_FN(name, R)                                                                  \
+#define BP__TILE_FN(name, R, NW)                                                              \
     BP__NOINLINE BP__PRIVATE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc, \
                                        const float *BP__RESTRICT b, size_t ldb) {             \
-        bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R);                                           \
+        bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R, NW);                                       \
     }
-BP__TILE_FN(bp__tile, BP__MR)
-BP__TILE_FN(bp__tile2, 2)
+BP__TILE_FN(bp__tile, BP__MR, BP__NR)
+BP__TILE_FN(bp__tile2, 2, BP__NR)
+BP__TILE_FN(bp__half, BP__MR, BP__NR / 2)     /* a last panel of at most NR/2 columns */
+BP__TILE_FN(bp__half2, 2, BP__NR / 2)
 #if BP__MR > 4
-BP__TILE_FN(bp__tile4, 4)
+BP__TILE_FN(bp__tile4, 4, BP__NR)
+BP__TILE_FN(bp__half4, 4, BP__NR / 2)
 #else
 #define bp__tile4 bp__tile
+#define bp__half4 bp__half
 #endif
 
 /* The row tiles of rows i0 .. i1-1 against one panel: MR rows at a time, the last few by a
-   shorter kernel. */
+   shorter kernel; a last panel of at most NR/2 columns (N = 784 ends on 16, a 10-class output
+   is 10) by kernels half as wide. */
 BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc, const float *b,
                            size_t ldb) {
     int i;
+    if (g->N - j <= BP__NR / 2) {        /* half the work (and registers) for half a panel */
+        for (i = i0; i + BP__MR <= i1; i += BP__MR) bp__half(g, i, BP__MR, j, k0, kc, b, ldb);
+        if (i1 - i > 4)      bp__half(g, i, i1 - i, j, k0, kc, b, ldb);
+        else if (i1 - i > 2) bp__half4(g, i, i1 - i, j, k0, kc, b, ldb);
+        else if (i1 > i)     bp__half2(g, i, i1 - i, j, k0, kc, b, ldb);
+        return;
+    }
     for (i = i0; i + BP__MR <= i1; i += BP__MR) bp__tile(g, i, BP__MR, j, k0, kc, b, ldb);
     if (i1 - i > 4)      bp__tile(g, i, i1 - i, j, k0, kc, b, ldb);
     else if (i1 - i > 2) bp__tile4(g, i, i1 - i, j, k0, kc, b, ldb);
