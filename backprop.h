@@ -1,4 +1,4 @@
-/* backprop.h - v0.1.2 - neural networks trained by backpropagation, one C99 header - MIT or public domain
+/* backprop.h - v0.1.3 - neural networks trained by backpropagation, one C99 header - MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
      static     dense feed-forward nets (bp_net): forward pass, backward pass by the chain rule,
@@ -137,8 +137,8 @@
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 1
-#define BACKPROP_VERSION_PATCH 2
-#define BACKPROP_VERSION_STRING "0.1.2"
+#define BACKPROP_VERSION_PATCH 3
+#define BACKPROP_VERSION_STRING "0.1.3"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -2439,6 +2439,13 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 /*
    VERSION HISTORY
+     0.1.3 (2026-11-28)  batched products: the AVX (no AVX-512) tile is 4 x 16, not 6 x 16, whose
+                         accumulators did not fit the 16 registers (W2 1.7x faster at -mavx2
+                         -mfma); under clang the tile's accumulators are vectors (W2 1.3x at
+                         -O3 -march=native, 1.4x at -mavx2, 1.9x at -O2); a last panel of at
+                         most half the tile width goes to half-width kernels; with threads, a
+                         product whose B is packed splits its columns where its panels divide
+                         evenly. Same results.
      0.1.2 (2026-11-28)  batched products: threads split rows evenly, the last rows by 2- and
                          4-row kernels; a narrow layer's forward product (an output layer of a
                          few classes) split by samples, each finished by its thread; a weight
