@@ -1242,8 +1242,8 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         /* rows_done free of C: the columns are split instead of the rows when there are too
            few rows, or when B is packed and its panels go evenly to the threads (each then
            packs only its own panels; split by rows, each packs all of B) */
-        if (g->by_rows && g->cols_ok
-            && ((g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR) || (!BP__IN_PLACE(g) && np >= nt && np % nt == 0))) {
+        if (g->by_rows && g->cols_ok && ((g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR)
+                                         || (!BP__IN_PLACE(g) && np >= nt && np % nt == 0))) {
             h = *g;
             h.by_rows = 0;
             g = &h;
