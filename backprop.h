@@ -997,18 +997,21 @@ typedef struct bp__mm_ {
    stored rows are multiplied by f'(Y) (the input deltas) while still in cache. Every element
    is the same chain of fused multiply-adds whatever R: which kernel computes a row does not
    change its bits. */
-/* clang: the accumulators are vectors of half a tile row (the vector extension GCC and clang
-   share), and the valid corner goes in and out through io. Written as float arrays, clang
-   kept them in memory when indexed under loops to mr or nr (W2 81k samples/s), and else
-   copied each one between registers every k, spilling where registers are few (AVX-512 141k,
-   AVX2 61k; 183k and 85k as vectors). The vector a * b + c is fused exactly where BP__FMA is
-   (contract(fast) with fmaf; else the command line decides for both): the same bits. GCC
-   makes the best of the plain arrays (185k) and keeps them. */
-#if defined(__clang__)
+/* The accumulators as vectors of half a tile row (the vector extension GCC and clang share),
+   the valid corner in and out through io: under clang always, under GCC on x86 without a
+   fast FMA. Written as float arrays, clang kept them in memory when indexed under loops to mr
+   or nr (W2 81k samples/s), and else copied each one between registers every k, spilling
+   where registers are few (AVX-512 141k, AVX2 61k; 183k and 85k as vectors); GCC's -O3
+   vectorized the arrays' loops its own way without FMA (plain -O3 11k, -O3 -mavx 4.8k; 41k
+   and 89k as vectors). The vector a * b + c is fused exactly where BP__FMA is (by
+   contract(fast) under clang with fmaf; else neither is, or the command line decides for
+   both): the same bits. With a fast FMA, GCC makes the best of the plain arrays (189k) and
+   keeps them: in ISO C it would not fuse the vector form. */
+#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
 #define BP__TILE_VEC 1
 #define BP__TILE_OUT io
 typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
-#ifdef BP__FUSED
+#if defined(BP__FUSED) && defined(__clang__)
 #define BP__CONTRACT _Pragma("clang fp contract(fast)")
 #else
 #define BP__CONTRACT
@@ -1032,20 +1035,32 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
 #endif
     const float *a[BP__MR];
     int k, r, c;
-    for (r = 0; r < R; r++) {
+    for (r = 0; r < R; r++)
         a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
-        for (c = 0; c < NW; c++) BP__TILE_OUT[r][c] = 0.0f;
+#if BP__TILE_VEC
+    if (k0 > 0) {
+        for (r = 0; r < R; r++)
+            for (c = 0; c < NW; c++) io[r][c] = 0.0f;
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < nr; c++) io[r][c] = C[(size_t)r * g->ldc + (size_t)c];
+        for (r = 0; r < R; r++) {
+            BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
+            if (NW == BP__NR) BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
+        }
+    } else {
+        const bp__vhalf zero = {0.0f};
+        for (r = 0; r < R; r++) v[r][0] = v[r][1] = zero;
     }
+#else
+    for (r = 0; r < R; r++)
+        for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
     /* C only when it holds partial sums: C may be untouched memory (the fused step never
        stores it), and even a masked-off vector load from a page not yet mapped is slow */
     if (k0 > 0)
         for (r = 0; r < mr; r++)
-            for (c = 0; c < nr; c++) BP__TILE_OUT[r][c] = C[(size_t)r * g->ldc + (size_t)c];
+            for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
+#endif
 #if BP__TILE_VEC
-    for (r = 0; r < R; r++) {
-        BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
-        if (NW == BP__NR) BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
-    }
     for (k = 0; k < kc; k++, b += ldb) {
         BP__CONTRACT
         bp__vhalf b0, b1;
