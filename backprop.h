@@ -938,7 +938,12 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
         const int p = q * BP__NR;
         float *out = pb + (size_t)q * ps;
         int k, j;
-        if (cs == 1) {
+        if (cs == 1 && p + BP__NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
+            for (k = 0; k < kc; k++) {
+                const float *row = B + (size_t)k * rs + (size_t)p;
+                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = row[j];
+            }
+        } else if (cs == 1) {
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
                 for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
