@@ -26,12 +26,15 @@ configs=()   # "name|workload|command"
 build() { echo "bench: $*" >&2; "$@" || { echo "bench: build failed: $*"; exit 1; }; }
 build $CC -std=c99 -O2 $POSIX bench/bench_bp.c -o $B/bp_O2 -lm
 build $CC -std=c99 -O3 -march=native $POSIX bench/bench_bp.c -o $B/bp_O3n -lm
-# -O3 alone (CMake's Release): GCC once vectorized the kernel its own way there, at a third of -O2
+# -O3 alone (CMake's Release): GCC once vectorized the kernel its own way there, at a third of -O2;
+# -O2 -march=native: GCC's -O2 vectorizer takes only some loop shapes
 build $CC -std=c99 -O3 $POSIX bench/bench_bp.c -o $B/bp_O3 -lm
+build $CC -std=c99 -O2 -march=native $POSIX bench/bench_bp.c -o $B/bp_O2n -lm
 configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$B/bp_O2 W1 fused"
           "backprop.h -O3 -march=native, loop|W1|$B/bp_O3n W1 loop" "backprop.h -O3 -march=native, fused|W1|$B/bp_O3n W1 fused"
           "backprop.h -O2, epoch|W1|$B/bp_O2 W1 epoch" "backprop.h -O3 -march=native, epoch|W1|$B/bp_O3n W1 epoch"
           "backprop.h -O2, fused|W2|$B/bp_O2 W2 fused" "backprop.h -O3, fused|W2|$B/bp_O3 W2 fused"
+          "backprop.h -O2 -march=native, fused|W2|$B/bp_O2n W2 fused"
           "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused")
 # an AVX2 machine (most desktops: no AVX-512) runs the AVX kernel; this one can run it too
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
