@@ -694,7 +694,6 @@ BPDEF void bp_randomize(bp_net *net, uint64_t seed) {
         for (i = bp__b_; i < bp__n_; i++) { BODY }                                      \
     } while (0)
 
-
 /* sigmoid   y = 1 / (1 + e^-z)             dy/dz = y (1 - y)
    Split at 0 so e^|z| is never formed: no overflow for any finite z. */
 BP__PRIVATE float bp__sigmoid(float z) {
@@ -754,14 +753,16 @@ BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, in
     }
 }
 
-/* d[i] *= dy/dz at y[i], for the elementwise activations (softmax is output-only). */
-/* clang turned these loops in BP__EACH's blocks into something 15 % slower on W2 (they run in
-   every input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the blocks */
+/* clang turned the loops below in BP__EACH's blocks into something 15 % slower on W2 (they
+   run in every input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the
+   blocks */
 #if defined(__clang__)
 #define BP__EACH_D(i, n, BODY) for (i = 0; i < (n); i++) { BODY }
 #else
 #define BP__EACH_D(i, n, BODY) BP__EACH(i, n, BODY)
 #endif
+
+/* d[i] *= dy/dz at y[i], for the elementwise activations (softmax is output-only). */
 BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *BP__RESTRICT d,
                                size_t count) {
     size_t i;
@@ -1053,6 +1054,8 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     int k, r, c;
     for (r = 0; r < R; r++)
         a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
+    /* C only when it holds partial sums: C may be untouched memory (the fused step never
+       stores it), and even a masked-off vector load from a page not yet mapped is slow */
 #if BP__TILE_VEC
     if (k0 > 0) {
         for (r = 0; r < R; r++)
@@ -1070,8 +1073,6 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
 #else
     for (r = 0; r < R; r++)
         for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
-    /* C only when it holds partial sums: C may be untouched memory (the fused step never
-       stores it), and even a masked-off vector load from a page not yet mapped is slow */
     if (k0 > 0)
         for (r = 0; r < mr; r++)
             for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
