@@ -1058,8 +1058,9 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     int k, r, c;
     for (r = 0; r < R; r++)
         a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
-    /* C only when it holds partial sums: C may be untouched memory (the fused step never
-       stores it), and even a masked-off vector load from a page not yet mapped is slow */
+    /* acc starts from C only when it holds partial sums: C may be untouched memory (the fused
+       step never stores it), and even a masked-off vector load from a page not yet mapped is
+       slow */
 #if BP__TILE_VEC
     if (k0 > 0) {
         for (r = 0; r < R; r++)
@@ -1074,14 +1075,6 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         const bp__vhalf zero = {0.0f};
         for (r = 0; r < R; r++) v[r][0] = v[r][1] = zero;
     }
-#else
-    for (r = 0; r < R; r++)
-        for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
-    if (k0 > 0)
-        for (r = 0; r < mr; r++)
-            for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
-#endif
-#if BP__TILE_VEC
     for (k = 0; k < kc; k++, b += ldb) {
         BP__CONTRACT
         bp__vhalf b0, b1;
@@ -1099,6 +1092,11 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         if (NW == BP__NR) BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
     }
 #else
+    for (r = 0; r < R; r++)
+        for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
+    if (k0 > 0)
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
     for (k = 0; k < kc; k++, b += ldb) {
         BP__UNROLL
         for (r = 0; r < R; r++) {
@@ -1146,20 +1144,18 @@ BP__TILE_FN(bp__half4, 4, BP__NR / 2)
 /* The row tiles of rows i0 .. i1-1 against one panel: MR rows at a time, the last few by a
    shorter kernel; a last panel of at most NR/2 columns (N = 784 ends on 16, a 10-class output
    is 10) by kernels half as wide. */
+typedef void (*bp__kernel)(const bp__mm *g, int i, int mr, int j, int k0, int kc,
+                           const float *BP__RESTRICT b, size_t ldb);
 BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc, const float *b,
                            size_t ldb) {
+    const int half = g->N - j <= BP__NR / 2;   /* half the work (and registers) for half a panel */
+    const bp__kernel k6 = half ? bp__half : bp__tile, k4 = half ? bp__half4 : bp__tile4;
+    const bp__kernel k2 = half ? bp__half2 : bp__tile2;
     int i;
-    if (g->N - j <= BP__NR / 2) {        /* half the work (and registers) for half a panel */
-        for (i = i0; i + BP__MR <= i1; i += BP__MR) bp__half(g, i, BP__MR, j, k0, kc, b, ldb);
-        if (i1 - i > 4)      bp__half(g, i, i1 - i, j, k0, kc, b, ldb);
-        else if (i1 - i > 2) bp__half4(g, i, i1 - i, j, k0, kc, b, ldb);
-        else if (i1 > i)     bp__half2(g, i, i1 - i, j, k0, kc, b, ldb);
-        return;
-    }
-    for (i = i0; i + BP__MR <= i1; i += BP__MR) bp__tile(g, i, BP__MR, j, k0, kc, b, ldb);
-    if (i1 - i > 4)      bp__tile(g, i, i1 - i, j, k0, kc, b, ldb);
-    else if (i1 - i > 2) bp__tile4(g, i, i1 - i, j, k0, kc, b, ldb);
-    else if (i1 > i)     bp__tile2(g, i, i1 - i, j, k0, kc, b, ldb);
+    for (i = i0; i + BP__MR <= i1; i += BP__MR) k6(g, i, BP__MR, j, k0, kc, b, ldb);
+    if (i1 - i > 4)      k6(g, i, i1 - i, j, k0, kc, b, ldb);
+    else if (i1 - i > 2) k4(g, i, i1 - i, j, k0, kc, b, ldb);
+    else if (i1 > i)     k2(g, i, i1 - i, j, k0, kc, b, ldb);
 }
 
 /* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
