@@ -907,12 +907,19 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
    wide operand of the micro-kernel, is copied ("packed") in blocks of KC x NC into panels of
    NR columns in the pack area of work, so it is read contiguously and from cache; A needs
    only MR values per k and is read where it lies. */
+/* The tile's accumulators are vectors (see bp__tile_r) under clang, and under GCC on x86
+   without a fast FMA; else float arrays. */
+#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
+#define BP__TILE_VEC 1
+#else
+#define BP__TILE_VEC 0
+#endif
 #if defined(__AVX512F__)
 #define BP__MR 6           /* tile rows: 6 x 32 accumulators = 12 AVX-512 registers */
 #define BP__NR 32
-#elif defined(__AVX__) && defined(__clang__)
-#define BP__MR 6           /* 6 x 16 = 12 AVX registers of 16: clang's vector form fits them
-                              (AVX2 W2 93k samples/s; 86k at 4 x 16) */
+#elif defined(__AVX__) && BP__TILE_VEC
+#define BP__MR 6           /* 6 x 16 = 12 AVX registers of 16: the vector form fits them (clang
+                              AVX2 W2 93k samples/s, 86k at 4 x 16; GCC -mavx 95k, 93k) */
 #define BP__NR 16
 #elif defined(__AVX__)
 #define BP__MR 4           /* 4 x 16 = 8 AVX registers of 16: at 6 x 16 GCC's float arrays
@@ -1028,8 +1035,7 @@ typedef struct bp__mm_ {
    contract(fast) under clang with fmaf; else neither is, or the command line decides for
    both): the same bits. With a fast FMA, GCC makes the best of the plain arrays (189k) and
    keeps them: in ISO C it would not fuse the vector form. */
-#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
-#define BP__TILE_VEC 1
+#if BP__TILE_VEC
 #define BP__TILE_OUT io
 typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
 #if defined(BP__FUSED) && defined(__clang__)
@@ -1038,7 +1044,6 @@ typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
 #define BP__CONTRACT
 #endif
 #else
-#define BP__TILE_VEC 0
 #define BP__TILE_OUT acc
 #endif
 
