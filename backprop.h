@@ -2476,9 +2476,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 /*
    VERSION HISTORY
-     0.1.3 (2026-11-28)  batched products: GCC's AVX (no AVX-512) tile is 4 x 16, not 6 x 16,
-                         whose accumulators did not fit the 16 registers (W2 1.7x faster at
-                         -mavx2 -mfma); the tile's accumulators are vectors under clang (W2 1.3x
+     0.1.3 (2026-11-28)  batched products: GCC's AVX2 + FMA tile is 4 x 16, not 6 x 16, whose
+                         accumulators did not fit the 16 registers (W2 1.7x faster at -mavx2
+                         -mfma); the tile's accumulators are vectors under clang (W2 1.3x
                          at -O3 -march=native, 1.5x at -mavx2, 1.9x at -O2) and under GCC on x86
                          without a fast FMA (3.7x at plain -O3, where GCC had vectorized the
                          old loop its own way); a last panel of at most half the tile width
