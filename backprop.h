@@ -950,10 +950,11 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
 
 /* An 8 x 8 block, 8 rows of src (stride ld) into 8 rows of dst (stride ldd), transposed in
    registers: unpack pairs of rows, then pairs of pairs, then halves (the vector extension's
-   shuffles, GCC 12 and clang; on x86 one instruction each). The transposing pack ran at about
-   one float a cycle without it: GCC assembled each stored vector from scalar loads. */
-#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12))                             \
-    && (defined(__SSE2__) || defined(__ARM_NEON) || defined(__aarch64__))
+   shuffles, GCC 12 and clang, with AVX: 24 shuffle instructions for 64 floats). The
+   transposing pack ran at about one float a cycle without it: GCC assembled each stored
+   vector from scalar loads. With SSE2 alone GCC splits these 8-float vectors into scalar
+   moves, so there (and elsewhere) the plain loop stays. */
+#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && defined(__AVX__)
 #define BP__SHUFFLE 1
 typedef float bp__v8 __attribute__((vector_size(32)));
 BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t ldd) {
@@ -1171,8 +1172,8 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
 
 /* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
    stopped vectorizing (33k -> 11k samples/s on W2). Threads split rows evenly, not by tiles
-   (43 tiles of 6 rows over two threads is 22 for one), so each may end on a short tile,
-   which a 2- or 4-row kernel computes in a fraction of a full one's time. */
+   (256 rows in tiles of 6 are 43 tiles, 22 for one of two threads), so each may end on a
+   short tile, which a 2- or 4-row kernel computes in a fraction of a full one's time. */
 #define BP__TILE_FN(name, R, NW)                                                              \
     BP__NOINLINE BP__PRIVATE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc, \
                                        const float *BP__RESTRICT b, size_t ldb) {             \
@@ -2521,9 +2522,10 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 /*
    VERSION HISTORY
      0.1.4 (2026-11-28)  batched products: the AVX-512 tile is 8 x 32, not 6 x 32 (W2 1.03x
-                         faster, 1.05x at GCC -O2 -march=native; two threads 1.04x); the
-                         transposing pack moves 8 x 8 blocks through registers (2.5x faster
-                         on data in cache). Same results.
+                         faster, 1.05x at GCC -O2 -march=native; two threads 1.04x); with AVX
+                         the transposing pack moves 8 x 8 blocks through registers (2.5x
+                         faster on data in cache); threads that each pack a whole block start
+                         at different panels (two threads 1.02x). Same results.
      0.1.3 (2026-11-28)  batched products: GCC's AVX2 + FMA tile is 4 x 16, not 6 x 16, whose
                          accumulators did not fit the 16 registers (W2 1.7x faster at -mavx2
                          -mfma); the tile's accumulators are vectors under clang (W2 1.3x

@@ -47,7 +47,7 @@ for cc in $ccs; do
     try "$cc -ffp-contract=off -DFP_FAST_FMAF, the unit tests" $cc $STRICT -O3 -march=native \
         -ffp-contract=off -DFP_FAST_FMAF -D_POSIX_C_SOURCE=200809L -o "$out/prog" tests/test_backprop.c -lm
     # the AVX tile (GCC with FMA 4 x 16, else 6 x 16; -O2 alone gives SSE's 4 x 8,
-    # -march=native here AVX-512's 6 x 32)
+    # -march=native here AVX-512's 8 x 32)
     if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
         try "$cc -O2 -mavx2 -mfma, the unit tests" $cc $STRICT -O2 -mavx2 -mfma -D_POSIX_C_SOURCE=200809L \
             -o "$out/prog" tests/test_backprop.c -lm
