@@ -1499,37 +1499,44 @@ static void test_file_helpers(void) {
    area; the 10-unit output layer's products are big enough to split (batch 64 x 128 inputs):
    its forward pass by samples, finished row by row, its weight gradient by columns. In the
    second, the 256-unit layer's activations (a row stride of 256 floats) are packed for the
-   next weight gradient, which is then split by columns where the panels divide evenly. */
+   next weight gradient, which is then split by columns where the panels divide evenly. In the
+   third the output layer is the widest and not narrow (its forward product split by
+   columns). The losses each step returns must agree to the bit too. */
 static void test_threads_bit_identical(void) {
 #ifdef _OPENMP
-    static const int nets[2][4] = {{300, 530, 128, 10}, {200, 256, 128, 10}};
+    static const int nets[3][4] = {{300, 530, 128, 10}, {200, 256, 128, 10}, {300, 100, 64, 100}};
     static const bp_act acts[] = {BP_RELU, BP_TANH, BP_SOFTMAX};
     const bp_opt opt = {0.05f, 0.9f, 1e-4f, 0};
-    float *x = (float *)malloc(64 * 300 * sizeof(float)), t[64 * 10] = {0}, *first = NULL;
+    float *x = (float *)malloc(64 * 300 * sizeof(float)), *t = (float *)calloc(64 * 100, sizeof(float));
+    float *first = NULL, loss[4], first_loss[4];
     bp_rng r = bp_rng_seed(14);
     int net, threads, step, i;
     for (i = 0; i < 64 * 300; i++) x[i] = urand(&r, -1, 1);
-    for (i = 0; i < 64; i++) t[i * 10 + i % 10] = 1;
-    for (net = 0; net < 2; net++) {
+    for (net = 0; net < 3; net++) {
+        const int nout = nets[net][3];
+        for (i = 0; i < 64 * nout; i++) t[i] = 0.0f;
+        for (i = 0; i < 64; i++) t[i * nout + i % nout] = 1;
         for (threads = 1; threads <= 4; threads++) {
             tnet tn;
             omp_set_num_threads(threads);
             CHECK(tnet_make(&tn, 3, nets[net], acts, BP_LOSS_CROSS_ENTROPY, 64) == BP_OK);
             bp_randomize(&tn.net, 14);
-            for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 64, NULL) == BP_OK);
+            for (step = 0; step < 4; step++) CHECK(bp_train_step(&tn.net, tn.vel, &opt, x, t, 64, &loss[step]) == BP_OK);
             if (threads == 1) {
                 free(first);
                 first = (float *)malloc(tn.net.n_params * sizeof(float));
                 memcpy(first, tn.params, tn.net.n_params * sizeof(float));
+                memcpy(first_loss, loss, sizeof loss);
             } else {
                 CHECKF(memcmp(first, tn.params, tn.net.n_params * sizeof(float)) == 0, "net %d: %d threads differ",
                        net, threads);
+                CHECKF(memcmp(first_loss, loss, sizeof loss) == 0, "net %d: %d threads, losses differ", net, threads);
             }
             tnet_free(&tn);
         }
     }
     printf("     trained with 1, 2, 3 and 4 OpenMP threads (%d available)\n", omp_get_num_procs());
-    free(first); free(x);
+    free(first); free(x); free(t);
 #else
     printf("     skip: built without OpenMP (the -fopenmp build in make test runs it)\n");
 #endif
