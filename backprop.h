@@ -1699,7 +1699,10 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
 
 /* ---- updates ---------------------------------------------------------------------------- */
 
-BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
+/* bp_sgd and bp_update stay out of line: inlined into a caller that cannot tell its arrays
+   apart (pointers from posix_memalign, say), GCC dropped the restrict of bp__step and left
+   the update scalar, 5x slower (W1's plain loop 31k samples/s instead of 82k). */
+BP__NOINLINE BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
     bp_opt o;
     if (!params || !grads) return;
     /* p[i] -= lr * g[i], by bp__step (g times 1 is exact): its arrays are restrict parameters
@@ -1709,7 +1712,7 @@ BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
     bp__step(params, NULL, 1.0f, grads, n, &o, 0.0f);
 }
 
-BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
+BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
     bp_status s = bp__check_opt(net, velocity, opt);
     int l;
     if (s != BP_OK) return s;
@@ -2528,7 +2531,10 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
                          faster, 1.05x at GCC -O2 -march=native; two threads 1.04x); with AVX
                          the transposing pack moves 8 x 8 blocks through registers (2.5x
                          faster on data in cache); threads that each pack a whole block start
-                         at different panels (two threads 1.02x). Same results.
+                         at different panels (two threads 1.02x). bp_sgd and bp_update are
+                         never inlined: in a caller whose arrays GCC could not tell apart it
+                         dropped their restrict and ran the update scalar, 5x slower. Same
+                         results.
      0.1.3 (2026-11-28)  batched products: GCC's AVX2 + FMA tile is 4 x 16, not 6 x 16, whose
                          accumulators did not fit the 16 registers (W2 1.7x faster at -mavx2
                          -mfma); the tile's accumulators are vectors under clang (W2 1.3x

@@ -38,6 +38,15 @@ for cc in $ccs; do
     try "$cc included twice"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/twice.c -lm
     try "$cc two units"          $cc $STRICT $PICKY -o "$out/prog" tests/compile/tu_a.c tests/compile/tu_b.c -lm
     try "$cc hooks, no libm"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/hooks.c
+    # bp_sgd and bp_update stay calls (see update_calls.c), at the optimization that inlines most
+    if command -v objdump >/dev/null 2>&1; then
+        try "$cc -O3: bp_sgd and bp_update are not inlined into their caller" sh -c \
+            "$cc $STRICT -O3 -march=native -D_POSIX_C_SOURCE=200809L -o $out/prog tests/compile/update_calls.c -lm &&
+             objdump -d --no-show-raw-insn $out/prog | awk '/<main>:/,/^\$/' > $out/main.s &&
+             grep -q 'call.*<bp_sgd>' $out/main.s && grep -q 'call.*<bp_update>' $out/main.s"
+    else
+        echo "skip compile test of inlining: no objdump (apt-get install binutils)"
+    fi
     try "$cc -O3 -march=native"  $cc $STRICT -O3 -march=native -o "$out/prog" tests/compile/twice.c -lm
     # the whole API inlined into its callers at -O3: GCC's -Wmaybe-uninitialized regressions
     try "$cc -O3 -march=native, the unit tests" $cc $STRICT -O3 -march=native -D_POSIX_C_SOURCE=200809L \
