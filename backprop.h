@@ -1022,6 +1022,16 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
 #endif
             for (; k < kc; k++)
                 for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
+        } else if (rs == 1) {
+            /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
+               of the panel at a time, zeros past nc (column by column, every store went to
+               another cache line: 1.1 us for W2's 10 x 128) */
+            const float *col = B + (size_t)p * cs;
+            for (k = 0; k < kc; k++) {
+                float *o = out + (size_t)k * BP__NR;
+                for (j = 0; j < nc - p; j++) o[j] = col[(size_t)j * cs + (size_t)k];
+                for (; j < BP__NR; j++) o[j] = 0.0f;
+            }
         } else {
             for (j = 0; j < BP__NR; j++) {
                 const float *col = B + (size_t)(p + j) * cs;
