@@ -2540,8 +2540,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
      0.1.4 (2026-11-28)  batched products: the AVX-512 tile is 8 x 32, not 6 x 32 (W2 1.03x
                          faster, 1.05x at GCC -O2 -march=native; two threads 1.04x); with AVX
                          the transposing pack moves 8 x 8 blocks through registers (2.5x
-                         faster on data in cache); threads that each pack a whole block start
-                         at different panels (two threads 1.02x). bp_sgd and bp_update are
+                         faster on data in cache), and a partial last panel row by row;
+                         threads that each pack a whole block start at different panels (two
+                         threads 1.02x). bp_sgd and bp_update are
                          never inlined: in a caller whose arrays GCC could not tell apart it
                          dropped their restrict and ran the update scalar, 5x slower. Same
                          results.
