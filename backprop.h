@@ -2542,10 +2542,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
                          the transposing pack moves 8 x 8 blocks through registers (2.5x
                          faster on data in cache), and a partial last panel row by row;
                          threads that each pack a whole block start at different panels (two
-                         threads 1.02x). bp_sgd and bp_update are
-                         never inlined: in a caller whose arrays GCC could not tell apart it
-                         dropped their restrict and ran the update scalar, 5x slower. Same
-                         results.
+                         threads 1.02x). Fixed: bp_sgd and bp_update are never inlined (in a
+                         caller whose arrays GCC could not tell apart it dropped their
+                         restrict and ran the update scalar, 5x slower). Same results.
      0.1.3 (2026-11-28)  batched products: GCC's AVX2 + FMA tile is 4 x 16, not 6 x 16, whose
                          accumulators did not fit the 16 registers (W2 1.7x faster at -mavx2
                          -mfma); the tile's accumulators are vectors under clang (W2 1.3x
