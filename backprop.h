@@ -987,14 +987,15 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
 
 /* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns, panel q at
    pb + q ps (panels q0 .. q1-1 only, the first q0 + rot mod their count, then on in a circle;
-   columns past nc are zeros). Row-major B (cs = 1) is copied a row at a time; the transpose
-   of a row-major array (rs = 1: the forward pass's X^T or W^T) is read along its rows, NR of
-   them at once. Threads that each pack all of a block start at different panels (rot = the
+   columns past nc are zeros). Every product's B has a unit stride: row-major B (cs = 1) is
+   copied a row at a time; the transpose of a row-major array (rs = 1: the forward pass's X^T
+   or W^T) is read along its rows, NR of them at once. Threads that each pack all of a block start at different panels (rot = the
    thread): each panel comes from memory once, to one of them, and to the other from its
    cache (W2's X^T: two threads 1.02x faster; both in step, both waited on memory). */
 BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
                             size_t ps, int q0, int q1, int rot) {
     int i;
+    BP_ASSERT(cs == 1 || rs == 1);
     for (i = 0; i < q1 - q0; i++) {
         const int q = q0 + (i + rot) % (q1 - q0), p = q * BP__NR;
         float *out = pb + (size_t)q * ps;
@@ -1009,7 +1010,7 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
                 const float *row = B + (size_t)k * rs + (size_t)p;
                 for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
             }
-        } else if (p + BP__NR <= nc && rs == 1) {
+        } else if (p + BP__NR <= nc) {
             /* the transpose of a row-major array, a whole panel: for each k, one float from
                each of NR rows (each row's cache line serves 16 k in a row), stored as one
                contiguous run */
@@ -1022,7 +1023,7 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
 #endif
             for (; k < kc; k++)
                 for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
-        } else if (rs == 1) {
+        } else {
             /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
                of the panel at a time, zeros past nc (column by column, every store went to
                another cache line: 1.1 us for W2's 10 x 128) */
@@ -1031,12 +1032,6 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
                 float *o = out + (size_t)k * BP__NR;
                 for (j = 0; j < nc - p; j++) o[j] = col[(size_t)j * cs + (size_t)k];
                 for (; j < BP__NR; j++) o[j] = 0.0f;
-            }
-        } else {
-            for (j = 0; j < BP__NR; j++) {
-                const float *col = B + (size_t)(p + j) * cs;
-                if (p + j < nc) for (k = 0; k < kc; k++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)k * rs];
-                else            for (k = 0; k < kc; k++) out[(size_t)k * BP__NR + (size_t)j] = 0.0f;
             }
         }
     }
@@ -1717,7 +1712,7 @@ BP__NOINLINE BPDEF void bp_sgd(float *params, const float *grads, size_t n, floa
     if (!params || !grads) return;
     /* p[i] -= lr * g[i], by bp__step (g times 1 is exact): its arrays are restrict parameters
        (the two must not overlap: documented), which clang honours and restrict locals it does
-       not: with those its loop stayed scalar (W1's plain loop: 31k samples/s, 80k now) */
+       not (with those, clang too left the loop scalar) */
     o.lr = lr; o.momentum = 0.0f; o.weight_decay = 0.0f; o.nesterov = 0;
     bp__step(params, NULL, 1.0f, grads, n, &o, 0.0f);
 }
