@@ -81,14 +81,21 @@ else
     echo "bench: skip PyTorch: apt-get install python3-torch"
 fi
 
+# how far apart the two CPUs are just before each 2-thread run (BENCHMARKS.md, "The VM's two
+# states": a shared VM's slow state makes every 2-thread run slower)
+if $CC -std=c11 -O2 -pthread bench/probe.c -o $B/probe 2>/dev/null; then probe=$B/probe; else
+    probe=""; echo "bench: skip the cross-core probe: $CC cannot build bench/probe.c (C11, pthreads)"; fi
+
 out=$B/results.txt
 : > "$out"
 for rep in $(seq 1 "$REPS"); do
     for c in "${configs[@]}"; do
         IFS='|' read -r name work cmd <<< "$c"
         case "$cmd" in *"/sgemm "*) args="" ;; *bench_torch.py*) args="" ;; *"/fann "*) args="" ;; *) args=" $DATA" ;; esac
+        rt=""
+        case "$name" in *"2 threads"*) [ -n "$probe" ] && rt=" $($probe | tail -n 1 | sed 's/^probe //')" ;; esac
         line=$($RUN $cmd$args 2>/dev/null | tail -n 1)
-        echo "rep $rep | $name | $work | $line" | tee -a "$out" >&2
+        echo "rep $rep | $name | $work | $line$rt" | tee -a "$out" >&2
     done
 done
 
@@ -107,6 +114,7 @@ awk -F' [|] ' '
             if (f[i] == "accuracy") acc[name, work] = f[i + 1]
             if (f[i] == "gflops_w2") g1[name] = g1[name] " " f[i + 1]
             if (f[i] == "gflops_1024") g2[name] = g2[name] " " f[i + 1]
+            if (f[i] == "round_trip_ns") rt[name, work] = rt[name, work] " " f[i + 1]
         }
     }
     END {
@@ -121,4 +129,9 @@ awk -F' [|] ' '
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "SGEMM") continue
             printf "\n%-52s %s GFLOP/s at 64x256x784, %s GFLOP/s at 1024^3", p[1], median(g1[p[1]]), median(g2[p[1]]) }
         printf "\n"
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (rt[p[1], p[2]] == "") continue
+            if (!shown++) printf "\nEach 2-thread run, with the cross-core round trip (ns) measured just before it (bench/probe.c;\nabove about 250 ns the VM was in its slow state, see BENCHMARKS.md):\n"
+            n = split(rt[p[1], p[2]], r, " "); split(p[2] == "SGEMM" ? g1[p[1]] : sps[p[1], p[2]], v, " "); line = ""
+            for (i = 1; i <= n; i++) line = line sprintf(" %s (%s)", p[2] == "SGEMM" ? v[i] : sprintf("%.0f", v[i]), r[i])
+            printf "%-52s%s\n", p[1], line }
     }' "$out"
