@@ -994,7 +994,7 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
 
 /* A transposed panel reads NR rows at once, a line of each every 16 k: too many streams for
    the hardware's prefetchers, and the loads waited on memory a few lines at a time (W2's
-   batch, X^T of 64 x 784: 14 us from memory, 3.8 from cache). Asking for the line two ahead
+   batch, X^T of 64 x 784: 14 us from memory, 3 from cache). Asking for the line two ahead
    in every row (BP__AHEAD floats) keeps about 2 NR lines on their way: 10 us, and W2 1.5 %
    faster on one thread and on two. A pass reading the batch in order first did as well; a
    burst of prefetches for a whole block did nothing. */
