@@ -998,7 +998,7 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
    in every row (BP__AHEAD floats) keeps about 2 NR lines on their way: 10 us, and W2 1.5 %
    faster on one thread and on two. A pass reading the batch in order first did as well; a
    burst of prefetches for a whole block did nothing. */
-#define BP__AHEAD 32
+#define BP__AHEAD 32   /* (its test stays at the two call sites: inside, W2 ran 1 % slower) */
 BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
     int j;
     for (j = 0; j < BP__NR; j++) BP__PREFETCH(p + (size_t)j * cs);
@@ -1008,9 +1008,10 @@ BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
    pb + q ps (panels q0 .. q1-1 only, the first q0 + rot mod their count, then on in a circle;
    columns past nc are zeros). Every product's B has a unit stride: row-major B (cs = 1) is
    copied a row at a time; the transpose of a row-major array (rs = 1: the forward pass's X^T
-   or W^T) is read along its rows, NR of them at once. Threads that each pack all of a block start at different panels (rot = the
-   thread): each panel comes from memory once, to one of them, and to the other from its
-   cache (W2's X^T: two threads 1.02x faster; both in step, both waited on memory). */
+   or W^T) is read along its rows, NR of them at once. Threads that each pack all of a block
+   start at different panels (rot = the thread): each panel comes from memory once, to one of
+   them, and to the other from its cache (W2's X^T: two threads 1.02x faster; both in step,
+   both waited on memory). */
 BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
                             size_t ps, int q0, int q1, int rot) {
     int i;
