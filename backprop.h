@@ -45,10 +45,12 @@
                           default; -ffp-contract=off stops it.) Implementation file.
 
    MEMORY MODEL
-     Ask the size, hand in the arrays, init:
+     Ask the size, hand in the arrays with their lengths, init:
          size_t np = bp_params_size(n_layers, sizes);          floats of parameters (and of grads)
          size_t nw = bp_work_size(n_layers, sizes, max_batch); floats of scratch
-     (bp_rnet_params_size and bp_rnet_work_size for a recurrent net.)
+         bp_init(&net, ..., params, np, grads, np, work, nw);   a shorter array is refused
+     (bp_rnet_params_size and bp_rnet_work_size for a recurrent net; bp_opt_state_size for an
+     optimizer's state, handed to each training call with its length.)
      Static, stack, arena or malloc: your choice. 0 from either means the sizes are invalid.
      Any float alignment works; 64 bytes (a cache line) makes batched training a few % faster
      (malloc gives large blocks 16: rows then straddle lines, and threads share the lines
@@ -62,7 +64,11 @@
    WORK LAYOUT (scratch; you may read it, the library owns its contents)
      A_1 .. A_L   activations of each layer, max_batch rows of sizes[l] each
      Z            pre-activations of the output layer, max_batch rows of sizes[L]
-     D0, D1       deltas, max_batch rows of max(sizes[1..L]) each
+     D_1 .. D_L   deltas dLoss/dz of each layer, shaped as A_1 .. A_L (all of them are known
+                  before any weight changes: see ERRORS)
+     S            max_batch floats: the batch's per-sample losses
+     G            when max_batch > 1: max_batch rows of sizes[0], then of sizes[L]: a batch
+                  gathered by bp_train_epoch in a given order
      P            when max_batch > 1: packing space for the batched matrix products: the
                   largest, over each layer's products (N x K = min(B, out) x in forward,
                   in x B weight gradient, in x out input gradient, none for layer 0), of
@@ -77,16 +83,17 @@
              static const int sizes[] = {2, 4, 1};
              static const bp_act acts[] = {BP_TANH, BP_SIGMOID};
              static const float x[] = {0,0, 0,1, 1,0, 1,1}, t[] = {0, 1, 1, 0};
-             float params[17], grads[17], work[14];   // bp_params_size, bp_work_size
-             bp_opt opt = {0.5f, 0.0f, 0.0f, 0};      // lr, momentum, weight decay, nesterov
+             float params[17], grads[17], work[12];   // bp_params_size, bp_work_size
+             bp_opt opt = bp_opt_sgd(0.5f);           // plain SGD, learning rate 0.5
              bp_net net;
              int epoch, i;
-             if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, grads, work))
+             if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1,
+                         params, 17, grads, 17, work, 12))
                  return 1;
              bp_randomize(&net, 42);
              for (epoch = 0; epoch < 2000; epoch++)
-                 for (i = 0; i < 4; i++)
-                     bp_train_step(&net, NULL, &opt, x + 2 * i, t + i, 1, NULL);
+                 for (i = 0; i < 4; i++)                 // no optimizer state: NULL, 0
+                     bp_train_step(&net, &opt, NULL, 0, x + 2 * i, t + i, 1, NULL);
              for (i = 0; i < 4; i++)
                  printf("%.0f xor %.0f = %.3f\n", (double)x[2 * i], (double)x[2 * i + 1],
                         (double)bp_forward(&net, x + 2 * i, 1)[0]);
@@ -95,8 +102,9 @@
 
    LOSSES (per sample; the batch loss is the mean over the batch)
      BP_LOSS_SQUARED        0.5 * sum_k (y_k - t_k)^2, with any output activation.
-     BP_LOSS_CROSS_ENTROPY  softmax output:  -sum_k t_k log y_k           (targets sum to 1)
-                            sigmoid output: -sum_k t_k log y_k + (1-t_k) log(1-y_k)
+     BP_LOSS_CROSS_ENTROPY  softmax output:  -sum_k t_k log y_k   (each target row in 0..1,
+                                                              summing to 1 within 1e-3)
+                            sigmoid output: -sum_k t_k log y_k + (1-t_k) log(1-y_k)  (t in 0..1)
                             Fused with the output activation: the output delta is y - t. The
                             value is computed from the pre-activations (log-sum-exp, softplus),
                             so it stays finite and accurate when y rounds to 0 or 1.
@@ -131,9 +139,30 @@
      BACKPROP_NO_STDIO). No malloc, ever.
 
    ERRORS
-     Every function that takes caller input checks it and reports a bp_status (bp_strerror names
-     it). Functions that return a pointer or a loss signal failure with NULL or a negative loss,
-     as documented at each one.
+     One rule: every function that can fail returns a bp_status (bp_strerror names it), except
+     those whose result is a value, which answer with a sentinel documented at each: sizes 0,
+     pointers NULL, losses -1 (bad arguments) or NaN (a refused step), indices -1, the PRNG 0.
+     Mistakes the library can see are refused before anything is written: NULL pointers, sizes,
+     batches, settings, arrays shorter than their size query (init is told every length),
+     malformed model bytes. Lengths it cannot know (the rows of x and target you pass) are
+     yours to get right; the declarations say where.
+     Non-finite values and divergence. The training calls (bp_train_step, bp_train_epoch,
+     bp_update, bp_rnet_update) refuse a step rather than let an infinity or a NaN into the
+     parameters or the optimizer state: BP_ERR_NONFINITE, with params and state bit for bit as
+     before the call (bp_train_epoch: the batches before stay trained; *done says where it
+     stopped). Checked before anything is written: the batch's inputs, every layer's activations
+     (ReLU keeps a NaN a NaN), the output's pre-activations, the loss, every layer's deltas
+     (O(batch x width) reads beside O(batch x width^2) of products), and a bound on the
+     gradients, batch max|delta| max|input| <= 1e18 with lr times it <= 1e30, so that no
+     gradient or step can overflow (bp_update checks the stored gradient itself). Targets out
+     of range are BP_ERR_TARGET (NaN or infinite; for cross-entropy outside 0..1, and with
+     softmax a row not summing to 1: labels passed where one-hot rows belong land here; the
+     length of target, though, is yours to get right). bp_backward
+     answers NaN in the same cases and bp_evaluate refuses outputs that are not finite.
+     What the checks cannot see: a loss that is finite but growing (a learning rate too high:
+     the epoch's mean loss rises instead of falling, then BP_ERR_NONFINITE when it overflows;
+     lower lr, or set clip); a wrong but finite target; weight decay or momentum multiplying
+     weights that are already beyond about 1e30. bp_sgd is the bare step, unchecked.
 */
 #ifndef BACKPROP_H
 #define BACKPROP_H
@@ -185,16 +214,23 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_LOSS_ACT,       "cross-entropy needs a sigmoid or softmax output layer") \
     X(BP_ERR_MAX_BATCH,      "max_batch is less than 1") \
     X(BP_ERR_OVERFLOW,       "the sizes are too large: the float count overflows size_t") \
+    X(BP_ERR_PARAMS_SHORT,   "params is shorter than bp_params_size (or bp_rnet_params_size) says") \
+    X(BP_ERR_GRADS_SHORT,    "grads is shorter than bp_params_size (or bp_rnet_params_size) says") \
+    X(BP_ERR_WORK_SHORT,     "work is shorter than bp_work_size (or bp_rnet_work_size) says") \
+    X(BP_ERR_STATE_SHORT,    "the optimizer state is shorter than bp_opt_state_size says") \
     X(BP_ERR_BATCH,          "the batch (or sample count) is outside its range") \
-    X(BP_ERR_OPT,            "an optimizer setting is out of range (need finite lr > 0, " \
-                             "0 <= momentum < 1, finite weight_decay >= 0)") \
+    X(BP_ERR_OPT,            "an optimizer setting is out of range (see bp_opt)") \
+    X(BP_ERR_TARGET,         "a target is out of range: not finite, or (cross-entropy) outside " \
+                             "0..1, or (softmax cross-entropy) a row not summing to 1") \
+    X(BP_ERR_ORDER,          "an index in order is outside 0..n-1") \
+    X(BP_ERR_NONFINITE,      "a value became infinite or NaN, or a step would overflow: nothing " \
+                             "was updated") \
     X(BP_ERR_OUTPUTS,        "n_outputs is outside 1..n_units") \
     X(BP_ERR_RNET_ACT,       "a recurrent net needs an elementwise activation (not softmax)") \
     X(BP_ERR_RELAX,          "a relaxation setting is out of range (need 0 < tau <= 1, " \
                              "finite tol > 0, max_iters >= 1)") \
     X(BP_ERR_NOT_SETTLED,    "the relaxation did not settle within max_iters") \
     X(BP_ERR_ADJOINT_NOT_SETTLED, "the adjoint relaxation did not settle within max_iters") \
-    X(BP_ERR_NONFINITE,      "a state became infinite or NaN") \
     X(BP_ERR_NOT_SETTLED_YET, "bp_rnet_backward needs a successful bp_rnet_settle first") \
     X(BP_ERR_BUFFER,         "the buffer is too small") \
     X(BP_ERR_BAD_MAGIC,      "not a backprop.h model (bad magic bytes)") \
@@ -225,41 +261,78 @@ typedef struct bp_net {           /* fields are public and documented, but set b
     float *work;   size_t n_work;     /* caller-owned: activations and deltas */
 } bp_net;
 
-/* SGD settings for bp_update and bp_train_step. Per element, with g the gradient:
-       g' = g + weight_decay * w          (weights only; biases are not decayed)
-       v  = momentum * v + g'             (skipped when momentum == 0)
-       w -= lr * (nesterov ? g' + momentum * v : v)
-   With momentum == 0 this is plain SGD, w -= lr * g', and the velocity may be NULL. */
+/* Optimizers. */
+typedef enum bp_method { BP_SGD, BP_ADAM, BP_ADAMW, BP_RMSPROP, BP_METHOD_COUNT } bp_method;
+
+/* Optimizer settings for bp_update, bp_train_step and bp_train_epoch. bp_opt_sgd and
+   bp_opt_adam fill one with the usual defaults; every field is yours to change. Per element,
+   with g the gradient (after clipping) and w the weight:
+     BP_SGD      g' = g + weight_decay w          (weights only; biases are never decayed)
+                 v  = momentum v + g'             (skipped when momentum == 0)
+                 w -= lr (nesterov ? g' + momentum v : v)
+     BP_ADAM     g' = g + weight_decay w          (Kingma & Ba 2015, with bias correction)
+                 m  = beta1 m + (1 - beta1) g'      v = beta2 v + (1 - beta2) g'^2
+                 w -= lr (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+     BP_ADAMW    as Adam with g' = g, then w -= lr weight_decay w first (decoupled weight
+                 decay, Loshchilov & Hutter 2019)
+     BP_RMSPROP  g' = g + weight_decay w           (Hinton 2012; PyTorch's form)
+                 v = beta2 v + (1 - beta2) g'^2     u = g' / (sqrt(v) + eps)
+                 b = momentum b + u                w -= lr (momentum > 0 ? b : u)
+   clip > 0 first scales the whole gradient by min(1, clip / ||g||_2) over all parameters.
+   The state these keep (v; m and v; v and b) is caller-owned: bp_opt_state_size floats. */
 typedef struct bp_opt {
     float lr;            /* learning rate, finite, > 0 */
-    float momentum;      /* 0 <= momentum < 1 */
-    float weight_decay;  /* L2 coefficient, finite, >= 0 */
-    int nesterov;        /* nonzero: Nesterov momentum */
+    float momentum;      /* SGD, RMSprop: 0 <= momentum < 1 */
+    float weight_decay;  /* finite, >= 0 */
+    int nesterov;        /* SGD: nonzero for Nesterov momentum */
+    bp_method method;    /* BP_SGD (0), BP_ADAM, BP_ADAMW or BP_RMSPROP */
+    float beta1, beta2;  /* Adam: 0 <= beta1 < 1, 0 <= beta2 < 1; RMSprop: beta2 */
+    float eps;           /* Adam, RMSprop: finite, > 0 */
+    float clip;          /* gradient clipping by global norm: 0 = off, else finite > 0 */
 } bp_opt;
 
-/* Floats needed for params (and for grads, and a velocity), for n_layers weight layers and
-   sizes[0..n_layers]. 0 if the arguments are invalid or the count overflows. */
+/* Plain SGD at lr (momentum, decay 0): { lr, 0, 0, 0, BP_SGD, ... }. */
+BPDEF bp_opt bp_opt_sgd(float lr);
+
+/* Adam at lr with beta1 0.9, beta2 0.999, eps 1e-8 (the published defaults); for AdamW set
+   method = BP_ADAMW and weight_decay (0.01 is common); for RMSprop use method = BP_RMSPROP
+   (beta2 is then its smoothing constant: 0.99 is usual). */
+BPDEF bp_opt bp_opt_adam(float lr);
+
+/* Floats of optimizer state opt needs for n_params parameters: 0 for plain SGD (state may then
+   be NULL), n_params for SGD with momentum, 2 n_params + 2 for Adam and AdamW (m, v, then
+   1 - beta1^t and 1 - beta2^t, t the steps taken), n_params for RMSprop, 2 n_params with
+   momentum (v, then b). Start it at zeros, and keep it with the parameters it belongs to: it
+   is laid out like them, so saving or restoring it is a memcpy. 0 as well if opt is NULL. */
+BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params);
+
+/* Floats needed for params (and for grads), for n_layers weight layers and sizes[0..n_layers].
+   0 if the arguments are invalid or the count overflows. */
 BPDEF size_t bp_params_size(int n_layers, const int *sizes);
 
 /* Floats needed for work at batches of up to max_batch rows. 0 if invalid or overflowing. */
 BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch);
 
 /* Checks everything and fills *net. sizes: n_layers+1 ints; acts: n_layers activations.
-   params and grads: bp_params_size floats each; work: bp_work_size floats; the three must not
-   overlap. Nothing is written to the arrays (call bp_randomize or load parameters). On error
-   *net is left zeroed. */
+   params, grads, work: your arrays with their lengths in floats, at least bp_params_size,
+   bp_params_size and bp_work_size (longer is fine; a shorter one is refused with
+   BP_ERR_PARAMS_SHORT, BP_ERR_GRADS_SHORT or BP_ERR_WORK_SHORT). The three must not overlap.
+   Nothing is written to the arrays (call bp_randomize or load parameters). On error *net is
+   left zeroed. */
 BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
-                        bp_loss loss, int max_batch, float *params, float *grads, float *work);
+                        bp_loss loss, int max_batch, float *params, size_t params_len,
+                        float *grads, size_t grads_len, float *work, size_t work_len);
 
 /* Weights uniform in [-r, r]: Xavier/Glorot r = sqrt(6 / (in + out)) for linear, sigmoid,
    tanh and softmax layers; He r = sqrt(6 / in) for ReLU and leaky ReLU. Biases 0. The draws
    come from bp_rng seeded with seed, layer by layer, row by row: the same seed gives the same
-   bits on every run and host. Does nothing if net is NULL. */
-BPDEF void bp_randomize(bp_net *net, uint64_t seed);
+   bits on every run and host. BP_ERR_NULL if net (or its params) is NULL. */
+BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed);
 
-/* x: batch rows of sizes[0] floats. Returns batch rows of sizes[n_layers] outputs, inside
-   work, valid until the next forward. NULL if net or x is NULL or batch is outside
-   1..max_batch. */
+/* x: batch rows of sizes[0] floats (its length cannot be checked: you vouch for it). Returns
+   batch rows of sizes[n_layers] outputs, inside work, valid until the next forward; they are
+   what the arithmetic gives (inf or NaN if x holds them: bp_evaluate and the training calls
+   check). NULL if net or x is NULL or batch is outside 1..max_batch. */
 BPDEF const float *bp_forward(bp_net *net, const float *x, int batch);
 
 /* Mean loss over the batch of the last bp_forward, against target (batch rows of
@@ -268,34 +341,50 @@ BPDEF float bp_loss_value(const bp_net *net, const float *target, int batch);
 
 /* After bp_forward on the same x and batch: overwrites grads with the gradient of the
    batch-mean loss and returns that loss. Negative (-1), grads untouched, on a NULL argument
-   or a batch outside 1..max_batch. */
+   or a batch outside 1..max_batch. NaN, grads untouched, when a target is out of range (see
+   BP_ERR_TARGET) or the step's checks fail (see ERRORS at the top: any non-finite input,
+   activation, loss or delta, or a gradient that could overflow): test with isnan(). */
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch);
 
-/* params[i] -= lr * grads[i] for i < n. Any flat vector; the two arrays must not overlap. */
-BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr);
+/* params[i] -= lr * grads[i] for i < n: the bare step on any flat vector (a bp_rnet's too),
+   unchecked: it does not look for non-finite values (bp_update does). The arrays must not
+   overlap. BP_ERR_NULL if either is NULL. */
+BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr);
 
-/* Applies *opt to net->params with the gradient in net->grads. velocity: n_params floats
-   (start them at 0), or NULL when opt->momentum == 0. */
-BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt);
+/* Applies *opt to net->params with the gradient in net->grads. state: state_len floats, at
+   least bp_opt_state_size(opt, n_params) (NULL and 0 when that is 0). BP_ERR_NONFINITE, and
+   params and state untouched, if a gradient is infinite or NaN or the step could overflow. */
+BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len);
 
 /* Forward, backward and update in one call, each weight row touched once while it is hot.
    Same bits as bp_forward + bp_backward + bp_update (compiled without -ffp-contract=fast,
    which would let the compiler fuse the two paths' multiply-adds differently). grads is
    scratch here: the weight gradient is applied as it is computed, without being stored (a
-   batch stores at most partial sums, and the bias gradient). *loss (if loss is not NULL)
-   receives the batch-mean loss before the update. */
-BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
+   batch stores at most partial sums, and the bias gradient; with clip it stores the whole
+   gradient first, as its norm must be known). x: batch rows of sizes[0], target: batch rows
+   of sizes[n_layers] (lengths you vouch for). *loss (if loss is not NULL) receives the
+   batch-mean loss before the update. Refuses, with params and state bit for bit as they
+   were: BP_ERR_TARGET for a target out of range, BP_ERR_NONFINITE when anything the step
+   computes is not finite or a gradient could overflow (*loss then says what the loss was). */
+BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                               const float *x, const float *target, int batch, float *loss);
 
-/* One pass over n samples (rows of x and target) in storage order, in batches of max_batch
-   (the last one may be shorter): the same bits as bp_train_step on each batch in turn. With
-   max_batch 1 and plain SGD (momentum 0, weight decay 0) it is faster: each sample's update of
-   the first layer is applied in the same pass as the next sample's forward product, so those
-   weights are read once per sample instead of twice; nothing is left pending when it returns.
-   *mean_loss (if not NULL): the mean over the samples of their loss before their update. To
-   train in another order, permute the arrays, or call bp_train_step. n must be >= 1. */
-BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
-                               const float *x, const float *target, int n, float *mean_loss);
+/* One pass over n samples (rows of x and target) in batches of max_batch (the last one may be
+   shorter): the same bits as bp_train_step on each batch in turn. order: NULL for storage
+   order, or n indices (bp_shuffle makes a random permutation): batch k then holds samples
+   order[k B] .. order[k B + B - 1], gathered into work, nothing copied by you. With max_batch
+   1 and plain SGD (no momentum, decay or clip) it is faster: each sample's update of the first
+   layer is applied in the same pass as the next sample's forward product, so those weights are
+   read once per sample instead of twice; nothing is left pending when it returns.
+   *mean_loss (if not NULL): the mean over the samples trained of their loss before their
+   update (unchanged if none was). *done (if not NULL): how many samples were trained; n on
+   success. On an error in a batch (BP_ERR_TARGET, BP_ERR_NONFINITE) it stops there: the
+   batches before it stay trained, that batch changes nothing, and *done is the position in
+   the epoch where it starts. BP_ERR_ORDER (nothing trained) if an index is outside 0..n-1.
+   n must be >= 1. */
+BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                               const float *x, const float *target, int n, const int *order,
+                               float *mean_loss, int *done);
 
 /* Index of the largest of v[0..n-1] (the first on ties); -1 if v is NULL or n < 1. */
 BPDEF int bp_argmax(const float *v, int n);
@@ -303,7 +392,10 @@ BPDEF int bp_argmax(const float *v, int n);
 /* Runs the n samples of x (rows of sizes[0]) in batches of max_batch, against target.
    *mean_loss: mean loss per sample. *accuracy: the fraction of samples classified right,
    where right means the output's argmax equals the target's argmax or, with one output,
-   (y >= 0.5) == (t >= 0.5). Either output pointer may be NULL. n must be >= 1. */
+   (y >= 0.5) == (t >= 0.5). Either output pointer may be NULL. n must be >= 1.
+   BP_ERR_NONFINITE (outputs untouched) if an input or an output is infinite or NaN: such a
+   sample is no prediction (a saturated tanh turns an infinite pixel into a finite output),
+   and counting it would hide broken data or a broken net. */
 BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
                             float *mean_loss, float *accuracy);
 
@@ -315,24 +407,36 @@ BPDEF const char *bp_act_name(bp_act a);
 
 /* The PRNG: splitmix64 (Steele, Lea, Flood 2014), 64 bits of state, fully determined by the
    seed. bp_rng_u32 gives the high 32 bits of each output; bp_rng_float a uniform float in
-   [0, 1) with 24 random bits; bp_rng_below an unbiased integer in [0, n) (0 if n == 0). */
+   [0, 1) with 24 random bits; bp_rng_below an unbiased integer in [0, n) (0 if n == 0). With a
+   NULL r they return 0. */
 typedef struct bp_rng { uint64_t state; } bp_rng;
 BPDEF bp_rng   bp_rng_seed(uint64_t seed);
 BPDEF uint32_t bp_rng_u32(bp_rng *r);
 BPDEF float    bp_rng_float(bp_rng *r);
 BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n);
 
+/* order[0..n-1] = a random permutation of 0 .. n-1 drawn from *r (Fisher-Yates), for
+   bp_train_epoch: keep one bp_rng across epochs and each epoch gets a new order. BP_ERR_NULL,
+   BP_ERR_BATCH if n < 1. */
+BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r);
+
 /* ---- recurrent net relaxed to a fixed point (Almeida-Pineda recurrent backpropagation) ----
    n fully connected units, m external inputs; outputs are the last n_outputs units.
    Forward (bp_rnet_settle): from x = 0, repeat  x <- (1 - tau) x + tau f(W x + U i + b)
-   until the fixed-point residual max_k |f(W x + U i + b)_k - x_k| is below tol. Then
+   until the fixed-point residual r = max_k |f(W x + U i + b)_k - x_k| is settled:
+       r <= tol max(1, max_k |x_k|)      the test you set (relative once the state passes 1)
+   or, when tol is finer than float can resolve, r within twice the bound on the rounding of
+   one evaluation of the map (from the row sums of |W| and the magnitudes of x and U i + b)
+   and no longer falling (no new low in 10 steps): the best float can do, so any tol settles,
+   as accurately as float allows, instead of running to max_iters. Then
    x* = f(u*), u* = W x* + U i + b.
    Backward (bp_rnet_backward): loss E = 0.5 sum_k (x*_k - t_k)^2 over the output units,
    e = dE/dx*; solve the adjoint  z = e + W^T (f'(u*) . z)  by the same damped iteration (its
-   residual below tol too); with delta = f'(u*) . z:  dE/dW = delta x*^T, dE/dU = delta i^T,
-   dE/db = delta. These are the exact gradients of the settled loss (implicit function theorem),
-   up to the two tolerances. The adjoint converges whenever the forward relaxation converged to
-   a stable fixed point (the same spectrum). */
+   residual settled by the same test, with z for x and the column sums of |W|); with
+   delta = f'(u*) . z:  dE/dW = delta x*^T, dE/dU = delta i^T, dE/db = delta. These are the
+   exact gradients of the settled loss (implicit function theorem), up to the two tolerances.
+   The adjoint converges whenever the forward relaxation converged to a stable fixed point
+   (the same spectrum). */
 typedef struct bp_rnet {
     int n_units, n_inputs, n_outputs; /* outputs are the last n_outputs units */
     bp_act act;                       /* elementwise: sigmoid, tanh, linear, ... (not softmax) */
@@ -352,14 +456,18 @@ BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs);
 BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs);
 
 /* Checks everything and fills *net, with the defaults tau = 0.5, tol = 1e-5, max_iters = 1000.
-   n_inputs may be 0. On error *net is left zeroed. */
+   n_inputs may be 0. params, grads, work: your arrays with their lengths in floats (at least
+   bp_rnet_params_size, bp_rnet_params_size, bp_rnet_work_size; a shorter one is refused with
+   BP_ERR_PARAMS_SHORT, BP_ERR_GRADS_SHORT or BP_ERR_WORK_SHORT). On error *net is left
+   zeroed. */
 BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
-                             float *params, float *grads, float *work);
+                             float *params, size_t params_len, float *grads, size_t grads_len,
+                             float *work, size_t work_len);
 
 /* W uniform with standard deviation 0.45 / (sqrt(n) max f'): its spectral norm, about
    2 sqrt(n) times that, keeps f(W x + ...) a contraction (about 0.9), so relaxation settles.
-   U uniform with variance 1/m, b = 0. Same seed, same bits. Does nothing if net is NULL. */
-BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed);
+   U uniform with variance 1/m, b = 0. Same seed, same bits. BP_ERR_NULL if net is NULL. */
+BPDEF bp_status bp_rnet_randomize(bp_rnet *net, uint64_t seed);
 
 /* Relaxes to the fixed point for input (n_inputs floats; may be NULL when n_inputs is 0).
    BP_ERR_NOT_SETTLED after max_iters steps without settling, BP_ERR_NONFINITE if the state
@@ -371,9 +479,15 @@ BPDEF const float *bp_rnet_output(const bp_rnet *net);
 
 /* After a successful bp_rnet_settle on the same input: overwrites grads with the gradient of
    the settled loss against target (n_outputs floats) and stores the loss in *loss (loss may
-   be NULL). BP_ERR_ADJOINT_NOT_SETTLED / BP_ERR_NONFINITE if the adjoint does not settle, in
-   which case grads must not be used. */
+   be NULL). BP_ERR_ADJOINT_NOT_SETTLED if the adjoint does not settle, BP_ERR_NONFINITE if a
+   target, the loss, the adjoint or a gradient is infinite or NaN: in both cases grads must
+   not be used (params are never touched here). */
 BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss);
+
+/* Applies *opt to net->params with the gradient in net->grads, as bp_update does for a bp_net
+   (weight decay on W and U, not on b). Checked the same way: BP_ERR_NONFINITE, params and
+   state untouched, if a gradient is not finite or the step could overflow. */
+BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len);
 
 /* ---- saving and loading ------------------------------------------------------------------
    A model is bytes in a buffer you own (layout in FORMAT at the top of this file): the
@@ -455,6 +569,7 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #ifndef BP_MEMCPY
 #define BP_MEMCPY memcpy
 #endif
+#include <float.h>      /* FLT_MAX, FLT_EPSILON: a freestanding header, no libc needed */
 #ifndef BACKPROP_NO_STDIO
 #include <stdio.h>
 #endif
@@ -562,10 +677,13 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     for (l = 1; l <= n_layers; l++)                                              /* A_l */
         if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
     if ((n = bp__muladd(n, b, (size_t)sizes[n_layers])) == 0) return 0;           /* Z */
-    if ((n = bp__muladd(n, b, (size_t)bp__widest(n_layers, sizes))) == 0) return 0; /* D0 */
-    if ((n = bp__muladd(n, b, (size_t)bp__widest(n_layers, sizes))) == 0) return 0; /* D1 */
-    if (max_batch > 1)                                                    /* P: GEMM packing */
-        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
+    for (l = 1; l <= n_layers; l++)                                              /* D_l */
+        if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
+    if ((n = bp__muladd(n, b, 1)) == 0) return 0;                                 /* S */
+    if (max_batch > 1) {
+        if ((n = bp__muladd(n, b, (size_t)sizes[0] + (size_t)sizes[n_layers])) == 0) return 0; /* G */
+        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0; /* P */
+    }
     return n;
 }
 
@@ -577,23 +695,38 @@ BP__PRIVATE size_t bp__param_offset(const bp_net *net, int l) {
     return off;
 }
 
-BP__PRIVATE float *bp__act_buf(const bp_net *net, int l) {  /* A_l for l >= 1; A_{L+1} is Z */
+/* Floats of A_1 .. A_{l-1}: where A_l starts, and, past Z, where D_l starts */
+BP__PRIVATE size_t bp__rows_before(const bp_net *net, int l) {
     size_t off = 0;
     int k;
     for (k = 1; k < l; k++) off += (size_t)net->max_batch * (size_t)net->sizes[k];
-    return net->work + off;
+    return off;
+}
+
+BP__PRIVATE float *bp__act_buf(const bp_net *net, int l) {  /* A_l for l >= 1; A_{L+1} is Z */
+    return net->work + bp__rows_before(net, l);
 }
 
 BP__PRIVATE float *bp__z_buf(const bp_net *net) { return bp__act_buf(net, net->n_layers + 1); }
 
-BP__PRIVATE float *bp__delta_buf(const bp_net *net, int which) {  /* D0 or D1 */
-    size_t mb = (size_t)net->max_batch;
-    return bp__z_buf(net) + mb * (size_t)net->sizes[net->n_layers]
-         + (size_t)which * mb * (size_t)bp__widest(net->n_layers, net->sizes);
+/* D_l: the deltas dLoss/dz of layer l's outputs (l = 1 .. L, D_L the output layer's), the
+   same shape as A_l. In the forward pass D_l is scratch for the product that makes A_l. */
+BP__PRIVATE float *bp__delta_buf(const bp_net *net, int l) {
+    return bp__z_buf(net) + (size_t)net->max_batch * (size_t)net->sizes[net->n_layers]
+         + bp__rows_before(net, l);
 }
 
-BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after D1 (max_batch > 1 only) */
-    return net->max_batch > 1 ? bp__delta_buf(net, 2) : NULL;
+BP__PRIVATE float *bp__loss_buf(const bp_net *net) {       /* S: the batch's per-sample losses */
+    return bp__delta_buf(net, net->n_layers + 1);
+}
+
+BP__PRIVATE float *bp__gather_buf(const bp_net *net) {     /* G: a gathered batch, x then t */
+    return net->max_batch > 1 ? bp__loss_buf(net) + net->max_batch : NULL;
+}
+
+BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after G (max_batch > 1 only) */
+    return net->max_batch > 1 ? bp__gather_buf(net) + (size_t)net->max_batch
+                                * ((size_t)net->sizes[0] + (size_t)net->sizes[net->n_layers]) : NULL;
 }
 BP__PRIVATE size_t bp__pack_n(const bp_net *net) {     /* its floats: the rest of work */
     return net->max_batch > 1 ? net->n_work - (size_t)(bp__pack_buf(net) - net->work) : 0;
@@ -617,26 +750,32 @@ BP__PRIVATE bp_status bp__check_topology(int n_layers, const int *sizes, const b
 }
 
 BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
-                        bp_loss loss, int max_batch, float *params, float *grads, float *work) {
+                        bp_loss loss, int max_batch, float *params, size_t params_len,
+                        float *grads, size_t grads_len, float *work, size_t work_len) {
     bp_status s;
+    size_t np, nw;
     int l;
     if (!net) return BP_ERR_NULL;
     BP_MEMSET(net, 0, sizeof *net);
     if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
     if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
     if (max_batch < 1) return BP_ERR_MAX_BATCH;
-    if (bp_params_size(n_layers, sizes) == 0 || bp_work_size(n_layers, sizes, max_batch) == 0)
-        return BP_ERR_OVERFLOW;
+    np = bp_params_size(n_layers, sizes);
+    nw = bp_work_size(n_layers, sizes, max_batch);
+    if (np == 0 || nw == 0) return BP_ERR_OVERFLOW;
+    if (params_len < np) return BP_ERR_PARAMS_SHORT;
+    if (grads_len < np) return BP_ERR_GRADS_SHORT;
+    if (work_len < nw) return BP_ERR_WORK_SHORT;
     net->n_layers = n_layers;
     for (l = 0; l <= n_layers; l++) net->sizes[l] = sizes[l];
     for (l = 0; l < n_layers; l++) net->act[l] = acts[l];
     net->loss = loss;
     net->max_batch = max_batch;
     net->params = params;
-    net->n_params = bp_params_size(n_layers, sizes);
+    net->n_params = np;
     net->grads = grads;
     net->work = work;
-    net->n_work = bp_work_size(n_layers, sizes, max_batch);
+    net->n_work = nw;
     return BP_OK;
 }
 
@@ -649,30 +788,46 @@ BPDEF bp_rng bp_rng_seed(uint64_t seed) {
 }
 
 BPDEF uint32_t bp_rng_u32(bp_rng *r) {  /* splitmix64: add the golden gamma, then mix */
-    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    uint64_t z;
+    if (!r) return 0;
+    z = (r->state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
 BPDEF float bp_rng_float(bp_rng *r) {  /* 24 bits: every value exact in a float, never 1 */
+    if (!r) return 0.0f;
     return (float)(bp_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
 }
 
 BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n) {
     /* Reject the lowest 2^32 mod n values: the rest hold each of 0..n-1 equally often. */
     uint32_t threshold, x;
-    if (n == 0) return 0;
+    if (n == 0 || !r) return 0;
     threshold = (uint32_t)(0u - n) % n;
     do x = bp_rng_u32(r); while (x < threshold);
     return x % n;
 }
 
-BPDEF void bp_randomize(bp_net *net, uint64_t seed) {
+BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r) {
+    int i;
+    if (!order || !r) return BP_ERR_NULL;
+    if (n < 1) return BP_ERR_BATCH;
+    for (i = 0; i < n; i++) order[i] = i;
+    for (i = n - 1; i > 0; i--) {            /* Fisher-Yates: order[i] from order[0..i] */
+        const int j = (int)bp_rng_below(r, (uint32_t)i + 1u), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    return BP_OK;
+}
+
+BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
     bp_rng r = bp_rng_seed(seed);
     float *p;
     int l;
-    if (!net || !net->params) return;
+    if (!net || !net->params) return BP_ERR_NULL;
     p = net->params;
     for (l = 0; l < net->n_layers; l++) {
         size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
@@ -682,6 +837,7 @@ BPDEF void bp_randomize(bp_net *net, uint64_t seed) {
         BP_MEMSET(p, 0, no * sizeof *p);
         p += no;
     }
+    return BP_OK;
 }
 
 /* ---- activations: the function of z, and its derivative from the output y --------------- */
@@ -734,8 +890,10 @@ BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, in
     case BP_TANH:         /* y = tanh z                    dy/dz = 1 - y^2 */
         BP__EACH(i, count, y[i] = BP_TANHF(y[i]););
         break;
-    case BP_RELU:         /* y = max(z, 0)                 dy/dz = [y > 0] */
-        BP__EACH(i, count, y[i] = y[i] > 0.0f ? y[i] : 0.0f;);
+    case BP_RELU:         /* y = max(z, 0)                 dy/dz = [y > 0]
+                             written so that NaN stays NaN (y > 0 ? y : 0 made it 0, and hid
+                             it from the checks); + 0 turns -0 into +0, as max(-0, 0) is */
+        BP__EACH(i, count, y[i] = y[i] < 0.0f ? 0.0f : y[i] + 0.0f;);
         break;
     case BP_LEAKY_RELU:   /* y = z > 0 ? z : s z           dy/dz = y > 0 ? 1 : s */
         BP__EACH(i, count, y[i] = y[i] > 0.0f ? y[i] : BP_LEAKY_SLOPE * y[i];);
@@ -1515,7 +1673,7 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
             }
         } else {
             done = bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__pack_n(net),
-                             bp__delta_buf(net, 0), net->act[l], a, team);
+                             bp__delta_buf(net, l + 1), net->act[l], a, team);
         }
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
         if (!done)
@@ -1622,67 +1780,205 @@ BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs
     }
 }
 
-BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const float *velocity, const bp_opt *opt) {
-    if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
-    /* written so that NaN fails every comparison; x - x == 0 only for finite x */
-    if (!(opt->lr > 0.0f && opt->lr - opt->lr == 0.0f)) return BP_ERR_OPT;
+BPDEF bp_opt bp_opt_sgd(float lr) {
+    bp_opt o;
+    BP_MEMSET(&o, 0, sizeof o);
+    o.lr = lr;
+    o.method = BP_SGD;
+    o.beta1 = 0.9f;       /* unused by SGD: there so that switching method needs only that */
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
+    return o;
+}
+
+BPDEF bp_opt bp_opt_adam(float lr) {
+    bp_opt o = bp_opt_sgd(lr);
+    o.method = BP_ADAM;
+    return o;
+}
+
+BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
+    if (!opt) return 0;
+    switch (opt->method) {
+    case BP_SGD:     return opt->momentum != 0.0f ? n_params : 0;
+    default:         return 0;
+    }
+}
+
+/* finite: written so that NaN fails every comparison; x - x == 0 only for finite x */
+BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
+
+BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
+    size_t need;
+    if (!opt) return BP_ERR_NULL;
+    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT) || opt->method != BP_SGD) return BP_ERR_OPT;
+    if (!(opt->lr > 0.0f && bp__finite(opt->lr))) return BP_ERR_OPT;
     if (!(opt->momentum >= 0.0f && opt->momentum < 1.0f)) return BP_ERR_OPT;
-    if (!(opt->weight_decay >= 0.0f && opt->weight_decay - opt->weight_decay == 0.0f))
-        return BP_ERR_OPT;
-    if (opt->momentum != 0.0f && !velocity) return BP_ERR_NULL;
+    if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
+    if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
+    need = bp_opt_state_size(opt, n);
+    if (need > 0 && !state) return BP_ERR_NULL;
+    if (state_len < need) return BP_ERR_STATE_SHORT;
     return BP_OK;
 }
 
-/* The backward pass, layer by layer from the output; with opt (the fused step) each layer is
-   updated as soon as its gradient is known, always after its old weights gave the input
-   deltas. A batch: the input deltas D W and the weight gradient D^T a_prev by the GEMM, then
-   the update row by row. One sample: for each weight row o, dprev += d[o] W[o], then the
-   row's gradient d[o] a_prev is applied at once (or stored, without opt). Then
-   dprev *= f'(a_prev). Layer 0 computes no input deltas: nothing uses them. With defer0
-   (bp_train_epoch, one sample, plain SGD) layer 0 is left alone and *defer0 points at its
-   deltas, which the next forward pass applies. */
-BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target, int batch,
-                               const bp_opt *opt, float *velocity, const float **defer0, int team) {
+BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
+    if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
+    return bp__check_rule(opt, state, state_len, net->n_params);
+}
+
+/* Targets the loss can use (else BP_ERR_TARGET): finite; for cross-entropy in 0..1, and
+   with softmax each row a distribution (its sum within 1e-3 of 1). Class labels passed where
+   one-hot rows belong read as rows that do not sum to 1 (labels as floats: 3, 7, ...; as
+   int bits: tiny denormals): that mix-up lands here. */
+#define BP__SUM_TOL 1e-3f
+BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch) {
+    const int nout = net->sizes[net->n_layers];
+    const int ce = net->loss == BP_LOSS_CROSS_ENTROPY;
+    const int rows = ce && net->act[net->n_layers - 1] == BP_SOFTMAX;
+    const float lo = ce ? 0.0f : -FLT_MAX, hi = ce ? 1.0f : FLT_MAX;
+    int b, k, bad = 0;
+    for (b = 0; b < batch; b++) {
+        const float *r = t + (size_t)b * (size_t)nout;
+        float sum = 0.0f;
+        for (k = 0; k < nout; k++) {
+            bad |= !(r[k] >= lo && r[k] <= hi);
+            sum += r[k];
+        }
+        if (rows) bad |= !(sum >= 1.0f - BP__SUM_TOL && sum <= 1.0f + BP__SUM_TOL);
+    }
+    return !bad;
+}
+
+/* The largest |v[i]| of n floats, or -1 if any is infinite or NaN: the steps' checks. Lanes
+   as in bp__dot, so that it vectorizes without reassociating anything. */
+BP__PRIVATE float bp__maxabs(const float *v, size_t n) {
+    float m[BP__LANES] = {0}, z[BP__LANES] = {0}, r = 0.0f, s = 0.0f;
+    size_t i = 0;
+    int j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) {
+            const float e = v[i + (size_t)j], a = e < 0.0f ? -e : e;
+            m[j] = a > m[j] ? a : m[j];
+            z[j] += e - e;                  /* 0, or NaN once an infinity or a NaN went by */
+        }
+    for (j = 0; j < BP__LANES; j++) {
+        r = m[j] > r ? m[j] : r;
+        s += z[j];
+    }
+    for (; i < n; i++) {
+        const float e = v[i], a = e < 0.0f ? -e : e;
+        r = a > r ? a : r;
+        s += e - e;
+    }
+    return s == 0.0f ? r : -1.0f;
+}
+
+/* A quiet NaN, for the float results that report a refused step. */
+BP__PRIVATE float bp__nan(void) {
+    const uint32_t bits = 0x7fc00000u;
+    float f;
+    BP_MEMCPY(&f, &bits, sizeof f);
+    return f;
+}
+
+/* The largest gradient a step applies, and the largest step lr |g|. Beyond them training has
+   diverged anyway; below them nothing overflows: g^2 (Adam's v) stays finite, and so does
+   w - lr g for any finite w (it rounds to at most FLT_MAX). */
+#define BP__GRAD_LIMIT 1e18f
+#define BP__STEP_LIMIT 1e30f
+
+/* Whether a step may apply what it computed (see ERRORS at the top): the batch's inputs x,
+   every layer's activations and deltas, the output's pre-activations and the loss are all
+   finite, and no gradient can pass BP__GRAD_LIMIT: |dL/dW[o][i]| = |sum_b D[b][o] a[b][i]|
+   <= batch max|D| max|a| (the deltas carry the 1/batch; biases: a = 1). These are
+   O(batch x width) reads; the step's products are O(batch x width^2). */
+BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
+                            const bp_opt *opt) {
+    const size_t b = (size_t)batch;
+    float ain = bp__maxabs(x, b * (size_t)net->sizes[0]);
+    int l;
+    if (!bp__finite(loss) || ain < 0.0f) return 0;
+    if (bp__maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
+    for (l = 1; l <= net->n_layers; l++) {
+        const size_t n = b * (size_t)net->sizes[l];
+        const float d = bp__maxabs(bp__delta_buf(net, l), n), a = bp__maxabs(bp__act_buf(net, l), n);
+        const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
+        if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
+        if (opt && !(opt->lr * bound <= BP__STEP_LIMIT)) return 0;
+        ain = a;
+    }
+    return 1;
+}
+
+/* The backward pass, in two phases, so that nothing is written before everything is known to
+   be finite. 1: the deltas of every layer from the output down, with the old weights:
+   D_L = dLoss/dz of the output, then D_l = (D_{l+1} W_l) * f'(A_l) (a batch by the GEMM, one
+   sample row by row: D_l += D_{l+1}[o] W_l[o]); layer 0 needs no input deltas. Then the
+   checks (bp__step_ok). 2: each layer's weight gradient D_{l+1}^T A_l, with the bias gradient
+   the column sums of D_{l+1}: with opt (the fused step) applied as it is computed, tile by
+   tile or row by row, never stored; else stored in grads. With defer0 (bp_train_epoch, one
+   sample, plain SGD) layer 0 is left alone and *defer0 points at its deltas, which the next
+   forward pass applies. *loss_out: the batch-mean loss. BP_ERR_NONFINITE if a check fails, with
+   params, state and grads untouched. */
+BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target, int batch,
+                                   const bp_opt *opt, float *state, const float **defer0, int team,
+                                   float *loss_out) {
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
-    float *d = bp__delta_buf(net, 0), *dprev = bp__delta_buf(net, 1);
+    float *losses = bp__loss_buf(net), *dout = bp__delta_buf(net, L);
     const float scale = 1.0f / (float)batch;
     float loss = 0.0f;
     int l, b, o;
-    /* each sample's loss into dprev (free until the first input gradient), summed in order */
+    /* each sample's loss and output deltas; the losses summed in order */
     BP__FOR(team, (long)batch * nout * 32, b, batch,
             const size_t off = (size_t)b * (size_t)nout;
-            dprev[b] = bp__sample_loss(net, z + off, y + off, target + off, nout);
-            bp__output_delta(net, y + off, target + off, d + off, nout, scale););
-    for (b = 0; b < batch; b++) loss += dprev[b];
-#ifdef _OPENMP
-    if (team) { BP__PRAGMA(omp barrier) }      /* everyone has read dprev before it is reused */
-#endif
-    for (l = L - 1; l >= 0; l--) {
+            losses[b] = bp__sample_loss(net, z + off, y + off, target + off, nout);
+            bp__output_delta(net, y + off, target + off, dout + off, nout, scale););
+    for (b = 0; b < batch; b++) loss += losses[b];
+    *loss_out = loss * scale;
+    for (l = L - 1; l >= 1; l--) {                      /* 1: the deltas, old weights */
         const int ni = net->sizes[l], no = net->sizes[l + 1];
-        const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
-        float *W = net->params + off, *gW = net->grads + off;
-        float *vW = velocity ? velocity + off : NULL;
-        const float *aprev = l == 0 ? x : bp__act_buf(net, l);
-        float *tmp;
-        if (batch > 1) {
-            /* dprev = (D W) * f'(aprev) with the old weights (M = batch, N = ni, K = no), then
-               the weight gradient gW = D^T aprev (M = no, N = ni, K = batch), with the fused
-               step applied tile by tile, and the bias gradient, the column sums of D */
+        const float *W = net->params + bp__param_offset(net, l), *d = bp__delta_buf(net, l + 1);
+        const float *aprev = bp__act_buf(net, l);
+        float *dprev = bp__delta_buf(net, l);
+        if (batch > 1) {                        /* M = batch, N = ni, K = no */
             bp__mm g;
             BP_MEMSET(&g, 0, sizeof g);
             g.pack = bp__pack_buf(net);
             g.pack_n = bp__pack_n(net);
             g.team = team;
-            if (l > 0) {
-                g.M = batch; g.N = ni; g.K = no;
-                g.A = d; g.rsa = (size_t)no; g.csa = 1;
-                g.B = W; g.rsb = (size_t)ni; g.csb = 1;
-                g.C = dprev; g.ldc = (size_t)ni;
-                g.Y = aprev; g.act = net->act[l - 1];          /* then dprev *= f'(aprev) */
-                bp__gemm(&g);
-                g.Y = NULL;
-            }
+            g.M = batch; g.N = ni; g.K = no;
+            g.A = d; g.rsa = (size_t)no; g.csa = 1;
+            g.B = W; g.rsb = (size_t)ni; g.csb = 1;
+            g.C = dprev; g.ldc = (size_t)ni;
+            g.Y = aprev; g.act = net->act[l - 1];          /* then dprev *= f'(aprev) */
+            bp__gemm(&g);
+        } else {
+            BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
+            for (o = 0; o < no; o++) bp__axpy(dprev, d[o], W + (size_t)o * (size_t)ni, ni);
+            bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)ni);
+        }
+    }
+    if (!bp__step_ok(net, x, batch, *loss_out, opt)) return BP_ERR_NONFINITE;
+    for (l = L - 1; l >= 0; l--) {                      /* 2: the weight gradients */
+        const int ni = net->sizes[l], no = net->sizes[l + 1];
+        const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
+        float *W = net->params + off, *gW = net->grads + off;
+        float *vW = state ? state + off : NULL;
+        const float *aprev = l == 0 ? x : bp__act_buf(net, l), *d = bp__delta_buf(net, l + 1);
+        if (l == 0 && defer0) {      /* bp_train_epoch applies it in the next forward pass */
+            *defer0 = d;
+            break;
+        }
+        if (batch > 1) {
+            /* gW = D^T aprev (M = no, N = ni, K = batch), with the fused step applied tile by
+               tile, and the bias gradient, the column sums of D */
+            bp__mm g;
+            BP_MEMSET(&g, 0, sizeof g);
+            g.pack = bp__pack_buf(net);
+            g.pack_n = bp__pack_n(net);
+            g.team = team;
             g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;   /* each thread its rows of W */
             g.A = d; g.rsa = 1; g.csa = (size_t)no;
             g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
@@ -1693,18 +1989,11 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
             g.last = l == 0;
             bp__gemm(&g);
         } else {
-            /* one sample: dprev += d[o] W[o] row by row (old weights); the gradient row is
-               d[o] * aprev, which the fused step applies without storing, so each row is
-               read and written once */
-            if (l > 0) BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
-            if (l == 0 && defer0) {      /* bp_train_epoch applies it in the next forward pass */
-                *defer0 = d;
-                break;
-            }
+            /* one sample: the gradient row is d[o] * aprev, which the fused step applies
+               without storing, so each row is read and written once */
             for (o = 0; o < no; o++) {
                 const size_t r = (size_t)o * (size_t)ni;
                 float gb = d[o];
-                if (l > 0) bp__axpy(dprev, gb, W + r, ni);
                 if (opt) {
                     bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt, opt->weight_decay);
                     bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
@@ -1714,16 +2003,17 @@ BP__PRIVATE float bp__backprop(bp_net *net, const float *x, const float *target,
                 }
             }
         }
-        if (l > 0 && batch == 1) bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)ni);
-        tmp = d; d = dprev; dprev = tmp;
     }
-    return loss * scale;
+    return BP_OK;
 }
 
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch) {
+    float loss = 0.0f;
     if (!net || !x || !target || !net->params || !net->grads || !net->work) return -1.0f;
     if (batch < 1 || batch > net->max_batch) return -1.0f;
-    return bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0);
+    if (!bp__targets_ok(net, target, batch)) return bp__nan();
+    if (bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0, &loss) != BP_OK) return bp__nan();
+    return loss;
 }
 
 /* ---- updates ---------------------------------------------------------------------------- */
@@ -1731,98 +2021,146 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
 /* bp_sgd and bp_update stay out of line: inlined into a caller that cannot tell its arrays
    apart (pointers from posix_memalign, say), GCC dropped the restrict of bp__step and left
    the update scalar, 5x slower (W1's plain loop 31k samples/s instead of 82k). */
-BP__NOINLINE BPDEF void bp_sgd(float *params, const float *grads, size_t n, float lr) {
+BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr) {
     bp_opt o;
-    if (!params || !grads) return;
+    if (!params || !grads) return BP_ERR_NULL;
     /* p[i] -= lr * g[i], by bp__step (g times 1 is exact): its arrays are restrict parameters
        (the two must not overlap: documented), which clang honours and restrict locals it does
        not (with those, clang too left the loop scalar) */
-    o.lr = lr; o.momentum = 0.0f; o.weight_decay = 0.0f; o.nesterov = 0;
+    o = bp_opt_sgd(lr);
     bp__step(params, NULL, 1.0f, grads, n, &o, 0.0f);
+    return BP_OK;
 }
 
-BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, float *velocity, const bp_opt *opt) {
-    bp_status s = bp__check_opt(net, velocity, opt);
+/* A stored gradient's checks before an update: finite, and within the limits of bp__step_ok. */
+BP__PRIVATE int bp__grads_ok(const float *g, size_t n, const bp_opt *opt) {
+    const float gmax = bp__maxabs(g, n);
+    return gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT;
+}
+
+BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
+    bp_status s = bp__check_opt(net, opt, state, state_len);
     int l;
     if (s != BP_OK) return s;
-    if (opt->momentum == 0.0f) velocity = NULL;
+    if (!bp__grads_ok(net->grads, net->n_params, opt)) return BP_ERR_NONFINITE;
+    if (opt->momentum == 0.0f) state = NULL;
     for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
         const size_t off = bp__param_offset(net, l);
         const size_t nw = (size_t)net->sizes[l] * (size_t)net->sizes[l + 1], no = (size_t)net->sizes[l + 1];
-        float *W = net->params + off, *gW = net->grads + off, *vW = velocity ? velocity + off : NULL;
+        float *W = net->params + off, *gW = net->grads + off, *vW = state ? state + off : NULL;
         bp__step(W, vW, 1.0f, gW, nw, opt, opt->weight_decay);                  /* weights */
         bp__step(W + nw, vW ? vW + nw : NULL, 1.0f, gW + nw, no, opt, 0.0f);    /* biases */
     }
     return BP_OK;
 }
 
-BPDEF bp_status bp_train_step(bp_net *net, float *velocity, const bp_opt *opt,
+BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                               const float *x, const float *target, int batch, float *loss) {
-    bp_status s = bp__check_opt(net, velocity, opt);
-    float l;
+    bp_status s = bp__check_opt(net, opt, state, state_len);
+    float l = 0.0f;
     if (s != BP_OK) return s;
     if (!x || !target || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
-    if (opt->momentum == 0.0f) velocity = NULL;
+    if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
+    if (opt->momentum == 0.0f) state = NULL;
 #if defined(_OPENMP) && !defined(BP_CBLAS)
     /* a batch worth threads: one parallel region for the whole step, every thread running
-       the code below and splitting its products and loops (barriers, not forks, between) */
+       the code below and splitting its products and loops (barriers, not forks, between);
+       each thread makes the step's checks itself, on the same data, to the same verdict */
     if (batch > 1 && (long)batch * (long)net->n_params >= 4L * BP__OMP_MIN
         && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-        l = 0.0f;
         BP__PRAGMA(omp parallel)
         {
-            float mine;
+            float mine = 0.0f;
+            bp_status ms;
             bp__forward(net, x, batch, NULL, NULL, NULL, 1);
-            mine = bp__backprop(net, x, target, batch, opt, velocity, NULL, 1);
+            ms = bp__backprop(net, x, target, batch, opt, state, NULL, 1, &mine);
             BP__PRAGMA(omp master)
-            l = mine;
+            {
+                l = mine;
+                s = ms;
+            }
         }
         if (loss) *loss = l;
-        return BP_OK;
+        return s;
     }
 #endif
     bp__forward(net, x, batch, NULL, NULL, NULL, 0);
-    l = bp__backprop(net, x, target, batch, opt, velocity, NULL, 0);
+    s = bp__backprop(net, x, target, batch, opt, state, NULL, 0, &l);
     if (loss) *loss = l;
-    return BP_OK;
+    return s;
 }
 
-BPDEF bp_status bp_train_epoch(bp_net *net, float *velocity, const bp_opt *opt,
-                               const float *x, const float *target, int n, float *mean_loss) {
-    bp_status s = bp__check_opt(net, velocity, opt);
+/* The first layer's update that bp_train_epoch left pending: the gradient row o is
+   d[o] * x, applied with plain SGD, then the biases. */
+BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, const bp_opt *opt) {
+    const int ni = net->sizes[0], no = net->sizes[1];
+    int o;
+    for (o = 0; o < no; o++) {
+        bp__step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni, opt, 0.0f);
+        bp__step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1, opt, 0.0f);
+    }
+}
+
+BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                               const float *x, const float *target, int n, const int *order,
+                               float *mean_loss, int *done) {
+    bp_status s = bp__check_opt(net, opt, state, state_len);
     size_t nin, nout;
     double sum = 0.0;
-    int i;
+    int i, k;
+    if (done) *done = 0;
     if (s != BP_OK) return s;
     if (!x || !target || !net->work) return BP_ERR_NULL;
     if (n < 1) return BP_ERR_BATCH;
+    if (order)
+        for (i = 0; i < n; i++)
+            if (order[i] < 0 || order[i] >= n) return BP_ERR_ORDER;
     nin = (size_t)net->sizes[0];
     nout = (size_t)net->sizes[net->n_layers];
-    if (net->max_batch == 1 && opt->momentum == 0.0f && opt->weight_decay == 0.0f) {
+    if (net->max_batch == 1 && opt->method == BP_SGD && opt->momentum == 0.0f
+        && opt->weight_decay == 0.0f && opt->clip == 0.0f) {
         const float *pend_d = NULL, *pend_x = NULL;
-        const int ni = net->sizes[0], no = net->sizes[1];
         for (i = 0; i < n; i++) {
-            const float *xi = x + (size_t)i * nin;
+            const size_t at = (size_t)(order ? order[i] : i);
+            const float *xi = x + at * nin, *ti = target + at * nout;
+            float l = 0.0f;
+            if (!bp__targets_ok(net, ti, 1)) {
+                s = BP_ERR_TARGET;
+                break;
+            }
             bp__forward(net, xi, 1, pend_d, pend_x, opt, 0);
-            sum += (double)bp__backprop(net, xi, target + (size_t)i * nout, 1, opt, NULL, &pend_d, 0);
+            pend_d = NULL;                                  /* applied */
+            if ((s = bp__backprop(net, xi, ti, 1, opt, NULL, &pend_d, 0, &l)) != BP_OK) break;
+            sum += (double)l;
             pend_x = xi;
         }
-        for (i = 0; i < no; i++) {   /* the last sample's first-layer update */
-            float *w = net->params + (size_t)i * (size_t)ni;
-            bp__step(w, NULL, pend_d[i], pend_x, (size_t)ni, opt, 0.0f);
-            bp__step(net->params + (size_t)ni * (size_t)no + i, NULL, 1.0f, pend_d + i, 1, opt, 0.0f);
-        }
+        if (pend_d) bp__apply_first(net, pend_d, pend_x, opt);   /* the last sample's */
     } else {
+        float *gx = bp__gather_buf(net), *gt = gx ? gx + (size_t)net->max_batch * nin : NULL;
         for (i = 0; i < n; i += net->max_batch) {
             const int b = n - i < net->max_batch ? n - i : net->max_batch;
-            float l = 0.0f;   /* set by bp_train_step (GCC -O3 cannot tell) */
-            bp_train_step(net, velocity, opt, x + (size_t)i * nin, target + (size_t)i * nout, b, &l);
+            const float *xb = x + (size_t)i * nin, *tb = target + (size_t)i * nout;
+            float l = 0.0f;
+            if (order && b == 1) {
+                xb = x + (size_t)order[i] * nin;
+                tb = target + (size_t)order[i] * nout;
+            } else if (order) {      /* gather the batch into G: the same bits as a copy */
+                for (k = 0; k < b; k++) {
+                    BP_MEMCPY(gx + (size_t)k * nin, x + (size_t)order[i + k] * nin, nin * sizeof *gx);
+                    BP_MEMCPY(gt + (size_t)k * nout, target + (size_t)order[i + k] * nout, nout * sizeof *gt);
+                }
+                xb = gx;
+                tb = gt;
+            }
+            if ((s = bp_train_step(net, opt, state, state_len, xb, tb, b, &l)) != BP_OK) break;
             sum += (double)l * b;
         }
     }
-    if (mean_loss) *mean_loss = (float)(sum / n);
-    return BP_OK;
+    if (i > n) i = n;
+    if (done) *done = i;
+    if (mean_loss && i > 0) *mean_loss = (float)(sum / i);
+    return s;
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -1846,6 +2184,8 @@ BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, in
         int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
         const float *xb = x + (size_t)done * (size_t)nin, *tb = target + (size_t)done * (size_t)nout;
         const float *y = bp_forward(net, xb, chunk);
+        if (bp__maxabs(xb, (size_t)chunk * (size_t)nin) < 0.0f
+            || bp__maxabs(y, (size_t)chunk * (size_t)nout) < 0.0f) return BP_ERR_NONFINITE;
         loss_sum += bp_loss_value(net, tb, chunk) * (float)chunk;
         for (b = 0; b < chunk; b++) {
             const float *yr = y + (size_t)b * (size_t)nout, *tr = tb + (size_t)b * (size_t)nout;
@@ -1905,14 +2245,20 @@ BP__PRIVATE int bp__relax_ok(float tau, float tol, int max_iters) {
 }
 
 BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
-                             float *params, float *grads, float *work) {
+                             float *params, size_t params_len, float *grads, size_t grads_len,
+                             float *work, size_t work_len) {
     bp_status s;
+    size_t np, nw;
     if (!net) return BP_ERR_NULL;
     BP_MEMSET(net, 0, sizeof *net);
     if (!params || !grads || !work) return BP_ERR_NULL;
     if ((s = bp__check_rnet_topology(n_units, n_inputs, n_outputs, act)) != BP_OK) return s;
-    if (!bp_rnet_params_size(n_units, n_inputs) || !bp_rnet_work_size(n_units, n_inputs))
-        return BP_ERR_OVERFLOW;
+    np = bp_rnet_params_size(n_units, n_inputs);
+    nw = bp_rnet_work_size(n_units, n_inputs);
+    if (!np || !nw) return BP_ERR_OVERFLOW;
+    if (params_len < np) return BP_ERR_PARAMS_SHORT;
+    if (grads_len < np) return BP_ERR_GRADS_SHORT;
+    if (work_len < nw) return BP_ERR_WORK_SHORT;
     net->n_units = n_units;
     net->n_inputs = n_inputs;
     net->n_outputs = n_outputs;
@@ -1921,18 +2267,18 @@ BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outp
     net->tol = 1e-5f;
     net->max_iters = 1000;
     net->params = params;
-    net->n_params = bp_rnet_params_size(n_units, n_inputs);
+    net->n_params = np;
     net->grads = grads;
     net->work = work;
-    net->n_work = bp_rnet_work_size(n_units, n_inputs);
+    net->n_work = nw;
     return BP_OK;
 }
 
-BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed) {
+BPDEF bp_status bp_rnet_randomize(bp_rnet *net, uint64_t seed) {
     bp_rng r = bp_rng_seed(seed);
     size_t n, m, i;
     float rw, ru;
-    if (!net || !net->params) return;
+    if (!net || !net->params) return BP_ERR_NULL;
     n = (size_t)net->n_units;
     m = (size_t)net->n_inputs;
     /* uniform on [-a, a] has standard deviation a / sqrt(3) */
@@ -1941,6 +2287,7 @@ BPDEF void bp_rnet_randomize(bp_rnet *net, uint64_t seed) {
     for (i = 0; i < n * n; i++) net->params[i] = rw * (2.0f * bp_rng_float(&r) - 1.0f);
     for (i = 0; i < n * m; i++) net->params[n * n + i] = ru * (2.0f * bp_rng_float(&r) - 1.0f);
     BP_MEMSET(net->params + n * n + n * m, 0, n * sizeof(float));
+    return BP_OK;
 }
 
 BP__PRIVATE bp_status bp__rnet_check(const bp_rnet *net, const float *input) {
@@ -1969,24 +2316,47 @@ BP__PRIVATE void bp__rnet_adjoint_map(const bp_rnet *net, const float *v, float 
     for (o = 0; o < n; o++) bp__axpy(out, fp[o] * v[o], net->params + (size_t)o * (size_t)n, n);
 }
 
-/* The damped iteration both relaxations share: v <- v + tau (g(v) - v) until
-   max |g(v) - v| < tol; map writes g(v) into out (left holding g of the final v). Returns
-   BP_OK, the status not_settled after max_iters steps, or BP_ERR_NONFINITE; *steps counts
-   the steps taken. */
+/* How far float rounding can move one evaluation of a relaxation's map g(v): at most
+   gw max|v| + gc + gy max|g(v)|. A sum of d rounded terms is off by at most about d u times
+   the sum of their magnitudes (u = FLT_EPSILON / 2; Higham, Accuracy and Stability of
+   Numerical Algorithms, 3.1), bounded here by a row (or column) sum of |W| times max|v|. */
+typedef struct bp__noise { float gw, gc, gy; } bp__noise;
+
+#define BP__STALL 10   /* steps without a new smallest residual: the iteration is at its noise */
+
+/* The damped iteration both relaxations share: v <- v + tau (g(v) - v), map writing g(v)
+   into out (left holding g of the final v), until the residual r = max |g(v) - v| passes
+   r <= tol max(1, max|v|) (the test you set), or, once r is within what float can resolve
+   (twice the map's rounding, plus the rounding of v itself, u max|v| / tau), r has not made
+   a new low for BP__STALL steps: float cannot do better, so a tol below its resolution
+   settles too instead of running to max_iters. Returns BP_OK, the status not_settled after
+   max_iters steps, or BP_ERR_NONFINITE; *steps counts the steps taken. */
 BP__PRIVATE bp_status bp__relax(const bp_rnet *net, void (*map)(const bp_rnet *, const float *, float *),
-                                float *v, float *out, bp_status not_settled, int *steps) {
+                                const bp__noise *ns, float *v, float *out, bp_status not_settled,
+                                int *steps) {
     const int n = net->n_units;
-    int it, k;
+    const float u = 0.5f * FLT_EPSILON;
+    float best = FLT_MAX;
+    int it, k, since = 0;
     for (it = 0;; it++) {
-        float r = 0.0f;
+        float r = 0.0f, vmax = 0.0f, omax = 0.0f;
         map(net, v, out);
         for (k = 0; k < n; k++) {
-            float d = out[k] - v[k];
-            d = d < 0.0f ? -d : d;
-            if (!(d - d == 0.0f)) { *steps = it; return BP_ERR_NONFINITE; }   /* inf or NaN */
+            const float d = out[k] < v[k] ? v[k] - out[k] : out[k] - v[k];
+            const float av = v[k] < 0.0f ? -v[k] : v[k], ao = out[k] < 0.0f ? -out[k] : out[k];
+            if (!bp__finite(d)) { *steps = it; return BP_ERR_NONFINITE; }   /* inf or NaN */
             if (d > r) r = d;
+            if (av > vmax) vmax = av;
+            if (ao > omax) omax = ao;
         }
-        if (r < net->tol) break;
+        if (r <= net->tol * (vmax > 1.0f ? vmax : 1.0f)) break;
+        if (r < best) {
+            best = r;
+            since = 0;
+        } else if (++since >= BP__STALL
+                   && r <= 2.0f * (ns->gw * vmax + ns->gc + ns->gy * omax) + u / net->tau * vmax) {
+            break;
+        }
         if (it == net->max_iters) { *steps = it; return not_settled; }
         for (k = 0; k < n; k++) v[k] += net->tau * (out[k] - v[k]);
     }
@@ -1994,11 +2364,27 @@ BP__PRIVATE bp_status bp__relax(const bp_rnet *net, void (*map)(const bp_rnet *,
     return BP_OK;
 }
 
+/* The largest row (by_rows) or column sum of |W|, n x n. */
+BP__PRIVATE float bp__abs_sum_max(const float *W, int n, int by_rows) {
+    float most = 0.0f;
+    int i, j;
+    for (i = 0; i < n; i++) {
+        float sum = 0.0f;
+        for (j = 0; j < n; j++) {
+            const float w = by_rows ? W[(size_t)i * (size_t)n + (size_t)j] : W[(size_t)j * (size_t)n + (size_t)i];
+            sum += w < 0.0f ? -w : w;
+        }
+        if (sum > most) most = sum;
+    }
+    return most * (1.0f + (float)n * FLT_EPSILON);   /* rounding up the rounded sums */
+}
+
 BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     bp_status st = bp__rnet_check(net, input);
     int n, m, o, k;
-    float *x, *c, *fp, *s;
+    float *x, *c, *fp, *s, cmax;
     const float *U, *b;
+    bp__noise ns;
     if (st != BP_OK) return st;
     n = net->n_units;
     m = net->n_inputs;
@@ -2007,8 +2393,18 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1); fp = BP__RNET_ROW(net, 2); s = BP__RNET_ROW(net, 4);
     net->settled = 0;
     for (o = 0; o < n; o++) c[o] = b[o] + (m ? bp__dot(U + (size_t)o * (size_t)m, input, m) : 0.0f);
+    if ((cmax = bp__maxabs(c, (size_t)n)) < 0.0f) { net->iters = 0; return BP_ERR_NONFINITE; }
+    {   /* the map's rounding: bp__dot's depth (lanes of n/16 terms, a tree of 4, a tail of
+           up to 15), + c, then f's own few ulps (sigmoid, tanh; leaky ReLU's one product) */
+        const int depth = (n >= BP__LANES ? n / BP__LANES + 4 : 0) + n % BP__LANES + 2;
+        const float g = (float)depth * 0.5f * FLT_EPSILON;
+        ns.gw = g * bp__abs_sum_max(net->params, n, 1);
+        ns.gc = g * cmax;
+        ns.gy = (net->act == BP_SIGMOID || net->act == BP_TANH ? 4.0f
+                 : net->act == BP_LEAKY_RELU ? 1.0f : 0.0f) * 0.5f * FLT_EPSILON;
+    }
     BP_MEMSET(x, 0, (size_t)n * sizeof *x);
-    st = bp__relax(net, bp__rnet_forward_map, x, s, BP_ERR_NOT_SETTLED, &net->iters);
+    st = bp__relax(net, bp__rnet_forward_map, &ns, x, s, BP_ERR_NOT_SETTLED, &net->iters);
     if (st != BP_OK) return st;
     for (k = 0; k < n; k++) fp[k] = 1.0f;       /* f'(u*) from s = f(u*), the last map */
     bp__mul_deriv(net->act, s, fp, (size_t)n);
@@ -2025,6 +2421,7 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
     bp_status st = bp__rnet_check(net, input);
     int n, m, k, o;
     float *x, *e, *fp, *z, *t, *gW, *gU, *gb, sum = 0.0f;
+    bp__noise ns;
     if (st != BP_OK) return st;
     if (!target || !net->grads) return BP_ERR_NULL;
     if (!net->settled) return BP_ERR_NOT_SETTLED_YET;
@@ -2040,8 +2437,15 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
         sum += 0.5f * d * d;
     }
     if (loss) *loss = sum;
+    if (!bp__finite(sum)) { net->adjoint_iters = 0; return BP_ERR_NONFINITE; }
+    {   /* the adjoint map's rounding: out[k] = e[k] + n products added in turn; f' <= 1 */
+        const float g = (float)(n + 2) * 0.5f * FLT_EPSILON, fpmax = bp__maxabs(fp, (size_t)n);
+        ns.gw = g * bp__abs_sum_max(net->params, n, 0) * fpmax;
+        ns.gc = g * bp__maxabs(e, (size_t)n);
+        ns.gy = 0.0f;
+    }
     BP_MEMCPY(z, e, (size_t)n * sizeof *z);     /* start at e: the first term of the series */
-    st = bp__relax(net, bp__rnet_adjoint_map, z, t, BP_ERR_ADJOINT_NOT_SETTLED, &net->adjoint_iters);
+    st = bp__relax(net, bp__rnet_adjoint_map, &ns, z, t, BP_ERR_ADJOINT_NOT_SETTLED, &net->adjoint_iters);
     if (st != BP_OK) return st;
     gW = net->grads;
     gU = gW + (size_t)n * (size_t)n;
@@ -2052,6 +2456,21 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
         for (k = 0; k < m; k++) gU[(size_t)o * (size_t)m + (size_t)k] = d * input[k];
         gb[o] = d;
     }
+    /* O(n (n + m)), against the relaxations' O(n^2) a step: a plain scan */
+    return bp__maxabs(net->grads, net->n_params) < 0.0f ? BP_ERR_NONFINITE : BP_OK;
+}
+
+BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len) {
+    bp_status s;
+    size_t nw;
+    if (!net || !net->params || !net->grads) return BP_ERR_NULL;
+    if ((s = bp__check_rule(opt, state, state_len, net->n_params)) != BP_OK) return s;
+    if (!bp__grads_ok(net->grads, net->n_params, opt)) return BP_ERR_NONFINITE;
+    if (opt->momentum == 0.0f) state = NULL;
+    nw = (size_t)net->n_units * ((size_t)net->n_units + (size_t)net->n_inputs);   /* W and U */
+    bp__step(net->params, state, 1.0f, net->grads, nw, opt, opt->weight_decay);
+    bp__step(net->params + nw, state ? state + nw : NULL, 1.0f, net->grads + nw,
+             (size_t)net->n_units, opt, 0.0f);
     return BP_OK;
 }
 

@@ -58,20 +58,21 @@ int main(int argc, char **argv) {
     grads = (float *)mem[1];
     work = (float *)mem[2];
     if (bp_init(&net, n_layers, sizes, is_w2 ? a2 : a1, is_w2 ? BP_LOSS_CROSS_ENTROPY : BP_LOSS_SQUARED,
-                batch, params, grads, work) != BP_OK) return 1;
+                batch, params, bp_params_size(n_layers, sizes), grads, bp_params_size(n_layers, sizes),
+                work, bp_work_size(n_layers, sizes, batch)) != BP_OK) return 1;
     bp_randomize(&net, 1);
     t_train = (float *)calloc((size_t)train.n * 10, sizeof(float));
     t_test = (float *)calloc((size_t)test.n * 10, sizeof(float));
     for (i = 0; i < train.n; i++) t_train[i * 10 + train.label[i]] = 1;
     for (i = 0; i < test.n; i++) t_test[i * 10 + test.label[i]] = 1;
-    opt.lr = lr; opt.momentum = 0; opt.weight_decay = 0; opt.nesterov = 0;
+    opt = bp_opt_sgd(lr);
     t0 = now();
-    if (epoch) bp_train_epoch(&net, NULL, &opt, train.x, t_train, train.n, NULL);
+    if (epoch) bp_train_epoch(&net, &opt, NULL, 0, train.x, t_train, train.n, NULL, NULL, NULL);
     for (i = 0; i < train.n && !epoch; i += batch) {
         int b = train.n - i < batch ? train.n - i : batch;
         const float *x = train.x + (size_t)i * 784, *t = t_train + (size_t)i * 10;
         if (fused) {
-            bp_train_step(&net, NULL, &opt, x, t, b, NULL);
+            bp_train_step(&net, &opt, NULL, 0, x, t, b, NULL);
         } else {
             bp_forward(&net, x, b);
             bp_backward(&net, x, t, b);

@@ -124,7 +124,7 @@ int main(int argc, char **argv) {
         t_train = (float *)calloc((size_t)train.n * (size_t)classes, sizeof *t_train);
         t_test = (float *)calloc((size_t)test.n * (size_t)classes, sizeof *t_test);
         if (!params || !grads || !vel || !work || !order || !t_train || !t_test
-            || bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, share, params, grads, work) != BP_OK) {
+            || bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, share, params, np, grads, np, work, nw) != BP_OK) {
             snprintf(err, sizeof err, "out of memory");
             goto data_error;
         }
@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
 
     t0 = MPI_Wtime();
     for (epoch = 0; epoch < epochs && step != steps; epoch++) {
-        const bp_opt opt = {lr, momentum, 0.0f, 0};
+        bp_opt opt = bp_opt_sgd(lr);
         float *xb = (float *)malloc((size_t)net.max_batch * npix * sizeof *xb);
         float *tb = (float *)malloc((size_t)net.max_batch * (size_t)classes * sizeof *tb);
         double loss_sum = 0;
@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
             }
             MPI_Allreduce(MPI_IN_PLACE, grads, (int)net.n_params, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
             MPI_Allreduce(loss, loss + 1, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-            bp_update(&net, vel, &opt);                 /* the same update on every rank */
+            bp_update(&net, &opt, vel, net.n_params);   /* the same update on every rank */
             loss_sum += loss[1];
         }
         free(xb);

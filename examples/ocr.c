@@ -330,7 +330,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ocr: out of memory\n");
         goto done;
     }
-    s = bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, o.batch, params, grads, work);
+    s = bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, o.batch, params, np, grads, np, work, nw);
     if (s != BP_OK) {
         fprintf(stderr, "ocr: %s\n", bp_strerror(s));
         goto done;
@@ -355,7 +355,7 @@ int main(int argc, char **argv) {
 
     start = now();
     for (epoch = 0; epoch < o.epochs; epoch++) {
-        const bp_opt opt = {o.lr, o.momentum, o.decay, 0};
+        bp_opt opt = bp_opt_sgd(o.lr);
         double loss_sum = 0;
         float train_acc, test_acc;
         int b0;
@@ -368,7 +368,7 @@ int main(int argc, char **argv) {
                 memcpy(tb + (size_t)k * (size_t)classes, ttrain + (size_t)order[b0 + k] * (size_t)classes,
                        (size_t)classes * sizeof *tb);
             }
-            s = bp_train_step(&net, vel, &opt, xb, tb, bs, &loss);
+            s = bp_train_step(&net, &opt, vel, np, xb, tb, bs, &loss);
             if (s != BP_OK) {
                 fprintf(stderr, "ocr: %s\n", bp_strerror(s));
                 goto done;

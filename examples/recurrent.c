@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
     char img[1024], lab[1024], err[600];
     dataset all, train, test;
     float *params = NULL, *grads = NULL, *work = NULL, noisy[PIX];
+    size_t np, nw;
     double before = 0, after = 0;
     bp_rnet net;
     bp_status s;
@@ -92,14 +93,16 @@ int main(int argc, char **argv) {
     }
 
     /* units: [hidden..., 64 pixels]; the pixels are the outputs (the last units) */
-    params = (float *)malloc(bp_rnet_params_size(hidden + PIX, PIX) * sizeof *params);
-    grads = (float *)malloc(bp_rnet_params_size(hidden + PIX, PIX) * sizeof *grads);
-    work = (float *)malloc(bp_rnet_work_size(hidden + PIX, PIX) * sizeof *work);
+    np = bp_rnet_params_size(hidden + PIX, PIX);
+    nw = bp_rnet_work_size(hidden + PIX, PIX);
+    params = (float *)malloc(np * sizeof *params);
+    grads = (float *)malloc(np * sizeof *grads);
+    work = (float *)malloc(nw * sizeof *work);
     if (!params || !grads || !work) {
         fprintf(stderr, "recurrent: out of memory\n");
         goto done;
     }
-    s = bp_rnet_init(&net, hidden + PIX, PIX, PIX, BP_SIGMOID, params, grads, work);
+    s = bp_rnet_init(&net, hidden + PIX, PIX, PIX, BP_SIGMOID, params, np, grads, np, work, nw);
     if (s != BP_OK) {
         fprintf(stderr, "recurrent: %s\n", bp_strerror(s));
         goto done;

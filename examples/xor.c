@@ -14,8 +14,8 @@ int main(int argc, char **argv) {
     static const bp_act acts[] = {BP_TANH, BP_SIGMOID};
     static const float x[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
     static const float t[4] = {0, 1, 1, 0};
-    const bp_opt opt = {0.1f, 0.9f, 0.0f, 0};                 /* lr, momentum, decay, nesterov */
-    float params[17], grads[17], work[14];                    /* bp_params_size, bp_work_size */
+    bp_opt opt = bp_opt_sgd(0.1f);                            /* SGD at lr 0.1 ... */
+    float params[17], grads[17], work[12];                    /* bp_params_size, bp_work_size */
     float velocity[17] = {0};                                 /* momentum's memory, per param */
     unsigned long long seed = 1;
     float worst = 0;
@@ -28,8 +28,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: xor [seed]   (seed: a non-negative integer, default 1)\n");
         return 2;
     }
-    if (bp_params_size(2, sizes) != 17 || bp_work_size(2, sizes, 1) != 14) return 1;
-    s = bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, grads, work);
+    opt.momentum = 0.9f;                                      /* ... with momentum */
+    if (bp_params_size(2, sizes) != 17 || bp_work_size(2, sizes, 1) != 12) return 1;
+    s = bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, 17, grads, 17, work, 12);
     if (s != BP_OK) {
         fprintf(stderr, "xor: %s\n", bp_strerror(s));
         return 1;
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
     bp_randomize(&net, seed);
     for (epoch = 0; epoch < 1000; epoch++)             /* forward, backward, update: one call */
         for (i = 0; i < 4; i++)
-            bp_train_step(&net, velocity, &opt, x[i], &t[i], 1, NULL);
+            bp_train_step(&net, &opt, velocity, 17, x[i], &t[i], 1, NULL);
 
     printf(" a  b | a xor b | net\n");
     for (i = 0; i < 4; i++) {

@@ -27,7 +27,7 @@ static void check_feed_forward(const uint8_t *data, size_t size) {
     if (np == 0 || nw == 0 || np > SMALL || nw > SMALL) return;
     p = (float *)malloc(np * sizeof *p); g = (float *)malloc(np * sizeof *g); w = (float *)malloc(nw * sizeof *w);
     out = (unsigned char *)malloc(size);
-    if (bp_init(&net, nl, sizes, acts, loss, 1, p, g, w) != BP_OK) abort();  /* peek said it is valid */
+    if (bp_init(&net, nl, sizes, acts, loss, 1, p, np, g, np, w, nw) != BP_OK) abort();  /* peek said it is valid */
     if (bp_load(&net, data, size) != BP_OK) abort();
     if (bp_save_size(&net) != size || bp_save(&net, out, size) != BP_OK || memcmp(out, data, size) != 0) abort();
     free(p); free(g); free(w); free(out);
@@ -46,7 +46,7 @@ static void check_recurrent(const uint8_t *data, size_t size) {
     if (np == 0 || nw == 0 || np > SMALL || nw > SMALL) return;
     p = (float *)malloc(np * sizeof *p); g = (float *)malloc(np * sizeof *g); w = (float *)malloc(nw * sizeof *w);
     out = (unsigned char *)malloc(size);
-    if (bp_rnet_init(&net, n, m, k, act, p, g, w) != BP_OK) abort();
+    if (bp_rnet_init(&net, n, m, k, act, p, np, g, np, w, nw) != BP_OK) abort();
     if (bp_rnet_load(&net, data, size) != BP_OK) abort();
     if (bp_rnet_save_size(&net) != size || bp_rnet_save(&net, out, size) != BP_OK || memcmp(out, data, size) != 0) abort();
     free(p); free(g); free(w); free(out);

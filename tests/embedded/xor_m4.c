@@ -15,7 +15,7 @@ volatile float result;                                          /* keeps the wor
 #ifndef BASELINE
 static const int sizes[] = {2, 4, 1};
 static const bp_act acts[] = {BP_TANH, BP_SIGMOID};
-static float params[17], grads[17], work[14], velocity[17];   /* bp_params_size, bp_work_size */
+static float params[17], grads[17], work[12], velocity[17];   /* bp_params_size, bp_work_size */
 #endif
 
 int main(void) {
@@ -23,18 +23,18 @@ int main(void) {
     result = x[1] + t[1];
     return 0;
 #else
-    const bp_opt opt = {0.1f, 0.9f, 0.0f, 0};
+    bp_opt opt = bp_opt_sgd(0.1f);
     bp_net net;
     float worst = 0.0f;
     int epoch, i;
-    if (bp_params_size(2, sizes) != 17 || bp_work_size(2, sizes, 1) != 14) return 1;
-    if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, grads, work) != BP_OK) return 1;
+    if (bp_params_size(2, sizes) != 17 || bp_work_size(2, sizes, 1) != 12) return 1;
+    if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, 17, grads, 17, work, 12) != BP_OK) return 1;
     bp_randomize(&net, 1);
     for (epoch = 0; epoch < 1000; epoch++)
         for (i = 0; i < 4; i++) {
             bp_forward(&net, x + 2 * i, 1);
             bp_backward(&net, x + 2 * i, t + i, 1);
-            bp_update(&net, velocity, &opt);
+            bp_update(&net, &opt, velocity, 17);
         }
     for (i = 0; i < 4; i++) {
         float e = bp_forward(&net, x + 2 * i, 1)[0] - t[i];
