@@ -1015,8 +1015,15 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
 #define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
 #endif
 
-BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
-                          const float *BP__RESTRICT ga, size_t n, const bp_opt *opt, float wd);
+/* One update's settings: the bp_opt, and what the step count fixes for this step. */
+typedef struct bp__rule {
+    const bp_opt *opt;
+    size_t plane;      /* floats from one array of the optimizer state to the next: n_params */
+    float c1, c2;      /* Adam: 1 / (1 - beta1^t), 1 / (1 - beta2^t), t counting this step */
+} bp__rule;
+
+BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
+                          const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd);
 
 /* Four weight rows: first the pending one-sample SGD step w -= lr (gs[r] ga), then the dot
    product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
@@ -1229,8 +1236,8 @@ typedef struct bp__mm_ {
     float *pack;                       /* the pack area: at least bp__pack_floats(N, K) */
     size_t pack_n;                     /* floats, all of it (more lets threads pack alone) */
     int by_rows;                       /* threads split C by rows (else by column panels) */
-    const bp_opt *opt;                 /* the fused SGD step: C is the gradient of W, V (see */
-    float *W, *V;                      /* bp__tile); opt NULL: C is stored */
+    const bp__rule *opt;               /* the fused step: C is the gradient of W, V its state */
+    float *W, *V;                      /* (see bp__tile); opt NULL: C is stored */
     const float *Y;                    /* if not NULL, the stored C is then multiplied by */
     bp_act act;                        /* act's derivative at Y (row stride ldc) */
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
@@ -1349,7 +1356,7 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     if (g->opt && k0 + kc == g->K) {
         for (r = 0; r < mr; r++) {
             const size_t w = at + (size_t)r * g->ldc;
-            bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, BP__TILE_OUT[r], (size_t)nr, g->opt, g->opt->weight_decay);
+            bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, BP__TILE_OUT[r], (size_t)nr, g->opt, g->opt->opt->weight_decay);
         }
         return;
     }
@@ -1496,7 +1503,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         for (r = 0; r < g->M; r++) {
             const size_t w = (size_t)r * g->ldc;
             if (g->opt)
-                bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, (size_t)g->N, g->opt, g->opt->weight_decay);
+                bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, (size_t)g->N, g->opt, g->opt->opt->weight_decay);
             if (g->Y) bp__mul_deriv(g->act, g->Y + w, g->C + w, (size_t)g->N);
         }
         if (g->rows_done) g->rows_done(g, 0, g->M);
@@ -1645,7 +1652,7 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
    previous sample's first-layer deltas, whose update with input pend_x is applied to each row
    of layer 0 in the same pass as this sample's product with it. */
 BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, const float *pend_d,
-                                     const float *pend_x, const bp_opt *opt, int team) {
+                                     const float *pend_x, const bp__rule *opt, int team) {
     const float *in = x;
     float *p = net->params;
     int l;
@@ -1660,7 +1667,7 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
             int o, k;
             for (o = 0; o + 4 <= no; o += 4) {
                 float *w = p + (size_t)o * (size_t)ni;
-                bp__sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o, pend_x, opt->lr, x, ni, r);
+                bp__sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o, pend_x, opt->opt->lr, x, ni, r);
                 for (k = 0; k < 4; k++) {
                     bp__step(bias + o + k, NULL, 1.0f, pend_d + o + k, 1, opt, 0.0f);
                     z[o + k] = r[k] + bias[o + k];
@@ -1753,15 +1760,124 @@ BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float
     }
 }
 
-/* One SGD step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
-   gradient is gs = 1 (exact), a one-sample gradient row is gs = delta, ga = the layer's input,
-   so the fused step never has to store it. wd is the decay for this span (0 for biases).
-   bp_update and bp_train_step both come here, which makes them bit-identical. */
-BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
-                          const float *BP__RESTRICT ga, size_t n, const bp_opt *opt, float wd) {
+/* Square roots of 16 floats in place, by vector instructions where the target has them:
+   compilers do not vectorize sqrtf without -fno-math-errno, and Adam takes one per weight.
+   IEEE square roots are correctly rounded, so these are the same bits as sqrtf. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+BP__PRIVATE void bp__sqrt16(float *r) { _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r))); }
+#elif defined(__AVX__)
+#include <immintrin.h>
+BP__PRIVATE void bp__sqrt16(float *r) {
+    _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
+    _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
+}
+#elif defined(__SSE__) || defined(_M_X64)
+#include <xmmintrin.h>
+BP__PRIVATE void bp__sqrt16(float *r) {
+    int j;
+    for (j = 0; j < 16; j += 4) _mm_storeu_ps(r + j, _mm_sqrt_ps(_mm_loadu_ps(r + j)));
+}
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+BP__PRIVATE void bp__sqrt16(float *r) {
+    int j;
+    for (j = 0; j < 16; j += 4) vst1q_f32(r + j, vsqrtq_f32(vld1q_f32(r + j)));
+}
+#else
+BP__PRIVATE void bp__sqrt16(float *r) {
+    int j;
+    for (j = 0; j < 16; j++) r[j] = BP_SQRTF(r[j]);
+}
+#endif
+
+/* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
+   square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
+   way, so a row's bits do not depend on where a call starts. */
+BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
+                          float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                          float wd) {
+    const bp_opt *o = u->opt;
+    const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
+    const float eps = o->eps, c1 = u->c1, c2 = u->c2;
+    const float l2 = o->method == BP_ADAM ? wd : 0.0f;                 /* Adam: g += wd w */
+    const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
+    float r[16];
+    size_t i = 0;
+    int j;
+    for (; i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
+            const float g = gs * ga[i + j] + l2 * w[i + j];
+            m[i + j] = b1 * m[i + j] + a1 * g;
+            v[i + j] = b2 * v[i + j] + a2 * (g * g);
+            r[j] = v[i + j] * c2;
+        }
+        bp__sqrt16(r);
+        for (j = 0; j < 16; j++) w[i + j] = keep * w[i + j] - lr * ((m[i + j] * c1) / (r[j] + eps));
+    }
+    for (; i < n; i++) {
+        const float g = gs * ga[i] + l2 * w[i];
+        m[i] = b1 * m[i] + a1 * g;
+        v[i] = b2 * v[i] + a2 * (g * g);
+        w[i] = keep * w[i] - lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
+    }
+}
+
+/* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
+   without momentum); blocks of 16 as in bp__adam. */
+BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float *BP__RESTRICT b,
+                             float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                             float wd) {
+    const bp_opt *o = u->opt;
+    const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
+    float r[16], g16[16], q;
+    size_t i = 0;
+    int j;
+    for (; i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
+            const float g = g16[j] = gs * ga[i + j] + wd * w[i + j];
+            v[i + j] = al * v[i + j] + a1 * (g * g);
+            r[j] = v[i + j];
+        }
+        bp__sqrt16(r);
+        for (j = 0; j < 16; j++) {
+            q = g16[j] / (r[j] + eps);
+            if (b) {
+                b[i + j] = mu * b[i + j] + q;
+                q = b[i + j];
+            }
+            w[i + j] -= lr * q;
+        }
+    }
+    for (; i < n; i++) {
+        const float g = gs * ga[i] + wd * w[i];
+        v[i] = al * v[i] + a1 * (g * g);
+        q = g / (BP_SQRTF(v[i]) + eps);
+        if (b) {
+            b[i] = mu * b[i] + q;
+            q = b[i];
+        }
+        w[i] -= lr * q;
+    }
+}
+
+/* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
+   gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
+   ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
+   state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
+   span (0 for biases). bp_update and bp_train_step both come here, which makes them
+   bit-identical. */
+BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
+                          const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd) {
+    const bp_opt *opt = u->opt;
     const float lr = opt->lr, mu = opt->momentum;
+    float *BP__RESTRICT v = s;
     size_t i;
-    if (mu == 0.0f) {
+    if (opt->method == BP_ADAM || opt->method == BP_ADAMW) {
+        bp__adam(w, s, s + u->plane, gs, ga, n, u, wd);
+    } else if (opt->method == BP_RMSPROP) {
+        bp__rmsprop(w, s, mu != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
+    } else if (mu == 0.0f) {
         if (wd == 0.0f) BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * g; });
         else            BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * (g + wd * w[i]); });
     } else if (opt->nesterov) {
@@ -1798,9 +1914,12 @@ BPDEF bp_opt bp_opt_adam(float lr) {
 }
 
 BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
-    if (!opt) return 0;
+    if (!opt || n_params > BP__MAX_FLOATS / 2 - 1) return 0;
     switch (opt->method) {
     case BP_SGD:     return opt->momentum != 0.0f ? n_params : 0;
+    case BP_ADAM:
+    case BP_ADAMW:   return 2 * n_params + 1;            /* m, v, then the step count t */
+    case BP_RMSPROP: return opt->momentum != 0.0f ? 2 * n_params : n_params;
     default:         return 0;
     }
 }
@@ -1808,18 +1927,42 @@ BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
 /* finite: written so that NaN fails every comparison; x - x == 0 only for finite x */
 BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
 
+BP__PRIVATE int bp__unit(float x) { return x >= 0.0f && x < 1.0f; }   /* 0 <= x < 1, not NaN */
+
 BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
     size_t need;
     if (!opt) return BP_ERR_NULL;
-    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT) || opt->method != BP_SGD) return BP_ERR_OPT;
-    if (!(opt->lr > 0.0f && bp__finite(opt->lr))) return BP_ERR_OPT;
-    if (!(opt->momentum >= 0.0f && opt->momentum < 1.0f)) return BP_ERR_OPT;
+    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT)) return BP_ERR_OPT;
+    if (!(opt->lr > 0.0f && bp__finite(opt->lr)) || !bp__unit(opt->momentum)) return BP_ERR_OPT;
     if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
     if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
+    if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
+        return BP_ERR_OPT;
+    if ((opt->method == BP_ADAM || opt->method == BP_ADAMW) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
     need = bp_opt_state_size(opt, n);
     if (need > 0 && !state) return BP_ERR_NULL;
     if (state_len < need) return BP_ERR_STATE_SHORT;
     return BP_OK;
+}
+
+/* The rule of the step about to be taken; state (checked) may be NULL when none is kept.
+   Adam's bias corrections come from the step count t kept after the moments, as
+   beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
+BP__PRIVATE void bp__rule_of(bp__rule *u, const bp_opt *opt, const float *state, size_t n) {
+    u->opt = opt;
+    u->plane = n;
+    u->c1 = u->c2 = 1.0f;
+    if (opt->method == BP_ADAM || opt->method == BP_ADAMW) {
+        const float t = state[2 * n] + 1.0f;
+        u->c1 = opt->beta1 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta1))) : 1.0f;
+        u->c2 = opt->beta2 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta2))) : 1.0f;
+    }
+}
+
+/* After a step that was taken: count it (Adam's t; exact up to 2^24 steps, when beta^t has
+   long been 0). */
+BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
+    if (u->opt->method == BP_ADAM || u->opt->method == BP_ADAMW) state[2 * u->plane] += 1.0f;
 }
 
 BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
@@ -1894,7 +2037,7 @@ BP__PRIVATE float bp__nan(void) {
    <= batch max|D| max|a| (the deltas carry the 1/batch; biases: a = 1). These are
    O(batch x width) reads; the step's products are O(batch x width^2). */
 BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
-                            const bp_opt *opt) {
+                            const bp__rule *u) {
     const size_t b = (size_t)batch;
     float ain = bp__maxabs(x, b * (size_t)net->sizes[0]);
     int l;
@@ -1905,7 +2048,7 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
         const float d = bp__maxabs(bp__delta_buf(net, l), n), a = bp__maxabs(bp__act_buf(net, l), n);
         const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
         if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
-        if (opt && !(opt->lr * bound <= BP__STEP_LIMIT)) return 0;
+        if (u && !(u->opt->lr * bound <= BP__STEP_LIMIT)) return 0;
         ain = a;
     }
     return 1;
@@ -1922,7 +2065,7 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
    forward pass applies. *loss_out: the batch-mean loss. BP_ERR_NONFINITE if a check fails, with
    params, state and grads untouched. */
 BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target, int batch,
-                                   const bp_opt *opt, float *state, const float **defer0, int team,
+                                   const bp__rule *opt, float *state, const float **defer0, int team,
                                    float *loss_out) {
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
@@ -1995,7 +2138,7 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
                 const size_t r = (size_t)o * (size_t)ni;
                 float gb = d[o];
                 if (opt) {
-                    bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt, opt->weight_decay);
+                    bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt, opt->opt->weight_decay);
                     bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
                 } else {
                     bp__scale(gW + r, gb, aprev, ni);
@@ -2023,12 +2166,16 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
    the update scalar, 5x slower (W1's plain loop 31k samples/s instead of 82k). */
 BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr) {
     bp_opt o;
+    bp__rule u;
     if (!params || !grads) return BP_ERR_NULL;
     /* p[i] -= lr * g[i], by bp__step (g times 1 is exact): its arrays are restrict parameters
        (the two must not overlap: documented), which clang honours and restrict locals it does
        not (with those, clang too left the loop scalar) */
     o = bp_opt_sgd(lr);
-    bp__step(params, NULL, 1.0f, grads, n, &o, 0.0f);
+    u.opt = &o;
+    u.plane = n;
+    u.c1 = u.c2 = 1.0f;
+    bp__step(params, NULL, 1.0f, grads, n, &u, 0.0f);
     return BP_OK;
 }
 
@@ -2038,31 +2185,65 @@ BP__PRIVATE int bp__grads_ok(const float *g, size_t n, const bp_opt *opt) {
     return gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT;
 }
 
-BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
-    bp_status s = bp__check_opt(net, opt, state, state_len);
+/* The clipping scale of a stored (checked) gradient: min(1, clip / ||g||_2), the norm
+   summed in double over g / max|g| (no overflow, one fixed order); 1 without clip. */
+BP__PRIVATE float bp__clip_scale(const float *g, size_t n, float clip) {
+    const float gmax = bp__maxabs(g, n);
+    double sum = 0.0;
+    float norm;
+    size_t i;
+    if (clip == 0.0f || gmax == 0.0f) return 1.0f;
+    for (i = 0; i < n; i++) {
+        const double q = (double)g[i] / (double)gmax;
+        sum += q * q;
+    }
+    norm = gmax * BP_SQRTF((float)sum);
+    return norm > clip ? clip / norm : 1.0f;
+}
+
+/* bp_update after its argument checks: the stored gradient checked, clipped, applied layer by
+   layer (weights decayed, biases not), the step counted. */
+BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *state) {
+    bp__rule u;
+    float gs;
     int l;
-    if (s != BP_OK) return s;
     if (!bp__grads_ok(net->grads, net->n_params, opt)) return BP_ERR_NONFINITE;
-    if (opt->momentum == 0.0f) state = NULL;
+    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
+    bp__rule_of(&u, opt, state, net->n_params);
+    gs = bp__clip_scale(net->grads, net->n_params, opt->clip);
     for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
         const size_t off = bp__param_offset(net, l);
         const size_t nw = (size_t)net->sizes[l] * (size_t)net->sizes[l + 1], no = (size_t)net->sizes[l + 1];
         float *W = net->params + off, *gW = net->grads + off, *vW = state ? state + off : NULL;
-        bp__step(W, vW, 1.0f, gW, nw, opt, opt->weight_decay);                  /* weights */
-        bp__step(W + nw, vW ? vW + nw : NULL, 1.0f, gW + nw, no, opt, 0.0f);    /* biases */
+        bp__step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
+        bp__step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
     }
+    if (state) bp__rule_done(&u, state);
     return BP_OK;
+}
+
+BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
+    bp_status s = bp__check_opt(net, opt, state, state_len);
+    return s != BP_OK ? s : bp__apply_grads(net, opt, state);
 }
 
 BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                               const float *x, const float *target, int batch, float *loss) {
     bp_status s = bp__check_opt(net, opt, state, state_len);
+    bp__rule u;
     float l = 0.0f;
     if (s != BP_OK) return s;
     if (!x || !target || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
     if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
-    if (opt->momentum == 0.0f) state = NULL;
+    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
+    if (opt->clip > 0.0f) {   /* the norm needs the whole gradient: bp_backward, bp_update */
+        bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+        s = bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0, &l);
+        if (loss) *loss = l;
+        return s != BP_OK ? s : bp__apply_grads(net, opt, state);
+    }
+    bp__rule_of(&u, opt, state, net->n_params);
 #if defined(_OPENMP) && !defined(BP_CBLAS)
     /* a batch worth threads: one parallel region for the whole step, every thread running
        the code below and splitting its products and loops (barriers, not forks, between);
@@ -2074,7 +2255,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
             float mine = 0.0f;
             bp_status ms;
             bp__forward(net, x, batch, NULL, NULL, NULL, 1);
-            ms = bp__backprop(net, x, target, batch, opt, state, NULL, 1, &mine);
+            ms = bp__backprop(net, x, target, batch, &u, state, NULL, 1, &mine);
             BP__PRAGMA(omp master)
             {
                 l = mine;
@@ -2082,18 +2263,20 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
             }
         }
         if (loss) *loss = l;
+        if (s == BP_OK && state) bp__rule_done(&u, state);
         return s;
     }
 #endif
     bp__forward(net, x, batch, NULL, NULL, NULL, 0);
-    s = bp__backprop(net, x, target, batch, opt, state, NULL, 0, &l);
+    s = bp__backprop(net, x, target, batch, &u, state, NULL, 0, &l);
     if (loss) *loss = l;
+    if (s == BP_OK && state) bp__rule_done(&u, state);
     return s;
 }
 
 /* The first layer's update that bp_train_epoch left pending: the gradient row o is
    d[o] * x, applied with plain SGD, then the biases. */
-BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, const bp_opt *opt) {
+BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, const bp__rule *opt) {
     const int ni = net->sizes[0], no = net->sizes[1];
     int o;
     for (o = 0; o < no; o++) {
@@ -2121,6 +2304,8 @@ BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, siz
     if (net->max_batch == 1 && opt->method == BP_SGD && opt->momentum == 0.0f
         && opt->weight_decay == 0.0f && opt->clip == 0.0f) {
         const float *pend_d = NULL, *pend_x = NULL;
+        bp__rule u;
+        bp__rule_of(&u, opt, NULL, net->n_params);
         for (i = 0; i < n; i++) {
             const size_t at = (size_t)(order ? order[i] : i);
             const float *xi = x + at * nin, *ti = target + at * nout;
@@ -2129,13 +2314,13 @@ BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, siz
                 s = BP_ERR_TARGET;
                 break;
             }
-            bp__forward(net, xi, 1, pend_d, pend_x, opt, 0);
+            bp__forward(net, xi, 1, pend_d, pend_x, &u, 0);
             pend_d = NULL;                                  /* applied */
-            if ((s = bp__backprop(net, xi, ti, 1, opt, NULL, &pend_d, 0, &l)) != BP_OK) break;
+            if ((s = bp__backprop(net, xi, ti, 1, &u, NULL, &pend_d, 0, &l)) != BP_OK) break;
             sum += (double)l;
             pend_x = xi;
         }
-        if (pend_d) bp__apply_first(net, pend_d, pend_x, opt);   /* the last sample's */
+        if (pend_d) bp__apply_first(net, pend_d, pend_x, &u);    /* the last sample's */
     } else {
         float *gx = bp__gather_buf(net), *gt = gx ? gx + (size_t)net->max_batch * nin : NULL;
         for (i = 0; i < n; i += net->max_batch) {
@@ -2462,15 +2647,20 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
 
 BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len) {
     bp_status s;
+    bp__rule u;
     size_t nw;
+    float gs;
     if (!net || !net->params || !net->grads) return BP_ERR_NULL;
     if ((s = bp__check_rule(opt, state, state_len, net->n_params)) != BP_OK) return s;
     if (!bp__grads_ok(net->grads, net->n_params, opt)) return BP_ERR_NONFINITE;
-    if (opt->momentum == 0.0f) state = NULL;
+    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
+    bp__rule_of(&u, opt, state, net->n_params);
+    gs = bp__clip_scale(net->grads, net->n_params, opt->clip);
     nw = (size_t)net->n_units * ((size_t)net->n_units + (size_t)net->n_inputs);   /* W and U */
-    bp__step(net->params, state, 1.0f, net->grads, nw, opt, opt->weight_decay);
-    bp__step(net->params + nw, state ? state + nw : NULL, 1.0f, net->grads + nw,
-             (size_t)net->n_units, opt, 0.0f);
+    bp__step(net->params, state, gs, net->grads, nw, &u, opt->weight_decay);
+    bp__step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,
+             (size_t)net->n_units, &u, 0.0f);
+    if (state) bp__rule_done(&u, state);
     return BP_OK;
 }
 
