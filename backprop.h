@@ -67,8 +67,8 @@
      D_1 .. D_L   deltas dLoss/dz of each layer, shaped as A_1 .. A_L (all of them are known
                   before any weight changes: see ERRORS)
      S            max_batch floats: the batch's per-sample losses
-     G            when max_batch > 1: max_batch rows of sizes[0], then of sizes[L]: a batch
-                  gathered by bp_train_epoch in a given order
+     G            max_batch rows of sizes[0], then of sizes[L]: a batch gathered by
+                  bp_train_epoch in a given order, and the one-hot rows made from labels
      P            when max_batch > 1: packing space for the batched matrix products: the
                   largest, over each layer's products (N x K = min(B, out) x in forward,
                   in x B weight gradient, in x out input gradient, none for layer 0), of
@@ -83,12 +83,12 @@
              static const int sizes[] = {2, 4, 1};
              static const bp_act acts[] = {BP_TANH, BP_SIGMOID};
              static const float x[] = {0,0, 0,1, 1,0, 1,1}, t[] = {0, 1, 1, 0};
-             float params[17], grads[17], work[12];   // bp_params_size, bp_work_size
+             float params[17], grads[17], work[15];   // bp_params_size, bp_work_size
              bp_opt opt = bp_opt_sgd(0.5f);           // plain SGD, learning rate 0.5
              bp_net net;
              int epoch, i;
              if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1,
-                         params, 17, grads, 17, work, 12))
+                         params, 17, grads, 17, work, 15))
                  return 1;
              bp_randomize(&net, 42);
              for (epoch = 0; epoch < 2000; epoch++)
@@ -223,6 +223,7 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_TARGET,         "a target is out of range: not finite, or (cross-entropy) outside " \
                              "0..1, or (softmax cross-entropy) a row not summing to 1") \
     X(BP_ERR_ORDER,          "an index in order is outside 0..n-1") \
+    X(BP_ERR_LABEL,          "a class label is outside 0..n_outputs-1 (0..1 with one output)") \
     X(BP_ERR_NONFINITE,      "a value became infinite or NaN, or a step would overflow: nothing " \
                              "was updated") \
     X(BP_ERR_OUTPUTS,        "n_outputs is outside 1..n_units") \
@@ -398,6 +399,21 @@ BPDEF int bp_argmax(const float *v, int n);
    and counting it would hide broken data or a broken net. */
 BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
                             float *mean_loss, float *accuracy);
+
+/* Classifiers trained and evaluated from class labels (an int per sample, as PyTorch's
+   CrossEntropyLoss takes them) instead of target rows: with several outputs label k stands
+   for the one-hot row e_k (0 <= k < sizes[n_layers]); with one output (binary: a sigmoid
+   output with cross-entropy) for the target 0 or 1. Each is the call above on those rows, the
+   same bits, the rows made in work (G); accuracy: argmax == label (one output: y >= 0.5 ==
+   label). BP_ERR_LABEL, nothing trained, for a label out of range (bp_train_epoch_labels
+   checks all n first). labels: batch (or n) ints, a length you vouch for. */
+BPDEF bp_status bp_train_step_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                                     const float *x, const int *labels, int batch, float *loss);
+BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                                      const float *x, const int *labels, int n, const int *order,
+                                      float *mean_loss, int *done);
+BPDEF bp_status bp_evaluate_labels(bp_net *net, const float *x, const int *labels, int n,
+                                   float *mean_loss, float *accuracy);
 
 /* A sentence naming the status; "unknown status" for a value outside the enum. */
 BPDEF const char *bp_strerror(bp_status s);
@@ -680,10 +696,9 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     for (l = 1; l <= n_layers; l++)                                              /* D_l */
         if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
     if ((n = bp__muladd(n, b, 1)) == 0) return 0;                                 /* S */
-    if (max_batch > 1) {
-        if ((n = bp__muladd(n, b, (size_t)sizes[0] + (size_t)sizes[n_layers])) == 0) return 0; /* G */
-        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0; /* P */
-    }
+    if ((n = bp__muladd(n, b, (size_t)sizes[0] + (size_t)sizes[n_layers])) == 0) return 0; /* G */
+    if (max_batch > 1)                                                    /* P: GEMM packing */
+        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
     return n;
 }
 
@@ -721,7 +736,7 @@ BP__PRIVATE float *bp__loss_buf(const bp_net *net) {       /* S: the batch's per
 }
 
 BP__PRIVATE float *bp__gather_buf(const bp_net *net) {     /* G: a gathered batch, x then t */
-    return net->max_batch > 1 ? bp__loss_buf(net) + net->max_batch : NULL;
+    return bp__loss_buf(net) + net->max_batch;
 }
 
 BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after G (max_batch > 1 only) */
@@ -2285,22 +2300,48 @@ BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, co
     }
 }
 
-BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
-                               const float *x, const float *target, int n, const int *order,
-                               float *mean_loss, int *done) {
+/* Whether every label is a class of the net: 0 .. n_outputs - 1, or 0 and 1 with one output. */
+BP__PRIVATE int bp__labels_ok(const bp_net *net, const int *labels, int n) {
+    const int nout = net->sizes[net->n_layers], top = nout == 1 ? 2 : nout;
+    int i, bad = 0;
+    for (i = 0; i < n; i++) bad |= labels[i] < 0 || labels[i] >= top;
+    return !bad;
+}
+
+/* The target rows of samples at[0 .. count-1] of labels (at NULL: i0 .. i0+count-1) into t. */
+BP__PRIVATE void bp__one_hot(const bp_net *net, const int *labels, int i0, const int *at, int count,
+                             float *t) {
+    const int nout = net->sizes[net->n_layers];
+    int k;
+    BP_MEMSET(t, 0, (size_t)count * (size_t)nout * sizeof *t);
+    for (k = 0; k < count; k++) {
+        const int c = labels[at ? at[k] : i0 + k];
+        if (nout == 1) t[k] = (float)c;
+        else t[(size_t)k * (size_t)nout + (size_t)c] = 1.0f;
+    }
+}
+
+/* bp_train_epoch and bp_train_epoch_labels: target rows, or labels made into rows in G. */
+BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                                const float *x, const float *target, const int *labels, int n,
+                                const int *order, float *mean_loss, int *done) {
     bp_status s = bp__check_opt(net, opt, state, state_len);
     size_t nin, nout;
     double sum = 0.0;
+    float *gx, *gt;
     int i, k;
     if (done) *done = 0;
     if (s != BP_OK) return s;
-    if (!x || !target || !net->work) return BP_ERR_NULL;
+    if (!x || (!target && !labels) || !net->work) return BP_ERR_NULL;
     if (n < 1) return BP_ERR_BATCH;
     if (order)
         for (i = 0; i < n; i++)
             if (order[i] < 0 || order[i] >= n) return BP_ERR_ORDER;
+    if (labels && !bp__labels_ok(net, labels, n)) return BP_ERR_LABEL;
     nin = (size_t)net->sizes[0];
     nout = (size_t)net->sizes[net->n_layers];
+    gx = bp__gather_buf(net);
+    gt = gx + (size_t)net->max_batch * nin;
     if (net->max_batch == 1 && opt->method == BP_SGD && opt->momentum == 0.0f
         && opt->weight_decay == 0.0f && opt->clip == 0.0f) {
         const float *pend_d = NULL, *pend_x = NULL;
@@ -2308,8 +2349,9 @@ BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, siz
         bp__rule_of(&u, opt, NULL, net->n_params);
         for (i = 0; i < n; i++) {
             const size_t at = (size_t)(order ? order[i] : i);
-            const float *xi = x + at * nin, *ti = target + at * nout;
+            const float *xi = x + at * nin, *ti = target ? target + at * nout : gt;
             float l = 0.0f;
+            if (labels) bp__one_hot(net, labels, (int)at, NULL, 1, gt);
             if (!bp__targets_ok(net, ti, 1)) {
                 s = BP_ERR_TARGET;
                 break;
@@ -2322,22 +2364,23 @@ BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, siz
         }
         if (pend_d) bp__apply_first(net, pend_d, pend_x, &u);    /* the last sample's */
     } else {
-        float *gx = bp__gather_buf(net), *gt = gx ? gx + (size_t)net->max_batch * nin : NULL;
         for (i = 0; i < n; i += net->max_batch) {
             const int b = n - i < net->max_batch ? n - i : net->max_batch;
-            const float *xb = x + (size_t)i * nin, *tb = target + (size_t)i * nout;
+            const float *xb = x + (size_t)i * nin, *tb = target ? target + (size_t)i * nout : gt;
             float l = 0.0f;
             if (order && b == 1) {
                 xb = x + (size_t)order[i] * nin;
-                tb = target + (size_t)order[i] * nout;
+                if (target) tb = target + (size_t)order[i] * nout;
             } else if (order) {      /* gather the batch into G: the same bits as a copy */
                 for (k = 0; k < b; k++) {
                     BP_MEMCPY(gx + (size_t)k * nin, x + (size_t)order[i + k] * nin, nin * sizeof *gx);
-                    BP_MEMCPY(gt + (size_t)k * nout, target + (size_t)order[i + k] * nout, nout * sizeof *gt);
+                    if (target)
+                        BP_MEMCPY(gt + (size_t)k * nout, target + (size_t)order[i + k] * nout, nout * sizeof *gt);
                 }
                 xb = gx;
-                tb = gt;
+                tb = target ? gt : tb;
             }
+            if (labels) bp__one_hot(net, labels, i, order ? order + i : NULL, b, gt);
             if ((s = bp_train_step(net, opt, state, state_len, xb, tb, b, &l)) != BP_OK) break;
             sum += (double)l * b;
         }
@@ -2346,6 +2389,31 @@ BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, siz
     if (done) *done = i;
     if (mean_loss && i > 0) *mean_loss = (float)(sum / i);
     return s;
+}
+
+BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                               const float *x, const float *target, int n, const int *order,
+                               float *mean_loss, int *done) {
+    if (!target) return BP_ERR_NULL;
+    return bp__epoch(net, opt, state, state_len, x, target, NULL, n, order, mean_loss, done);
+}
+
+BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                                      const float *x, const int *labels, int n, const int *order,
+                                      float *mean_loss, int *done) {
+    if (!labels) return BP_ERR_NULL;
+    return bp__epoch(net, opt, state, state_len, x, NULL, labels, n, order, mean_loss, done);
+}
+
+BPDEF bp_status bp_train_step_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                                     const float *x, const int *labels, int batch, float *loss) {
+    float *gt;
+    if (!net || !labels || !net->work) return BP_ERR_NULL;
+    if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
+    if (!bp__labels_ok(net, labels, batch)) return BP_ERR_LABEL;
+    gt = bp__gather_buf(net) + (size_t)net->max_batch * (size_t)net->sizes[0];
+    bp__one_hot(net, labels, 0, NULL, batch, gt);
+    return bp_train_step(net, opt, state, state_len, x, gt, batch, loss);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -2357,20 +2425,25 @@ BPDEF int bp_argmax(const float *v, int n) {
     return best;
 }
 
-BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
-                            float *mean_loss, float *accuracy) {
+/* bp_evaluate and bp_evaluate_labels: target rows, or labels made into rows in G. */
+BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *target, const int *labels,
+                                   int n, float *mean_loss, float *accuracy) {
     int done = 0, right = 0, nin, nout;
-    float loss_sum = 0.0f;
-    if (!net || !x || !target || !net->params || !net->work) return BP_ERR_NULL;
+    float loss_sum = 0.0f, *gt;
+    if (!net || !x || (!target && !labels) || !net->params || !net->work) return BP_ERR_NULL;
     if (n < 1) return BP_ERR_BATCH;
+    if (labels && !bp__labels_ok(net, labels, n)) return BP_ERR_LABEL;
     nin = net->sizes[0];
     nout = net->sizes[net->n_layers];
+    gt = bp__gather_buf(net) + (size_t)net->max_batch * (size_t)nin;
     while (done < n) {
         int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
-        const float *xb = x + (size_t)done * (size_t)nin, *tb = target + (size_t)done * (size_t)nout;
+        const float *xb = x + (size_t)done * (size_t)nin;
+        const float *tb = target ? target + (size_t)done * (size_t)nout : gt;
         const float *y = bp_forward(net, xb, chunk);
         if (bp__maxabs(xb, (size_t)chunk * (size_t)nin) < 0.0f
             || bp__maxabs(y, (size_t)chunk * (size_t)nout) < 0.0f) return BP_ERR_NONFINITE;
+        if (labels) bp__one_hot(net, labels, done, NULL, chunk, gt);
         loss_sum += bp_loss_value(net, tb, chunk) * (float)chunk;
         for (b = 0; b < chunk; b++) {
             const float *yr = y + (size_t)b * (size_t)nout, *tr = tb + (size_t)b * (size_t)nout;
@@ -2382,6 +2455,18 @@ BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, in
     if (mean_loss) *mean_loss = loss_sum / (float)n;
     if (accuracy) *accuracy = (float)right / (float)n;
     return BP_OK;
+}
+
+BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, int n,
+                            float *mean_loss, float *accuracy) {
+    if (!target) return BP_ERR_NULL;
+    return bp__evaluate(net, x, target, NULL, n, mean_loss, accuracy);
+}
+
+BPDEF bp_status bp_evaluate_labels(bp_net *net, const float *x, const int *labels, int n,
+                                   float *mean_loss, float *accuracy) {
+    if (!labels) return BP_ERR_NULL;
+    return bp__evaluate(net, x, NULL, labels, n, mean_loss, accuracy);
 }
 
 BPDEF const char *bp_strerror(bp_status s) {

@@ -916,8 +916,8 @@ static void test_status_paths(void) {
     CHECK(net.n_layers == 0 && net.params == NULL);   /* zeroed on error */
     CHECK(bp_params_size(0, sizes) == 0 && bp_params_size(2, NULL) == 0 && bp_work_size(2, sizes, 0) == 0);
     /* and a good one, to be sure the arrays above were big enough */
-    /* A_1, A_2, Z, D_1, D_2, S per sample; batches add G (inputs and targets) and P */
-    CHECK(bp_params_size(2, sizes) == 3 * 3 + 4 * 2 && bp_work_size(2, sizes, 1) == 3 + 2 + 2 + 3 + 2 + 1);
+    /* A_1, A_2, Z, D_1, D_2, S per sample, G (inputs and targets); batches add P */
+    CHECK(bp_params_size(2, sizes) == 3 * 3 + 4 * 2 && bp_work_size(2, sizes, 1) == 3 + 2 + 2 + 3 + 2 + 1 + 2 + 2);
     CHECK(bp_work_size(2, sizes, 2) == 2 * (3 + 2 + 2 + 3 + 2 + 1) + 2 * (2 + 2) + pack_area(2, sizes, 2));
     CHECK(pack_area(2, sizes, 2) == 32 * 3);   /* layer 1 forward: N = min(B, out) = 2, K 3 */
     CHECK(bp_init(&net, 2, sizes, ok, BP_LOSS_SQUARED, 2, p, 64, g, 64, w, 256) == BP_OK);
@@ -1063,7 +1063,7 @@ static void test_work_layout(void) {
     /* A_1 (2x5), A_2 (2x4), A_3 (2x2), Z (2x2), D_1 .. D_3 (as the A), S (2), G (2x(3+2)), P */
     CHECK(y == tn.work + 10 + 8);
     CHECK(tn.net.n_work == 10 + 8 + 4 + 4 + 10 + 8 + 4 + 2 + 10 + pack_area(3, sizes, 2));
-    CHECK(bp_work_size(3, sizes, 1) == 5 + 4 + 2 + 2 + 5 + 4 + 2 + 1);   /* no G, P for one sample */
+    CHECK(bp_work_size(3, sizes, 1) == 5 + 4 + 2 + 2 + 5 + 4 + 2 + 1 + 3 + 2);   /* no P for one sample */
     CHECK(fabs(tn.work[0] - 1 / (1 + exp(-(tn.params[0] * 0.5 - tn.params[1] + 2 * tn.params[2] + tn.params[15])))) < 1e-6);
     CHECK(fabs(y[0] + y[1] - 1) < 1e-6 && fabs(y[2] + y[3] - 1) < 1e-6);
     tnet_free(&tn);
@@ -1711,6 +1711,65 @@ static void test_shuffled_epoch(void) {
     }
 }
 
+/* Class labels give the same bits as their one-hot rows: bp_train_step_labels against
+   bp_train_step, bp_train_epoch_labels (in storage order and shuffled, one sample and in
+   batches, SGD and Adam) against bp_train_epoch, bp_evaluate_labels against bp_evaluate; a
+   single sigmoid output takes 0 and 1; a label out of range is refused, nothing trained. */
+static void test_labels(void) {
+    static const int sizes[] = {6, 8, 4}, bin[] = {6, 5, 1};
+    static const bp_act acts[] = {BP_RELU, BP_SOFTMAX}, bacts[] = {BP_TANH, BP_SIGMOID};
+    float x[11 * 6], t[11 * 4] = {0}, tb[11];
+    int labels[11], blabels[11], order[11], i, c;
+    bp_rng r = bp_rng_seed(12);
+    for (i = 0; i < 66; i++) x[i] = urand(&r, -1, 1);
+    for (i = 0; i < 11; i++) {
+        labels[i] = (int)bp_rng_below(&r, 4);
+        t[i * 4 + labels[i]] = 1;
+        blabels[i] = i % 3 == 0;
+        tb[i] = (float)blabels[i];
+    }
+    CHECK(bp_shuffle(order, 11, &r) == BP_OK);
+    for (c = 0; c < 6; c++) {
+        const int batch = c % 2 ? 4 : 1, binary = c >= 4;
+        bp_opt o = c % 4 < 2 ? sgd(0.1f, 0, 0, 0) : bp_opt_adam(0.01f);
+        const int *ord = c % 3 == 1 ? order : NULL;
+        tnet a, b;
+        float la = 0, lb = 0, acc_a = 0, acc_b = 0;
+        int done = 0, bad[2];
+        CHECK(tnet_make(&a, 2, binary ? bin : sizes, binary ? bacts : acts, BP_LOSS_CROSS_ENTROPY, batch) == BP_OK);
+        CHECK(tnet_make(&b, 2, binary ? bin : sizes, binary ? bacts : acts, BP_LOSS_CROSS_ENTROPY, batch) == BP_OK);
+        bp_randomize(&a.net, 3); bp_randomize(&b.net, 3);
+        CHECK(bp_train_step(&a.net, &o, a.vel, a.ns, x, binary ? tb : t, batch, &la) == BP_OK);
+        CHECK(bp_train_step_labels(&b.net, &o, b.vel, b.ns, x, binary ? blabels : labels, batch, &lb) == BP_OK);
+        CHECK(la == lb);
+        CHECK(bp_train_epoch(&a.net, &o, a.vel, a.ns, x, binary ? tb : t, 11, ord, &la, NULL) == BP_OK);
+        CHECK(bp_train_epoch_labels(&b.net, &o, b.vel, b.ns, x, binary ? blabels : labels, 11, ord, &lb, &done) == BP_OK);
+        CHECK(la == lb && done == 11);
+        CHECKF(memcmp(a.params, b.params, a.net.n_params * sizeof(float)) == 0, "case %d", c);
+        CHECK(memcmp(a.vel, b.vel, a.ns * sizeof(float)) == 0);
+        CHECK(bp_evaluate(&a.net, x, binary ? tb : t, 11, &la, &acc_a) == BP_OK);
+        CHECK(bp_evaluate_labels(&b.net, x, binary ? blabels : labels, 11, &lb, &acc_b) == BP_OK);
+        CHECK(la == lb && acc_a == acc_b);
+        /* out of range: refused before anything trains */
+        memcpy(bad, binary ? blabels : labels, sizeof bad);
+        {
+            int *lab = binary ? blabels : labels, keep = lab[batch - 1];
+            snap k = snap_take(b.params, b.net.n_params, b.vel, b.ns);
+            lab[batch - 1] = binary ? 2 : 4;
+            CHECK(bp_train_step_labels(&b.net, &o, b.vel, b.ns, x, lab, batch, NULL) == BP_ERR_LABEL);
+            CHECK(bp_train_epoch_labels(&b.net, &o, b.vel, b.ns, x, lab, 11, NULL, NULL, &done) == BP_ERR_LABEL && done == 0);
+            CHECK(bp_evaluate_labels(&b.net, x, lab, 11, NULL, NULL) == BP_ERR_LABEL);
+            lab[batch - 1] = -1;
+            CHECK(bp_train_step_labels(&b.net, &o, b.vel, b.ns, x, lab, batch, NULL) == BP_ERR_LABEL);
+            CHECK(snap_same(&k, b.params, b.vel));
+            lab[batch - 1] = keep;
+            snap_free(&k);
+        }
+        CHECK(bp_train_step_labels(&b.net, &o, b.vel, b.ns, x, NULL, batch, NULL) == BP_ERR_NULL);
+        tnet_free(&a); tnet_free(&b);
+    }
+}
+
 /* A tolerance finer than float resolves: tol = 1e-7 where the adjoint's components exceed 1
    (targets far from the outputs). Under the old absolute test the adjoint could never settle
    (one ulp of 1.77 is 1.2e-7); now both relaxations settle and the gradients match central
@@ -2148,6 +2207,7 @@ int main(void) {
     RUN(test_short_arrays);
     RUN(test_bad_arguments);
     RUN(test_shuffled_epoch);
+    RUN(test_labels);
     RUN(test_rnet_fine_tol);
     RUN(test_crc32);
     RUN(test_fixtures);
