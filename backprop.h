@@ -415,6 +415,31 @@ BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *sta
 BPDEF bp_status bp_evaluate_labels(bp_net *net, const float *x, const int *labels, int n,
                                    float *mean_loss, float *accuracy);
 
+/* Learning-rate schedules: pure functions of the step (0, 1, 2, ...) that give the rate to
+   put in opt.lr before that step; nothing is kept between calls, so they compose:
+   bp_lr_warmup(bp_lr_cosine(lr, 0, step, total), step, 500).
+     bp_lr_step(lr, step, every, gamma)     lr gamma^floor(step / every)
+     bp_lr_cosine(lr, lr_min, step, total)  lr_min + (lr - lr_min) (1 + cos(pi step / total)) / 2,
+                                            then lr_min from step total on
+     bp_lr_warmup(lr, step, warmup)         lr (step + 1) / warmup for the first warmup steps,
+                                            then lr
+   -1 for a bad argument (step < 0, every < 1, total < 1, warmup < 0): set as opt.lr, the next
+   training call reports it (BP_ERR_OPT). */
+BPDEF float bp_lr_step(float lr, int step, int every, float gamma);
+BPDEF float bp_lr_cosine(float lr, float lr_min, int step, int total);
+BPDEF float bp_lr_warmup(float lr, int step, int warmup);
+
+/* Checks a gradient by central differences, for students and for anyone changing the
+   backward pass. net->grads must hold the gradient of the batch-mean loss at x, target, batch
+   (bp_forward then bp_backward leave it there; or put yours). For every parameter w it takes
+   (L(w + h) - L(w - h)) / 2h, h = step max(1, |w|) (step 0: 1e-3), w restored bit for bit, and
+   *max_err receives max |grads - numeric| / max(max |numeric|, 1e-6): the worst error as a
+   fraction of the largest component. A correct backward pass gives about 1e-4 in float (the
+   rounding of L over 2h); a wrong one, errors of the order of 1. Two forward passes per
+   parameter: use a small net. Writes work, never params (in the end) or grads. */
+BPDEF bp_status bp_gradcheck(bp_net *net, const float *x, const float *target, int batch,
+                             float step, float *max_err);
+
 /* A sentence naming the status; "unknown status" for a value outside the enum. */
 BPDEF const char *bp_strerror(bp_status s);
 
@@ -1818,8 +1843,7 @@ BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *B
     const float l2 = o->method == BP_ADAM ? wd : 0.0f;                 /* Adam: g += wd w */
     const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
     float r[16];
-    size_t i = 0;
-    int j;
+    size_t i = 0, j;
     for (; i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
             const float g = gs * ga[i + j] + l2 * w[i + j];
@@ -1846,8 +1870,7 @@ BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float
     const bp_opt *o = u->opt;
     const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
     float r[16], g16[16], q;
-    size_t i = 0;
-    int j;
+    size_t i = 0, j;
     for (; i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
             const float g = g16[j] = gs * ga[i + j] + wd * w[i + j];
@@ -2467,6 +2490,64 @@ BPDEF bp_status bp_evaluate_labels(bp_net *net, const float *x, const int *label
                                    float *mean_loss, float *accuracy) {
     if (!labels) return BP_ERR_NULL;
     return bp__evaluate(net, x, NULL, labels, n, mean_loss, accuracy);
+}
+
+/* cos(pi p) for p in [0, 1], by its Taylor series on [0, pi/2] (error below 1e-9): the cosine
+   schedule needs no cosf, and libm stays at the four hooks. */
+BP__PRIVATE float bp__cos_pi(float p) {
+    const int flip = p > 0.5f;
+    const float x = 3.14159265f * (flip ? 1.0f - p : p), x2 = x * x;
+    float c = 1.0f;
+    int k;
+    for (k = 14; k >= 2; k -= 2) c = 1.0f - x2 / (float)(k * (k - 1)) * c;
+    return flip ? -c : c;
+}
+
+BPDEF float bp_lr_step(float lr, int step, int every, float gamma) {
+    int k;
+    if (step < 0 || every < 1) return -1.0f;
+    for (k = step / every; k > 0; k--) lr *= gamma;
+    return lr;
+}
+
+BPDEF float bp_lr_cosine(float lr, float lr_min, int step, int total) {
+    if (step < 0 || total < 1) return -1.0f;
+    if (step >= total) return lr_min;
+    return lr_min + (lr - lr_min) * 0.5f * (1.0f + bp__cos_pi((float)step / (float)total));
+}
+
+BPDEF float bp_lr_warmup(float lr, int step, int warmup) {
+    if (step < 0 || warmup < 0) return -1.0f;
+    return step < warmup ? lr * (float)(step + 1) / (float)warmup : lr;
+}
+
+BPDEF bp_status bp_gradcheck(bp_net *net, const float *x, const float *target, int batch,
+                             float step, float *max_err) {
+    float nmax = 0.0f, emax = 0.0f;
+    size_t i;
+    if (!net || !x || !target || !max_err || !net->params || !net->grads || !net->work) return BP_ERR_NULL;
+    if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
+    if (!(step >= 0.0f && bp__finite(step))) return BP_ERR_OPT;
+    if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
+    if (step == 0.0f) step = 1e-3f;
+    for (i = 0; i < net->n_params; i++) {
+        const float w = net->params[i], h = step * (w < -1.0f ? -w : w > 1.0f ? w : 1.0f);
+        float up, down, num, err;
+        net->params[i] = w + h;
+        bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+        up = bp_loss_value(net, target, batch);
+        net->params[i] = w - h;
+        bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+        down = bp_loss_value(net, target, batch);
+        net->params[i] = w;
+        num = (up - down) / ((w + h) - (w - h));   /* the step as the floats took it */
+        if (!bp__finite(num) || !bp__finite(net->grads[i])) return BP_ERR_NONFINITE;
+        err = num - net->grads[i];
+        if ((num < 0.0f ? -num : num) > nmax) nmax = num < 0.0f ? -num : num;
+        if ((err < 0.0f ? -err : err) > emax) emax = err < 0.0f ? -err : err;
+    }
+    *max_err = emax / (nmax > 1e-6f ? nmax : 1e-6f);
+    return BP_OK;
 }
 
 BPDEF const char *bp_strerror(bp_status s) {

@@ -1770,6 +1770,81 @@ static void test_labels(void) {
     }
 }
 
+/* The schedules' values against their formulas (cosine against libm's cos in double, at every
+   step of a 1000-step run), bad arguments answered with -1, which a training call refuses. */
+static void test_schedules(void) {
+    int k, bad = 0;
+    CHECK(bp_lr_step(0.1f, 0, 10, 0.5f) == 0.1f && bp_lr_step(0.1f, 9, 10, 0.5f) == 0.1f);
+    CHECK(bp_lr_step(0.1f, 10, 10, 0.5f) == 0.05f && bp_lr_step(0.1f, 25, 10, 0.5f) == 0.025f);
+    CHECK(bp_lr_warmup(0.1f, 0, 10) == 0.01f && fabs(bp_lr_warmup(0.1f, 4, 10) - 0.05) < 1e-8);
+    CHECK(bp_lr_warmup(0.1f, 9, 10) == 0.1f && bp_lr_warmup(0.1f, 10, 10) == 0.1f && bp_lr_warmup(0.1f, 3, 0) == 0.1f);
+    CHECK(bp_lr_cosine(1, 0.1f, 0, 100) == 1 && bp_lr_cosine(1, 0.1f, 100, 100) == 0.1f && bp_lr_cosine(1, 0.1f, 500, 100) == 0.1f);
+    for (k = 0; k < 1000; k++) {
+        const double want = 0.01 + (0.5 - 0.01) * 0.5 * (1 + cos(3.14159265358979 * k / 1000));
+        bad += fabs(bp_lr_cosine(0.5f, 0.01f, k, 1000) - want) > 1e-6;
+    }
+    CHECKF(bad == 0, "cosine: %d of 1000 steps off", bad);
+    CHECK(bp_lr_step(0.1f, -1, 10, 0.5f) == -1 && bp_lr_step(0.1f, 1, 0, 0.5f) == -1);
+    CHECK(bp_lr_cosine(0.1f, 0, -1, 10) == -1 && bp_lr_cosine(0.1f, 0, 1, 0) == -1 && bp_lr_warmup(0.1f, -2, 5) == -1);
+    {
+        static const int sizes[] = {2, 2};
+        static const bp_act acts[] = {BP_LINEAR};
+        const float x[2] = {1, 2}, t[2] = {0, 1};
+        bp_opt o = sgd(bp_lr_step(0.1f, 1, 0, 0.5f), 0, 0, 0);
+        tnet tn;
+        CHECK(tnet_make(&tn, 1, sizes, acts, BP_LOSS_SQUARED, 1) == BP_OK);
+        CHECK(bp_train_step(&tn.net, &o, NULL, 0, x, t, 1, NULL) == BP_ERR_OPT);
+        tnet_free(&tn);
+    }
+}
+
+/* bp_gradcheck passes the library's own gradient on nets with two hidden layers (every
+   hidden activation, both losses), and catches a deliberately wrong one: one component off by
+   a tenth of the largest, a sign flipped, a layer's gradient doubled. params come back bit for
+   bit. */
+static void test_gradcheck_public(void) {
+    static const int sizes[] = {5, 6, 4, 3};
+    int h, b, i;
+    for (h = 0; h < 5; h++) {
+        bp_act acts[3];
+        float x[3 * 5], t[3 * 3] = {0}, err = -1;
+        bp_rng r = bp_rng_seed(60 + (uint64_t)h);
+        tnet tn;
+        snap k;
+        size_t n;
+        acts[0] = hidden_acts[h]; acts[1] = hidden_acts[(h + 2) % 5]; acts[2] = h % 2 ? BP_SOFTMAX : BP_SIGMOID;
+        CHECK(tnet_make(&tn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, 3) == BP_OK);
+        bp_randomize(&tn.net, 60);
+        for (i = 0; i < 15; i++) x[i] = urand(&r, -1, 1);
+        for (b = 0; b < 3; b++) t[b * 3 + b] = 1;
+        k = snap_take(tn.params, tn.net.n_params, NULL, 0);
+        n = tn.net.n_params;
+        bp_forward(&tn.net, x, 3);
+        bp_backward(&tn.net, x, t, 3);
+        CHECK(bp_gradcheck(&tn.net, x, t, 3, 0, &err) == BP_OK);
+        CHECKF(err < 1e-2f, "%s: correct gradient, error %g", bp_act_name(acts[0]), (double)err);
+        CHECK(snap_same(&k, tn.params, NULL));
+        {
+            float gmax = 0, keep;
+            size_t j;
+            for (j = 0; j < n; j++) if (fabsf(tn.grads[j]) > gmax) gmax = fabsf(tn.grads[j]);
+            keep = tn.grads[n / 2];
+            tn.grads[n / 2] += 0.1f * gmax;
+            CHECK(bp_gradcheck(&tn.net, x, t, 3, 0, &err) == BP_OK && err > 0.05f);
+            tn.grads[n / 2] = keep;
+            for (j = 0; j < n; j++) if (fabsf(tn.grads[j]) == gmax) tn.grads[j] = -tn.grads[j];
+            CHECK(bp_gradcheck(&tn.net, x, t, 3, 0, &err) == BP_OK && err > 0.5f);
+            for (j = 0; j < n; j++) if (fabsf(tn.grads[j]) == gmax) tn.grads[j] = -tn.grads[j];
+            for (j = 0; j < (size_t)(5 * 6 + 6); j++) tn.grads[j] *= 2;   /* layer 0 doubled */
+            CHECK(bp_gradcheck(&tn.net, x, t, 3, 0, &err) == BP_OK && err > 0.05f);
+        }
+        CHECK(bp_gradcheck(&tn.net, x, t, 3, -1, &err) == BP_ERR_OPT && bp_gradcheck(&tn.net, x, t, 4, 0, &err) == BP_ERR_BATCH);
+        CHECK(bp_gradcheck(&tn.net, x, t, 3, 0, NULL) == BP_ERR_NULL);
+        snap_free(&k);
+        tnet_free(&tn);
+    }
+}
+
 /* A tolerance finer than float resolves: tol = 1e-7 where the adjoint's components exceed 1
    (targets far from the outputs). Under the old absolute test the adjoint could never settle
    (one ulp of 1.77 is 1.2e-7); now both relaxations settle and the gradients match central
@@ -2208,6 +2283,8 @@ int main(void) {
     RUN(test_bad_arguments);
     RUN(test_shuffled_epoch);
     RUN(test_labels);
+    RUN(test_schedules);
+    RUN(test_gradcheck_public);
     RUN(test_rnet_fine_tol);
     RUN(test_crc32);
     RUN(test_fixtures);

@@ -5,5 +5,5 @@
 
 int main(void) {
     static const int sizes[] = {1, 1};
-    return bp_work_size(1, sizes, 1) == 1 + 1 + 1 + 1 ? 0 : 1;   /* A_1, Z, D0, D1 */
+    return bp_work_size(1, sizes, 1) == 1 + 1 + 1 + 1 + 2 ? 0 : 1;   /* A_1, Z, D_1, S, G */
 }
