@@ -1833,7 +1833,9 @@ BP__PRIVATE void bp__sqrt16(float *r) {
 
 /* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
    square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
-   way, so a row's bits do not depend on where a call starts. */
+   way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
+   in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
+   and a fused gs * ga would differ from the stored gradient bp_update reads. */
 BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
                           float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                           float wd) {
@@ -1846,7 +1848,8 @@ BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *B
     size_t i = 0, j;
     for (; i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
-            const float g = gs * ga[i + j] + l2 * w[i + j];
+            float g = gs * ga[i + j];    /* its own statement: never fused with what follows */
+            g += l2 * w[i + j];
             m[i + j] = b1 * m[i + j] + a1 * g;
             v[i + j] = b2 * v[i + j] + a2 * (g * g);
             r[j] = v[i + j] * c2;
@@ -1855,7 +1858,8 @@ BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *B
         for (j = 0; j < 16; j++) w[i + j] = keep * w[i + j] - lr * ((m[i + j] * c1) / (r[j] + eps));
     }
     for (; i < n; i++) {
-        const float g = gs * ga[i] + l2 * w[i];
+        float g = gs * ga[i];
+        g += l2 * w[i];
         m[i] = b1 * m[i] + a1 * g;
         v[i] = b2 * v[i] + a2 * (g * g);
         w[i] = keep * w[i] - lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
@@ -1873,7 +1877,8 @@ BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float
     size_t i = 0, j;
     for (; i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
-            const float g = g16[j] = gs * ga[i + j] + wd * w[i + j];
+            float g = gs * ga[i + j];    /* its own statement, as in bp__adam */
+            g = g16[j] = g + wd * w[i + j];
             v[i + j] = al * v[i + j] + a1 * (g * g);
             r[j] = v[i + j];
         }
@@ -1888,7 +1893,8 @@ BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float
         }
     }
     for (; i < n; i++) {
-        const float g = gs * ga[i] + wd * w[i];
+        float g = gs * ga[i];
+        g += wd * w[i];
         v[i] = al * v[i] + a1 * (g * g);
         q = g / (BP_SQRTF(v[i]) + eps);
         if (b) {

@@ -335,4 +335,166 @@ DIGITS_FN void draw_images(FILE *f, const float *const *img, const char *const *
     }
 }
 
+/* ---- the training settings ocr and mpi_ocr share -------------------------------------------
+   One set of defaults, chosen to hold on the bundled digits and on Fashion-MNIST alike (the
+   README's "Choosing settings"; the runs behind them are in BENCHMARKS.md): Adam at 3e-3,
+   batches of 32, the learning rate on a cosine over the epochs, a new shuffle every epoch. */
+typedef enum schedule { SCHED_NONE, SCHED_COSINE, SCHED_STEP } schedule;
+
+typedef struct train_opts {
+    int epochs, batch, n_hidden, hidden[BP_MAX_LAYERS - 1], patience;
+    bp_act act;
+    bp_method method;
+    int plain;                 /* SGD without momentum (--opt sgd) */
+    float lr, momentum, decay, clip;   /* lr, momentum, decay < 0: the optimizer's default */
+    schedule sched;
+    unsigned long long seed;
+} train_opts;
+
+#define TRAIN_USAGE \
+    "  --epochs N        passes over the training set (default 30)\n" \
+    "  --hidden LIST     hidden layer sizes, e.g. 128 or 256,128 (default 128)\n" \
+    "  --act NAME        hidden activation: relu, leaky_relu, tanh, sigmoid, linear (default relu)\n" \
+    "  --opt NAME        sgd, momentum, adam, adamw or rmsprop (default adam)\n" \
+    "  --lr X            learning rate (default 0.003 for adam, adamw, rmsprop; 0.05 for sgd\n" \
+    "                    and momentum)\n" \
+    "  --momentum X      momentum of momentum and rmsprop, 0 <= X < 1 (default 0.9; rmsprop 0)\n" \
+    "  --decay X         weight decay: L2, or decoupled for adamw (default 0; adamw 0.01;\n" \
+    "                    momentum 0.0001)\n" \
+    "  --schedule NAME   learning rate over the epochs: cosine, step (x0.1 at each third) or\n" \
+    "                    none (default cosine)\n" \
+    "  --clip X          clip the gradient's global norm at X (default 0: off)\n" \
+    "  --batch N         mini-batch size (default 32)\n" \
+    "  --patience N      hold out a tenth of the training set; stop when its loss has not\n" \
+    "                    improved for N epochs, and keep the best epoch's parameters (default\n" \
+    "                    0: off)\n" \
+    "  --seed N          seed for the weights and the shuffling (default 1)\n"
+
+DIGITS_FN void train_defaults(train_opts *t) {
+    memset(t, 0, sizeof *t);
+    t->epochs = 30;
+    t->batch = 32;
+    t->n_hidden = 1;
+    t->hidden[0] = 128;
+    t->act = BP_RELU;
+    t->method = BP_ADAM;
+    t->lr = t->momentum = t->decay = -1.0f;
+    t->sched = SCHED_COSINE;
+    t->seed = 1;
+}
+
+DIGITS_FN int train_int(const char *s, long lo, long hi, int *out) {
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+DIGITS_FN int train_float(const char *s, double lo, double hi, int lo_open, float *out) {
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= lo && v <= hi) || (lo_open && v == lo)) return -1;
+    *out = (float)v;
+    return 0;
+}
+
+/* One training option: 1 if name is one and v parsed, 0 if name is not a training option,
+   -1 if v is bad (*want then says what was expected). */
+DIGITS_FN int train_option(train_opts *t, const char *name, const char *v, const char **want) {
+    static const char *const methods[] = {"sgd", "momentum", "adam", "adamw", "rmsprop"};
+    int k;
+    if (!strcmp(name, "--epochs")) {
+        *want = "an integer in 1..100000";
+        return train_int(v, 1, 100000, &t->epochs) ? -1 : 1;
+    } else if (!strcmp(name, "--batch")) {
+        *want = "an integer in 1..65536";
+        return train_int(v, 1, 65536, &t->batch) ? -1 : 1;
+    } else if (!strcmp(name, "--patience")) {
+        *want = "an integer in 0..100000";
+        return train_int(v, 0, 100000, &t->patience) ? -1 : 1;
+    } else if (!strcmp(name, "--hidden")) {
+        char buf[256], *tok, *rest;
+        *want = "1 to 15 sizes in 1..65536 separated by commas, such as 256,128";
+        if (strlen(v) >= sizeof buf) return -1;
+        strcpy(buf, v);
+        t->n_hidden = 0;
+        for (tok = buf; tok; tok = rest) {
+            if ((rest = strchr(tok, ',')) != NULL) *rest++ = 0;
+            if (t->n_hidden == BP_MAX_LAYERS - 1 || train_int(tok, 1, 65536, &t->hidden[t->n_hidden++])) return -1;
+        }
+        return 1;
+    } else if (!strcmp(name, "--act")) {
+        *want = "relu, leaky_relu, tanh, sigmoid or linear";
+        for (k = 0; k < BP_SOFTMAX; k++) if (!strcmp(v, bp_act_name((bp_act)k))) break;
+        if (k == BP_SOFTMAX) return -1;
+        t->act = (bp_act)k;
+        return 1;
+    } else if (!strcmp(name, "--opt")) {
+        *want = "sgd, momentum, adam, adamw or rmsprop";
+        for (k = 0; k < 5; k++) if (!strcmp(v, methods[k])) break;
+        if (k == 5) return -1;
+        t->plain = k == 0;
+        t->method = k <= 1 ? BP_SGD : k == 2 ? BP_ADAM : k == 3 ? BP_ADAMW : BP_RMSPROP;
+        return 1;
+    } else if (!strcmp(name, "--schedule")) {
+        *want = "cosine, step or none";
+        if (!strcmp(v, "cosine")) t->sched = SCHED_COSINE;
+        else if (!strcmp(v, "step")) t->sched = SCHED_STEP;
+        else if (!strcmp(v, "none")) t->sched = SCHED_NONE;
+        else return -1;
+        return 1;
+    } else if (!strcmp(name, "--lr")) {
+        *want = "a number in (0, 10]";
+        return train_float(v, 0, 10, 1, &t->lr) ? -1 : 1;
+    } else if (!strcmp(name, "--momentum")) {
+        *want = "a number in [0, 0.999]";
+        return train_float(v, 0, 0.999, 0, &t->momentum) ? -1 : 1;
+    } else if (!strcmp(name, "--decay")) {
+        *want = "a number in [0, 1]";
+        return train_float(v, 0, 1, 0, &t->decay) ? -1 : 1;
+    } else if (!strcmp(name, "--clip")) {
+        *want = "a number in [0, 1e6]";
+        return train_float(v, 0, 1e6, 0, &t->clip) ? -1 : 1;
+    } else if (!strcmp(name, "--seed")) {
+        char *end;
+        *want = "a non-negative integer";
+        errno = 0;
+        t->seed = strtoull(v, &end, 10);
+        return !*v || *end || errno || *v == '-' ? -1 : 1;
+    }
+    return 0;
+}
+
+/* The optimizer of epoch e (0-based): the method with its defaults, the schedule applied. */
+DIGITS_FN bp_opt train_bp_opt(const train_opts *t, int e) {
+    const int sgd = t->method == BP_SGD;
+    float lr = t->lr > 0 ? t->lr : sgd ? 0.05f : 0.003f;
+    bp_opt o = bp_opt_adam(1.0f);
+    o.method = t->method;
+    if (t->method == BP_RMSPROP) o.beta2 = 0.99f;
+    o.momentum = t->momentum >= 0 ? t->momentum : sgd && !t->plain ? 0.9f : 0.0f;
+    if (t->plain) o.momentum = 0.0f;
+    o.weight_decay = t->decay >= 0 ? t->decay : t->method == BP_ADAMW ? 0.01f : sgd && !t->plain ? 1e-4f : 0.0f;
+    o.clip = t->clip;
+    if (t->sched == SCHED_COSINE) lr = bp_lr_cosine(lr, 0.0f, e, t->epochs);
+    else if (t->sched == SCHED_STEP) lr = bp_lr_step(lr, e, t->epochs >= 3 ? t->epochs / 3 : 1, 0.1f);
+    o.lr = lr;
+    return o;
+}
+
+/* The settings in one line, for the progress output. */
+DIGITS_FN void train_describe(FILE *f, const train_opts *t) {
+    static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};
+    const bp_opt o = train_bp_opt(t, 0);
+    fprintf(f, "%s lr %g (%s schedule), batch %d, momentum %g, decay %g%s, seed %llu\n",
+            t->plain ? "sgd" : t->method == BP_SGD ? "momentum" : names[t->method], (double)o.lr,
+            t->sched == SCHED_COSINE ? "cosine" : t->sched == SCHED_STEP ? "step" : "no", t->batch,
+            (double)o.momentum, (double)o.weight_decay, t->clip > 0 ? ", clipped" : "", t->seed);
+}
+
 #endif

@@ -7,12 +7,15 @@
    global batch, and every rank applies the same update to the same parameters — so they stay
    identical without ever being sent again.
 
-   Usage: mpirun -n 2 mpi_ocr [--epochs N] [--hidden N] [--batch N] [--lr X] [--momentum X]
-          [--seed N] [--steps N] [--dump FILE] [--quiet] [--data DIR]
+   Usage: mpirun -n 2 mpi_ocr [training options] [--steps N] [--dump FILE] [--quiet] [--data DIR]
           [--train-images F --train-labels F --test-images F --test-labels F]
-   --batch is the global batch; --steps stops after that many updates; --dump writes the final
-   parameters (raw floats, host order) from rank 0. Rank 0 reports progress and the final line
-   "test accuracy: NN.NN%". Exit status: 0 done, 1 a data problem, 2 a bad option. */
+   The training options and their defaults are ocr's (digits.h: --epochs --hidden --act --opt
+   --lr --momentum --decay --schedule --clip --batch --patience --seed); --batch is the global
+   batch. With --patience every rank evaluates the same parameters on the same held-out set,
+   so all reach the same decision without a message. --steps stops after that many updates;
+   --dump writes the final parameters (raw floats, host order) from rank 0. Rank 0 reports
+   progress and the final line "test accuracy: NN.NN%". Exit status: 0 done, 1 a data problem
+   or a training that diverged, 2 a bad option. */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
 #include "digits.h"
@@ -27,31 +30,24 @@
 #endif
 #define SPLIT_SEED 20261127u     /* the same fixed split as ocr.c */
 
-static int parse_int(const char *s, long lo, long hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_float(const char *s, double lo, double hi, float *out) {
-    char *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return -1;
-    *out = (float)v;
-    return 0;
+/* The labels as ints, the form the _labels calls take. */
+static int *int_labels(const dataset *d) {
+    int *l = (int *)malloc((size_t)(d->n ? d->n : 1) * sizeof *l), i;
+    if (l)
+        for (i = 0; i < d->n; i++) l[i] = d->label[i];
+    return l;
 }
 
 int main(int argc, char **argv) {
-    int rank, ranks, epochs = 10, hidden = 128, batch = 32, steps = -1, quiet = 0, i, rc = 1;
-    unsigned long long seed = 1;
-    float lr = 0.05f, momentum = 0.9f, acc = 0, *t_train = NULL, *t_test = NULL;
-    float *params = NULL, *grads = NULL, *vel = NULL, *work = NULL;
+    int rank, ranks, steps = -1, quiet = 0, i, rc = 1, n_layers, best_epoch = 0;
+    float acc = 0, best_acc = 0, best_loss = -1, *t_train = NULL;
+    float *params = NULL, *grads = NULL, *state = NULL, *work = NULL, *best = NULL;
     const char *dir = OCR_DATA_DIR, *dump = NULL, *ti = NULL, *tl = NULL, *si = NULL, *sl = NULL;
-    int sizes[3], *order = NULL, classes = 0, step = 0, epoch;
-    const bp_act acts[2] = {BP_RELU, BP_SOFTMAX};
-    dataset train, test;
+    int sizes[BP_MAX_LAYERS + 1], *order = NULL, *ltest = NULL, *lval = NULL, classes = 0, step = 0, epoch;
+    bp_act acts[BP_MAX_LAYERS];
+    train_opts t;
+    size_t ns = 0;
+    dataset train, test, val;
     char err[600];
     size_t npix;
     bp_net net;
@@ -63,18 +59,14 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
+    memset(&val, 0, sizeof val);
+    train_defaults(&t);
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        char *end;
-        int bad = 0;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "", *want = NULL;
+        int bad = 0, k;
         if (!strcmp(a, "--quiet")) { quiet = 1; continue; }
-        if (!strcmp(a, "--epochs")) bad = parse_int(v, 1, 100000, &epochs);
-        else if (!strcmp(a, "--hidden")) bad = parse_int(v, 1, 65536, &hidden);
-        else if (!strcmp(a, "--batch")) bad = parse_int(v, 1, 65536, &batch);
-        else if (!strcmp(a, "--steps")) bad = parse_int(v, 1, 1000000000, &steps);
-        else if (!strcmp(a, "--lr")) bad = parse_float(v, 1e-9, 10, &lr);
-        else if (!strcmp(a, "--momentum")) bad = parse_float(v, 0, 0.999, &momentum);
-        else if (!strcmp(a, "--seed")) { seed = strtoull(v, &end, 10); bad = !*v || *end || *v == '-'; }
+        if ((k = train_option(&t, a, v, &want)) != 0) bad = k < 0;
+        else if (!strcmp(a, "--steps")) bad = train_int(v, 1, 1000000000, &steps);
         else if (!strcmp(a, "--dump")) bad = !*(dump = v);
         else if (!strcmp(a, "--data")) bad = !*(dir = v);
         else if (!strcmp(a, "--train-images")) bad = !*(ti = v);
@@ -83,7 +75,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--test-labels")) bad = !*(sl = v);
         else bad = 1;
         if (bad) {
-            if (rank == 0) fprintf(stderr, "mpi_ocr: bad option or value at '%s' (see the comment at the top of mpi_ocr.c)\n", a);
+            if (rank == 0) fprintf(stderr, "mpi_ocr: bad option or value at '%s'%s%s (see the comment at the top of mpi_ocr.c)\n",
+                                   a, want ? ": expects " : "", want ? want : "");
             rc = 2;
             goto done;
         }
@@ -108,83 +101,123 @@ int main(int argc, char **argv) {
         dataset_free(&all);
         if (i) { snprintf(err, sizeof err, "out of memory"); goto data_error; }
     }
+    if (t.patience > 0) {   /* ocr's held-out tenth, the same on every rank */
+        dataset fit;
+        if (dataset_split(&train, 0.9, SPLIT_SEED + 1, &fit, &val)) {
+            snprintf(err, sizeof err, "the training set is too small to hold out a validation set");
+            goto data_error;
+        }
+        dataset_free(&train);
+        train = fit;
+    }
     for (i = 0; i < train.n; i++) if (train.label[i] + 1 > classes) classes = train.label[i] + 1;
     for (i = 0; i < test.n; i++) if (test.label[i] + 1 > classes) classes = test.label[i] + 1;
     npix = (size_t)train.rows * (size_t)train.cols;
-    sizes[0] = (int)npix; sizes[1] = hidden; sizes[2] = classes;
+    n_layers = t.n_hidden + 1;             /* ocr's network: the hidden layers, a softmax */
+    sizes[0] = (int)npix;
+    for (i = 0; i < t.n_hidden; i++) { sizes[i + 1] = t.hidden[i]; acts[i] = t.act; }
+    sizes[n_layers] = classes;
+    acts[n_layers - 1] = BP_SOFTMAX;
 
     {   /* each rank's share of a global batch is at most ceil(batch / ranks) */
-        const int share = (batch + ranks - 1) / ranks;
-        size_t np = bp_params_size(2, sizes), nw = bp_work_size(2, sizes, share);
+        const int share = (t.batch + ranks - 1) / ranks;
+        const bp_opt first = train_bp_opt(&t, 0);
+        size_t np = bp_params_size(n_layers, sizes), nw = bp_work_size(n_layers, sizes, share);
+        ns = bp_opt_state_size(&first, np);
         params = (float *)malloc(np * sizeof *params);
         grads = (float *)malloc(np * sizeof *grads);
-        vel = (float *)calloc(np, sizeof *vel);
+        state = (float *)calloc(ns ? ns : 1, sizeof *state);
+        best = (float *)malloc(np * sizeof *best);
         work = (float *)malloc(nw * sizeof *work);
         order = (int *)malloc((size_t)train.n * sizeof *order);
-        t_train = (float *)calloc((size_t)train.n * (size_t)classes, sizeof *t_train);
-        t_test = (float *)calloc((size_t)test.n * (size_t)classes, sizeof *t_test);
-        if (!params || !grads || !vel || !work || !order || !t_train || !t_test
-            || bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, share, params, np, grads, np, work, nw) != BP_OK) {
+        t_train = (float *)calloc((size_t)share * (size_t)classes, sizeof *t_train);
+        ltest = int_labels(&test);
+        lval = int_labels(&val);
+        if (!np || !nw || !params || !grads || !state || !best || !work || !order || !t_train || !ltest || !lval
+            || bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, share, params, np, grads, np, work, nw) != BP_OK) {
             snprintf(err, sizeof err, "out of memory");
             goto data_error;
         }
     }
-    for (i = 0; i < train.n; i++) t_train[(size_t)i * (size_t)classes + train.label[i]] = 1;
-    for (i = 0; i < test.n; i++) t_test[(size_t)i * (size_t)classes + test.label[i]] = 1;
-    bp_randomize(&net, seed);
+    bp_randomize(&net, t.seed);
     MPI_Bcast(params, (int)net.n_params, MPI_FLOAT, 0, MPI_COMM_WORLD);   /* identical start */
-    rng = bp_rng_seed(seed ^ 0x5EED5EED5EED5EEDull);                       /* identical order */
-    for (i = 0; i < train.n; i++) order[i] = i;
-    if (rank == 0 && !quiet)
-        fprintf(stderr, "mpi_ocr: %d ranks, global batch %d, %d training and %d test images, net %d-%d-%d\n",
-                ranks, batch, train.n, test.n, sizes[0], sizes[1], sizes[2]);
+    rng = bp_rng_seed(t.seed ^ 0x5EED5EED5EED5EEDull);                     /* identical order */
+    if (rank == 0 && !quiet) {
+        fprintf(stderr, "mpi_ocr: %d ranks, %d training and %d test images, net %d", ranks, train.n, test.n, sizes[0]);
+        for (i = 1; i <= n_layers; i++) fprintf(stderr, "-%d", sizes[i]);
+        fprintf(stderr, "; ");
+        train_describe(stderr, &t);
+    }
 
     t0 = MPI_Wtime();
-    for (epoch = 0; epoch < epochs && step != steps; epoch++) {
-        bp_opt opt = bp_opt_sgd(lr);
+    for (epoch = 0; epoch < t.epochs && step != steps; epoch++) {
+        const bp_opt opt = train_bp_opt(&t, epoch);        /* the schedule sets lr per epoch */
         float *xb = (float *)malloc((size_t)net.max_batch * npix * sizeof *xb);
-        float *tb = (float *)malloc((size_t)net.max_batch * (size_t)classes * sizeof *tb);
         double loss_sum = 0;
-        shuffle(order, train.n, &rng);
-        for (i = 0; i < train.n && step != steps; i += batch, step++) {
-            const int gb = train.n - i < batch ? train.n - i : batch;       /* this global batch */
+        bp_status s = BP_OK;
+        bp_shuffle(order, train.n, &rng);
+        for (i = 0; i < train.n && step != steps && s == BP_OK; i += t.batch, step++) {
+            const int gb = train.n - i < t.batch ? train.n - i : t.batch;   /* this global batch */
             const int base = gb / ranks, extra = gb % ranks;                /* split it evenly */
             const int mine = base + (rank < extra), first = i + rank * base + (rank < extra ? rank : extra);
             double loss[2] = {0, 0};
             int k;
+            memset(t_train, 0, (size_t)net.max_batch * (size_t)classes * sizeof *t_train);
             for (k = 0; k < mine; k++) {
                 memcpy(xb + (size_t)k * npix, train.x + (size_t)order[first + k] * npix, npix * sizeof *xb);
-                memcpy(tb + (size_t)k * (size_t)classes, t_train + (size_t)order[first + k] * (size_t)classes,
-                       (size_t)classes * sizeof *tb);
+                t_train[(size_t)k * (size_t)classes + train.label[order[first + k]]] = 1;
             }
             if (mine > 0) {
                 /* grads = mean over my share; weighted by my share of the global batch, the
                    shares sum to the global batch's mean gradient */
                 bp_forward(&net, xb, mine);
-                loss[0] = (double)bp_backward(&net, xb, tb, mine) * mine;
+                loss[0] = (double)bp_backward(&net, xb, t_train, mine) * mine;
                 for (k = 0; k < (int)net.n_params; k++) grads[k] *= (float)mine / (float)gb;
             } else {
                 memset(grads, 0, net.n_params * sizeof *grads);
             }
             MPI_Allreduce(MPI_IN_PLACE, grads, (int)net.n_params, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
             MPI_Allreduce(loss, loss + 1, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-            bp_update(&net, &opt, vel, net.n_params);   /* the same update on every rank */
+            s = bp_update(&net, &opt, state, ns);       /* the same update on every rank */
             loss_sum += loss[1];
         }
         free(xb);
-        free(tb);
+        if (s != BP_OK) {          /* every rank saw the same gradient, so every rank stops */
+            if (rank == 0) fprintf(stderr, "mpi_ocr: epoch %d: %s%s\n", epoch + 1, bp_strerror(s),
+                                   s == BP_ERR_NONFINITE ? " (the training diverged: try a smaller --lr, or --clip 1)" : "");
+            goto done;
+        }
         trained += MPI_Wtime() - t0;
+        if (val.n) {               /* early stopping: the same verdict on every rank */
+            float val_acc = 0, val_loss = 0;
+            bp_evaluate_labels(&net, val.x, lval, val.n, &val_loss, &val_acc);
+            if (best_loss < 0 || val_loss < best_loss) {
+                best_loss = val_loss;
+                best_acc = val_acc;
+                best_epoch = epoch + 1;
+                memcpy(best, params, net.n_params * sizeof *params);
+            } else if (epoch + 1 - best_epoch >= t.patience) {
+                epoch++;
+                break;
+            }
+        }
         if (rank == 0 && !quiet) {
-            bp_evaluate(&net, test.x, t_test, test.n, NULL, &acc);
-            fprintf(stderr, "epoch %3d/%d  loss %.4f  test %6.2f%%  %.2fs\n", epoch + 1, epochs,
+            bp_evaluate_labels(&net, test.x, ltest, test.n, NULL, &acc);
+            fprintf(stderr, "epoch %3d/%d  loss %.4f  test %6.2f%%  %.2fs\n", epoch + 1, t.epochs,
                     loss_sum / (i < train.n ? i : train.n), 100.0 * acc, trained);
         }
         t0 = MPI_Wtime();
     }
+    if (val.n && best_epoch > 0) {
+        memcpy(params, best, net.n_params * sizeof *params);
+        if (rank == 0 && !quiet)
+            fprintf(stderr, "mpi_ocr: kept epoch %d's parameters (held-out accuracy %.2f%%)%s\n", best_epoch,
+                    100.0 * best_acc, epoch < t.epochs ? ", stopped early" : "");
+    }
     if (rank == 0) {
-        bp_evaluate(&net, test.x, t_test, test.n, NULL, &acc);
+        bp_evaluate_labels(&net, test.x, ltest, test.n, NULL, &acc);
         if (!quiet) fprintf(stderr, "mpi_ocr: %d updates in %.2fs of training (%.0f samples/s)\n", step, trained,
-                            (double)step * batch / trained);
+                            (double)step * t.batch / trained);
         if (dump) {
             FILE *f = fopen(dump, "wb");
             if (!f || fwrite(params, sizeof *params, net.n_params, f) != net.n_params || fclose(f)) {
@@ -199,9 +232,11 @@ int main(int argc, char **argv) {
 data_error:
     if (rank == 0) fprintf(stderr, "mpi_ocr: %s\n", err);
 done:
-    free(params); free(grads); free(vel); free(work); free(order); free(t_train); free(t_test);
+    free(params); free(grads); free(state); free(best); free(work); free(order); free(t_train);
+    free(ltest); free(lval);
     dataset_free(&train);
     dataset_free(&test);
+    dataset_free(&val);
     MPI_Finalize();
     return rc;
 }

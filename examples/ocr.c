@@ -5,7 +5,9 @@
    "test accuracy: NN.NN%". With --train-images/--train-labels/--test-images/--test-labels it
    reads MNIST-format IDX files instead (MNIST, Fashion-MNIST, EMNIST; .gz too). --save FILE
    keeps the trained model; --load FILE evaluates a saved one without training. Run with
-   --help for the options. Exit status: 0 done, 1 a file or data problem, 2 a bad option. */
+   --help for the options: the training ones (optimizer, schedule, clipping, early stopping)
+   and their defaults are shared with mpi_ocr (digits.h). Exit status: 0 done, 1 a file or data
+   problem or a training that diverged, 2 a bad option. */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
 #include "digits.h"
@@ -22,10 +24,8 @@
 #define SPLIT_SEED 20261127u     /* fixed: the bundled data's train/test split never moves */
 
 typedef struct options {
-    int epochs, batch, n_hidden, hidden[BP_MAX_LAYERS - 1], quiet;
-    bp_act act;
-    float lr, momentum, decay;
-    unsigned long long seed;
+    train_opts t;                        /* shared with mpi_ocr: see digits.h */
+    int quiet;
     const char *plot, *data_dir, *save, *load;
     const char *train_images, *train_labels, *test_images, *test_labels;
 } options;
@@ -35,14 +35,7 @@ static void usage(FILE *f) {
         "usage: ocr [options]\n"
         "Trains a dense network by backpropagation to read handwritten digits.\n"
         "\n"
-        "  --epochs N        passes over the training set (default 30)\n"
-        "  --hidden LIST     hidden layer sizes, e.g. 128 or 256,128 (default 128)\n"
-        "  --act NAME        hidden activation: relu, leaky_relu, tanh, sigmoid, linear (default relu)\n"
-        "  --lr X            learning rate (default 0.05)\n"
-        "  --momentum X      momentum, 0 <= X < 1 (default 0.9)\n"
-        "  --decay X         L2 weight decay (default 0.0001)\n"
-        "  --batch N         mini-batch size (default 16)\n"
-        "  --seed N          seed for the weights and the shuffling (default 1)\n"
+        TRAIN_USAGE
         "  --quiet           no progress lines on stderr\n"
         "  --plot FILE.svg   write loss and accuracy per epoch as an SVG chart\n"
         "  --save FILE       save the trained model (backprop.h's model format)\n"
@@ -59,34 +52,14 @@ static int bad_value(const char *opt, const char *want, const char *got) {
     return 2;
 }
 
-static int parse_int(const char *s, long lo, long hi, int *out) {
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_float(const char *s, double lo, double hi, int lo_open, float *out) {
-    char *end;
-    double v;
-    errno = 0;
-    v = strtod(s, &end);
-    if (!*s || *end || errno || !(v >= lo && v <= hi) || (lo_open && v == lo)) return -1;
-    *out = (float)v;
-    return 0;
-}
-
 /* Fills *o from argv. Returns 0, 2 for a bad option (message printed), or -1 for --help. */
 static int parse_args(int argc, char **argv, options *o) {
-    int i;
+    int i, k;
     memset(o, 0, sizeof *o);
-    o->epochs = 30; o->batch = 16; o->n_hidden = 1; o->hidden[0] = 128; o->act = BP_RELU;
-    o->lr = 0.05f; o->momentum = 0.9f; o->decay = 1e-4f; o->seed = 1; o->data_dir = OCR_DATA_DIR;
+    train_defaults(&o->t);
+    o->data_dir = OCR_DATA_DIR;
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *want = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
         if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
         if (strncmp(a, "--", 2) != 0) {
@@ -97,37 +70,12 @@ static int parse_args(int argc, char **argv, options *o) {
             fprintf(stderr, "ocr: %s needs a value (see ocr --help)\n", a);
             return 2;
         }
-        if (!strcmp(a, "--epochs")) {
-            if (parse_int(v, 1, 100000, &o->epochs)) return bad_value(a, "an integer in 1..100000", v);
-        } else if (!strcmp(a, "--batch")) {
-            if (parse_int(v, 1, 65536, &o->batch)) return bad_value(a, "an integer in 1..65536", v);
-        } else if (!strcmp(a, "--hidden")) {
-            char buf[256], *tok, *rest;
-            if (strlen(v) >= sizeof buf) return bad_value(a, "a short list such as 256,128", v);
-            strcpy(buf, v);
-            o->n_hidden = 0;
-            for (tok = buf; tok; tok = rest) {
-                if ((rest = strchr(tok, ',')) != NULL) *rest++ = 0;
-                if (o->n_hidden == BP_MAX_LAYERS - 1 || parse_int(tok, 1, 65536, &o->hidden[o->n_hidden++]))
-                    return bad_value(a, "1 to 15 sizes in 1..65536 separated by commas, such as 256,128", v);
-            }
-        } else if (!strcmp(a, "--act")) {
-            int k;
-            for (k = 0; k < BP_SOFTMAX; k++) if (!strcmp(v, bp_act_name((bp_act)k))) break;
-            if (k == BP_SOFTMAX) return bad_value(a, "relu, leaky_relu, tanh, sigmoid or linear", v);
-            o->act = (bp_act)k;
-        } else if (!strcmp(a, "--lr")) {
-            if (parse_float(v, 0, 10, 1, &o->lr)) return bad_value(a, "a number in (0, 10]", v);
-        } else if (!strcmp(a, "--momentum")) {
-            if (parse_float(v, 0, 0.999, 0, &o->momentum)) return bad_value(a, "a number in [0, 0.999]", v);
-        } else if (!strcmp(a, "--decay")) {
-            if (parse_float(v, 0, 1, 0, &o->decay)) return bad_value(a, "a number in [0, 1]", v);
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            errno = 0;
-            o->seed = strtoull(v, &end, 10);
-            if (!*v || *end || errno || *v == '-') return bad_value(a, "a non-negative integer", v);
-        } else if (!strcmp(a, "--plot")) o->plot = v;
+        if ((k = train_option(&o->t, a, v, &want)) < 0) return bad_value(a, want, v);
+        if (k > 0) {
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--plot")) o->plot = v;
         else if (!strcmp(a, "--save")) o->save = v;
         else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--data")) o->data_dir = v;
@@ -160,13 +108,12 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* One-hot rows for the labels: n x classes floats. */
-static float *one_hot(const dataset *d, int classes) {
-    float *t = (float *)calloc((size_t)d->n * (size_t)classes, sizeof(float));
-    int i;
-    if (t)
-        for (i = 0; i < d->n; i++) t[(size_t)i * (size_t)classes + d->label[i]] = 1.0f;
-    return t;
+/* The labels as ints, the form bp_train_epoch_labels takes. */
+static int *int_labels(const dataset *d) {
+    int *l = (int *)malloc((size_t)(d->n ? d->n : 1) * sizeof *l), i;
+    if (l)
+        for (i = 0; i < d->n; i++) l[i] = d->label[i];
+    return l;
 }
 
 /* Loss and accuracy per epoch as an SVG line chart: loss on the left axis, accuracy (train
@@ -238,10 +185,12 @@ int main(int argc, char **argv) {
     char err[600];
     int sizes[BP_MAX_LAYERS + 1], classes = 0, i, epoch, rc = 1, n_layers;
     bp_act acts[BP_MAX_LAYERS];
-    float *params = NULL, *grads = NULL, *vel = NULL, *work = NULL, *ttrain = NULL, *ttest = NULL;
-    float *xb = NULL, *tb = NULL, *hist = NULL, acc = 0;
-    int *order = NULL, *confusion = NULL;
-    size_t npix, np, nw;
+    float *params = NULL, *grads = NULL, *state = NULL, *work = NULL, *best = NULL;
+    float *hist = NULL, acc = 0, best_acc = 0, best_loss = -1;
+    int *ltrain = NULL, *ltest = NULL, *lval = NULL, *order = NULL, *confusion = NULL;
+    int epochs_run = 0, best_epoch = 0;
+    dataset val;
+    size_t npix, np, nw, ns;
     bp_net net;
     bp_status s;
     bp_rng rng;
@@ -253,6 +202,7 @@ int main(int argc, char **argv) {
 
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
+    memset(&val, 0, sizeof val);
     if (o.train_images) {
         if (dataset_load(&train, o.train_images, o.train_labels, err, sizeof err)
             || dataset_load(&test, o.test_images, o.test_labels, err, sizeof err)) {
@@ -281,6 +231,15 @@ int main(int argc, char **argv) {
             goto done;
         }
     }
+    if (o.t.patience > 0 && !o.load) {   /* early stopping watches 10% of the training set */
+        dataset fit;
+        if (dataset_split(&train, 0.9, SPLIT_SEED + 1, &fit, &val)) {
+            fprintf(stderr, "ocr: the training set is too small to hold out a validation set\n");
+            goto done;
+        }
+        dataset_free(&train);
+        train = fit;
+    }
     for (i = 0; i < train.n; i++) if (train.label[i] + 1 > classes) classes = train.label[i] + 1;
     for (i = 0; i < test.n; i++) if (test.label[i] + 1 > classes) classes = test.label[i] + 1;
     if (classes < 2) classes = 2;
@@ -301,36 +260,41 @@ int main(int argc, char **argv) {
             goto done;
         }
         classes = sizes[n_layers];
-        o.epochs = 0;
+        o.t.epochs = 0;
     } else {            /* the network: inputs, the hidden layers, a softmax over the classes */
-        n_layers = o.n_hidden + 1;
+        n_layers = o.t.n_hidden + 1;
         sizes[0] = (int)npix;
-        for (i = 0; i < o.n_hidden; i++) { sizes[i + 1] = o.hidden[i]; acts[i] = o.act; }
+        for (i = 0; i < o.t.n_hidden; i++) { sizes[i + 1] = o.t.hidden[i]; acts[i] = o.t.act; }
         sizes[n_layers] = classes;
         acts[n_layers - 1] = BP_SOFTMAX;
     }
     np = bp_params_size(n_layers, sizes);
-    nw = bp_work_size(n_layers, sizes, o.batch);
+    nw = bp_work_size(n_layers, sizes, o.t.batch);
+    {
+        const bp_opt first = train_bp_opt(&o.t, 0);
+        ns = bp_opt_state_size(&first, np);
+    }
     if (!np || !nw) {
         fprintf(stderr, "ocr: the network is too large for this machine\n");
         goto done;
     }
     params = (float *)malloc(np * sizeof *params);
     grads = (float *)malloc(np * sizeof *grads);
-    vel = (float *)calloc(np, sizeof *vel);
+    state = (float *)calloc(ns ? ns : 1, sizeof *state);      /* the optimizer's, zeros */
     work = (float *)malloc(nw * sizeof *work);
-    ttrain = one_hot(&train, classes);
-    ttest = one_hot(&test, classes);
-    xb = (float *)malloc((size_t)o.batch * npix * sizeof *xb);
-    tb = (float *)malloc((size_t)o.batch * (size_t)classes * sizeof *tb);
-    order = (int *)malloc((size_t)train.n * sizeof *order);
-    hist = (float *)malloc(3 * (size_t)(o.epochs ? o.epochs : 1) * sizeof *hist);
+    best = (float *)malloc(np * sizeof *best);
+    ltrain = int_labels(&train);
+    ltest = int_labels(&test);
+    lval = int_labels(&val);
+    order = (int *)malloc((size_t)(train.n ? train.n : 1) * sizeof *order);
+    hist = (float *)malloc(3 * (size_t)(o.t.epochs ? o.t.epochs : 1) * sizeof *hist);
     confusion = (int *)calloc((size_t)classes * (size_t)classes, sizeof *confusion);
-    if (!params || !grads || !vel || !work || !ttrain || !ttest || !xb || !tb || !order || !hist || !confusion) {
+    if (!params || !grads || !state || !work || !best || !ltrain || !ltest || !lval || !order || !hist
+        || !confusion) {
         fprintf(stderr, "ocr: out of memory\n");
         goto done;
     }
-    s = bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, o.batch, params, np, grads, np, work, nw);
+    s = bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, o.t.batch, params, np, grads, np, work, nw);
     if (s != BP_OK) {
         fprintf(stderr, "ocr: %s\n", bp_strerror(s));
         goto done;
@@ -339,9 +303,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ocr: %s: %s\n", o.load, bp_strerror(s));
         goto done;
     }
-    if (!o.load) bp_randomize(&net, o.seed);
-    rng = bp_rng_seed(o.seed ^ 0x5EED5EED5EED5EEDull);   /* shuffling: its own stream */
-    for (i = 0; i < train.n; i++) order[i] = i;
+    if (!o.load) bp_randomize(&net, o.t.seed);
+    rng = bp_rng_seed(o.t.seed ^ 0x5EED5EED5EED5EEDull);   /* shuffling: its own stream */
 
     if (!o.quiet && o.load)
         fprintf(stderr, "ocr: evaluating %s on %d test images\n", o.load, test.n);
@@ -349,44 +312,59 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ocr: %d training and %d test images of %dx%d, %d classes; net %d",
                 train.n, test.n, train.rows, train.cols, classes, sizes[0]);
     for (i = 1; i <= n_layers && !o.quiet && !o.load; i++) fprintf(stderr, "-%d", sizes[i]);
-    if (!o.quiet && !o.load)
-        fprintf(stderr, " (%s, softmax), batch %d, lr %g, momentum %g, decay %g, seed %llu\n",
-                bp_act_name(o.act), o.batch, (double)o.lr, (double)o.momentum, (double)o.decay, o.seed);
+    if (!o.quiet && !o.load) {
+        fprintf(stderr, " (%s, softmax); ", bp_act_name(o.t.act));
+        train_describe(stderr, &o.t);
+        if (o.t.patience > 0)
+            fprintf(stderr, "ocr: early stopping after %d epochs without progress on %d held-out "
+                            "training images\n", o.t.patience, val.n);
+    }
 
     start = now();
-    for (epoch = 0; epoch < o.epochs; epoch++) {
-        bp_opt opt = bp_opt_sgd(o.lr);
-        double loss_sum = 0;
-        float train_acc, test_acc;
-        int b0;
-        shuffle(order, train.n, &rng);
-        for (b0 = 0; b0 < train.n; b0 += o.batch) {
-            int bs = train.n - b0 < o.batch ? train.n - b0 : o.batch, k;
-            float loss;
-            for (k = 0; k < bs; k++) {       /* gather the batch's rows */
-                memcpy(xb + (size_t)k * npix, train.x + (size_t)order[b0 + k] * npix, npix * sizeof *xb);
-                memcpy(tb + (size_t)k * (size_t)classes, ttrain + (size_t)order[b0 + k] * (size_t)classes,
-                       (size_t)classes * sizeof *tb);
-            }
-            s = bp_train_step(&net, &opt, vel, np, xb, tb, bs, &loss);
-            if (s != BP_OK) {
-                fprintf(stderr, "ocr: %s\n", bp_strerror(s));
-                goto done;
-            }
-            loss_sum += (double)loss * bs;
-        }
-        bp_evaluate(&net, train.x, ttrain, train.n, NULL, &train_acc);
-        bp_evaluate(&net, test.x, ttest, test.n, NULL, &test_acc);
-        hist[epoch] = (float)(loss_sum / train.n);
-        hist[o.epochs + epoch] = train_acc;
-        hist[2 * o.epochs + epoch] = test_acc;
-        if (!isfinite(hist[epoch])) {
-            fprintf(stderr, "ocr: the training loss diverged at epoch %d; try a smaller --lr\n", epoch + 1);
+    for (epoch = 0; epoch < o.t.epochs; epoch++) {
+        const bp_opt opt = train_bp_opt(&o.t, epoch);     /* the schedule sets lr per epoch */
+        float loss = 0, train_acc, test_acc, val_acc = 0, val_loss = 0;
+        int done_n = 0;
+        bp_shuffle(order, train.n, &rng);                 /* a new order every epoch */
+        s = bp_train_epoch_labels(&net, &opt, state, ns, train.x, ltrain, train.n, order, &loss, &done_n);
+        if (s != BP_OK) {
+            fprintf(stderr, "ocr: epoch %d, at sample %d of %d: %s\n", epoch + 1, done_n, train.n, bp_strerror(s));
+            if (s == BP_ERR_NONFINITE)
+                fprintf(stderr, "ocr: the training diverged: try a smaller --lr, or --clip 1\n");
             goto done;
         }
+        if ((s = bp_evaluate_labels(&net, train.x, ltrain, train.n, NULL, &train_acc)) != BP_OK
+            || (s = bp_evaluate_labels(&net, test.x, ltest, test.n, NULL, &test_acc)) != BP_OK
+            || (val.n && (s = bp_evaluate_labels(&net, val.x, lval, val.n, &val_loss, &val_acc)) != BP_OK)) {
+            fprintf(stderr, "ocr: epoch %d: evaluating: %s\n", epoch + 1, bp_strerror(s));
+            goto done;
+        }
+        hist[epoch] = loss;
+        hist[o.t.epochs + epoch] = train_acc;
+        hist[2 * o.t.epochs + epoch] = test_acc;
+        epochs_run = epoch + 1;
+        if (!o.quiet) {
+            fprintf(stderr, "epoch %3d/%d  loss %.4f  train %6.2f%%  test %6.2f%%", epoch + 1, o.t.epochs,
+                    (double)loss, 100.0 * train_acc, 100.0 * test_acc);
+            if (val.n) fprintf(stderr, "  held-out %6.2f%%", 100.0 * val_acc);
+            fprintf(stderr, "  %.2fs\n", now() - start);
+        }
+        if (val.n) {      /* early stopping on the held-out loss: best-so-far is a copy of params */
+            if (best_loss < 0 || val_loss < best_loss) {
+                best_loss = val_loss;
+                best_acc = val_acc;
+                best_epoch = epoch + 1;
+                memcpy(best, params, np * sizeof *params);
+            } else if (epoch + 1 - best_epoch >= o.t.patience) {
+                break;
+            }
+        }
+    }
+    if (val.n && best_epoch > 0) {
+        memcpy(params, best, np * sizeof *params);
         if (!o.quiet)
-            fprintf(stderr, "epoch %3d/%d  loss %.4f  train %6.2f%%  test %6.2f%%  %.2fs\n", epoch + 1,
-                    o.epochs, (double)hist[epoch], 100.0 * train_acc, 100.0 * test_acc, now() - start);
+            fprintf(stderr, "ocr: kept epoch %d's parameters (held-out accuracy %.2f%%)%s\n", best_epoch,
+                    100.0 * best_acc, epochs_run < o.t.epochs ? ", stopped early" : "");
     }
 
     /* results: confusion matrix, some mistakes drawn, the accuracy */
@@ -426,15 +404,16 @@ int main(int argc, char **argv) {
                 s == BP_ERR_IO ? ": " : "", s == BP_ERR_IO ? strerror(errno) : "");
         goto done;
     }
-    if (o.plot && write_plot(o.plot, hist, hist + o.epochs, hist + 2 * o.epochs, o.epochs)) {
+    if (o.plot && write_plot(o.plot, hist, hist + o.t.epochs, hist + 2 * o.t.epochs, epochs_run)) {
         fprintf(stderr, "ocr: cannot write the plot to %s: %s\n", o.plot, strerror(errno));
         goto done;
     }
     rc = 0;
 done:
-    free(params); free(grads); free(vel); free(work); free(ttrain); free(ttest);
-    free(xb); free(tb); free(order); free(hist); free(confusion);
+    free(params); free(grads); free(state); free(work); free(best);
+    free(ltrain); free(ltest); free(lval); free(order); free(hist); free(confusion);
     dataset_free(&train);
     dataset_free(&test);
+    dataset_free(&val);
     return rc;
 }
