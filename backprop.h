@@ -1,9 +1,11 @@
-/* backprop.h - v0.1.5 - neural networks trained by backpropagation, one C99 header - MIT or public domain
+/* backprop.h - v0.2.0 - neural networks trained by backpropagation, one C99 header - MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
      static     dense feed-forward nets (bp_net): forward pass, backward pass by the chain rule,
-                SGD with momentum and weight decay, a fused train step and a training
-                pass over a whole data set;
+                SGD (momentum, Nesterov, weight decay), Adam, AdamW and RMSprop, gradient
+                clipping, a fused train step and a shuffled pass over a whole data set, from
+                target rows or class labels; steps that would let an infinity or a NaN into
+                the parameters are refused (see ERRORS);
      recurrent  a fully connected recurrent net (bp_rnet) relaxed to a fixed point, its error
                 carried back by a second, linear relaxation (Almeida-Pineda): see bp_rnet below.
 
@@ -168,9 +170,9 @@
 #define BACKPROP_H
 
 #define BACKPROP_VERSION_MAJOR 0
-#define BACKPROP_VERSION_MINOR 1
-#define BACKPROP_VERSION_PATCH 5
-#define BACKPROP_VERSION_STRING "0.1.5"
+#define BACKPROP_VERSION_MINOR 2
+#define BACKPROP_VERSION_PATCH 0
+#define BACKPROP_VERSION_STRING "0.2.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -3337,6 +3339,17 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 /*
    VERSION HISTORY
+     0.2.0 (2026-12-04)  breaking: bp_init and bp_rnet_init take each array's length and refuse
+                         a short one; optimizer state (velocity, Adam's moments) is passed with
+                         its length, after the bp_opt (bp_update(net, opt, state, len), ...);
+                         bp_train_epoch takes an order and reports how far it got; bp_opt has
+                         new fields (use bp_opt_sgd / bp_opt_adam); bp_randomize, bp_sgd and
+                         bp_rnet_randomize return a status; the work layout keeps every layer's
+                         deltas. New: Adam, AdamW, RMSprop, clipping; class labels; bp_shuffle;
+                         schedules; bp_gradcheck; bp_rnet_update. Training refuses non-finite
+                         values and out-of-range targets before writing anything; relaxations
+                         stop on a scale-aware test float can always pass. Same bits as 0.1.5
+                         for every 0.1 setting.
      0.1.5 (2026-11-28)  the transposing pack asks for each row's next lines ahead (its rows
                          are too many streams for the hardware's prefetchers): W2 1.02x
                          faster on one thread and on two. Same results.

@@ -2,9 +2,11 @@
    Fashion-MNIST in file order, timing the training epoch alone.
      W1: 784-128-10, sigmoid hidden and output, squared loss, lr 0.1, batch 1 (per-sample SGD)
      W2: 784-256-128-10, ReLU hidden, softmax + cross-entropy, batch 64, lr 0.05
-   Usage: bench_bp W1|W2 loop|fused|epoch TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS
-   "loop" is bp_forward + bp_backward + bp_sgd, "fused" is bp_train_step per batch, "epoch"
-   one bp_train_epoch call over the training set.
+   Usage: bench_bp W1|W2 MODE TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS
+   MODE: "loop" is bp_forward + bp_backward + bp_sgd, "fused" is bp_train_step per batch,
+   "epoch" one bp_train_epoch call over the training set, "shuffled" the same in an order from
+   bp_shuffle (drawn before the clock starts), "adam" bp_train_step per batch with Adam
+   (lr 0.001) instead of SGD.
    Prints one line: "W1 fused samples/s 12345.6 gflops 1.23 accuracy 0.8350". */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
@@ -26,21 +28,23 @@ int main(int argc, char **argv) {
     static const bp_act a1[] = {BP_SIGMOID, BP_SIGMOID}, a2[] = {BP_RELU, BP_RELU, BP_SOFTMAX};
     dataset train, test;
     char err[600];
-    int is_w2, fused, epoch, n_layers, batch, i, k;
+    int is_w2, fused, epoch, shuffled, n_layers, batch, i, k, *order;
     const int *sizes;
-    float *params, *grads, *work, *t_train, *t_test, acc, lr;
+    float *params, *grads, *work, *t_train, *t_test, *state, acc = -1, lr;
     void *mem[3];
     double t0, t1, flops = 0;
     bp_net net;
     bp_opt opt;
     if (argc != 7 || (strcmp(argv[1], "W1") && strcmp(argv[1], "W2"))
-        || (strcmp(argv[2], "loop") && strcmp(argv[2], "fused") && strcmp(argv[2], "epoch"))) {
-        fprintf(stderr, "usage: bench_bp W1|W2 loop|fused|epoch TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS\n");
+        || (strcmp(argv[2], "loop") && strcmp(argv[2], "fused") && strcmp(argv[2], "epoch")
+            && strcmp(argv[2], "shuffled") && strcmp(argv[2], "adam"))) {
+        fprintf(stderr, "usage: bench_bp W1|W2 loop|fused|epoch|shuffled|adam TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS\n");
         return 2;
     }
     is_w2 = !strcmp(argv[1], "W2");
-    fused = !strcmp(argv[2], "fused");
-    epoch = !strcmp(argv[2], "epoch");
+    fused = !strcmp(argv[2], "fused") || !strcmp(argv[2], "adam");
+    shuffled = !strcmp(argv[2], "shuffled");
+    epoch = !strcmp(argv[2], "epoch") || shuffled;
     if (dataset_load(&train, argv[3], argv[4], err, sizeof err) || dataset_load(&test, argv[5], argv[6], err, sizeof err)) {
         fprintf(stderr, "bench_bp: %s\n", err);
         return 1;
@@ -66,13 +70,20 @@ int main(int argc, char **argv) {
     for (i = 0; i < train.n; i++) t_train[i * 10 + train.label[i]] = 1;
     for (i = 0; i < test.n; i++) t_test[i * 10 + test.label[i]] = 1;
     opt = bp_opt_sgd(lr);
+    if (!strcmp(argv[2], "adam")) opt = bp_opt_adam(0.001f);
+    state = (float *)calloc(bp_opt_state_size(&opt, net.n_params) + 1, sizeof(float));
+    order = (int *)malloc((size_t)train.n * sizeof(int));
+    {
+        bp_rng r = bp_rng_seed(1);
+        if (!state || !order || bp_shuffle(order, train.n, &r) != BP_OK) return 1;
+    }
     t0 = now();
-    if (epoch) bp_train_epoch(&net, &opt, NULL, 0, train.x, t_train, train.n, NULL, NULL, NULL);
+    if (epoch) bp_train_epoch(&net, &opt, NULL, 0, train.x, t_train, train.n, shuffled ? order : NULL, NULL, NULL);
     for (i = 0; i < train.n && !epoch; i += batch) {
         int b = train.n - i < batch ? train.n - i : batch;
         const float *x = train.x + (size_t)i * 784, *t = t_train + (size_t)i * 10;
         if (fused) {
-            bp_train_step(&net, &opt, NULL, 0, x, t, b, NULL);
+            bp_train_step(&net, &opt, state, bp_opt_state_size(&opt, net.n_params), x, t, b, NULL);
         } else {
             bp_forward(&net, x, b);
             bp_backward(&net, x, t, b);

@@ -35,7 +35,10 @@ configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$
           "backprop.h -O2, epoch|W1|$B/bp_O2 W1 epoch" "backprop.h -O3 -march=native, epoch|W1|$B/bp_O3n W1 epoch"
           "backprop.h -O2, fused|W2|$B/bp_O2 W2 fused" "backprop.h -O3, fused|W2|$B/bp_O3 W2 fused"
           "backprop.h -O2 -march=native, fused|W2|$B/bp_O2n W2 fused"
-          "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused")
+          "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused"
+          "backprop.h -O3 -march=native, fused Adam|W2|$B/bp_O3n W2 adam"
+          "backprop.h -O3 -march=native, epoch in file order|W2|$B/bp_O3n W2 epoch"
+          "backprop.h -O3 -march=native, epoch shuffled|W2|$B/bp_O3n W2 shuffled")
 # an AVX2 machine (most desktops: no AVX-512) runs the AVX kernel; this one can run it too
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
     build $CC -std=c99 -O3 -mavx2 -mfma $POSIX bench/bench_bp.c -o $B/bp_avx2 -lm

@@ -40,7 +40,7 @@ fi
 if command -v cmake > /dev/null 2>&1; then
     if cmake -S tests/consumer -B "$D/cm" -DCMAKE_PREFIX_PATH="$D/root/usr/local" > "$D/log" 2>&1 \
        && cmake --build "$D/cm" >> "$D/log" 2>&1 && "$D/cm/consumer" >> "$D/log" 2>&1; then
-        ok "a CMake project with find_package(backprop 0.1) builds and runs (package version $V)"
+        ok "a CMake project with find_package(backprop 0.2) builds and runs (package version $V)"
     else
         bad "CMake find_package consumer"
     fi
@@ -50,7 +50,7 @@ if command -v cmake > /dev/null 2>&1; then
     else
         bad "CMake add_subdirectory consumer"
     fi
-    sed 's/find_package(backprop 0.1 REQUIRED)/find_package(backprop 99 REQUIRED)/' tests/consumer/CMakeLists.txt > "$D/CMakeLists.txt"
+    sed 's/find_package(backprop 0.2 REQUIRED)/find_package(backprop 99 REQUIRED)/' tests/consumer/CMakeLists.txt > "$D/CMakeLists.txt"
     cp tests/consumer/main.c "$D/main.c"
     if cmake -S "$D" -B "$D/cm99" -DCMAKE_PREFIX_PATH="$D/root/usr/local" > "$D/log" 2>&1; then
         bad "find_package(backprop 99) must fail against $V"
