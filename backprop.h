@@ -1838,7 +1838,7 @@ BP__PRIVATE void bp__sqrt16(float *r) {
    way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
    in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
    and a fused gs * ga would differ from the stored gradient bp_update reads. */
-BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
+BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
                           float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                           float wd) {
     const bp_opt *o = u->opt;
@@ -1870,7 +1870,7 @@ BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *B
 
 /* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
    without momentum); blocks of 16 as in bp__adam. */
-BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float *BP__RESTRICT b,
+BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float *BP__RESTRICT b,
                              float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                              float wd) {
     const bp_opt *o = u->opt;
@@ -1907,14 +1907,23 @@ BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float
     }
 }
 
+/* The update's loop runs over every weight every step: where it lands relative to a 64-byte
+   line decided up to 20 % of W1's speed at -O2, flipping with edits elsewhere in the file
+   (BENCHMARKS.md, "Code placement"). Starting the function on a line keeps it put. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__HOT __attribute__((aligned(64)))
+#else
+#define BP__HOT
+#endif
+
 /* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
    gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
    ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
    state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
    span (0 for biases). bp_update and bp_train_step both come here, which makes them
    bit-identical. */
-BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
-                          const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd) {
+BP__HOT BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
+                                  const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd) {
     const bp_opt *opt = u->opt;
     const float lr = opt->lr, mu = opt->momentum;
     float *BP__RESTRICT v = s;
@@ -2039,28 +2048,42 @@ BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch) {
     return !bad;
 }
 
-/* The largest |v[i]| of n floats, or -1 if any is infinite or NaN: the steps' checks. Lanes
-   as in bp__dot, so that it vectorizes without reassociating anything. */
+/* Type punning by memcpy, which compilers turn into a plain load (the hook BP_MEMCPY may be a
+   function of the user's: not for one float). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__PUN(dst, src) __builtin_memcpy(dst, src, 4)
+#else
+#define BP__PUN(dst, src) BP_MEMCPY(dst, src, 4)
+#endif
+
+/* The largest |v[i]| of n floats, or -1 if any is infinite or NaN: the steps' checks. On the
+   bits: with the sign cleared, IEEE floats order as integers, and the infinities and NaNs
+   are those from 0x7f800000 up, so one AND and one integer max per element find both (the
+   float compares of max|v| made GCC 12 emit slower code than a scalar loop; see
+   BENCHMARKS.md, "Checks"). Lanes as in bp__dot, so that it vectorizes. */
 BP__PRIVATE float bp__maxabs(const float *v, size_t n) {
-    float m[BP__LANES] = {0}, z[BP__LANES] = {0}, r = 0.0f, s = 0.0f;
-    size_t i = 0;
-    int j;
+    int32_t m[BP__LANES] = {0}, r = 0;
+    size_t i = 0, j;
+    float f;
     for (; i + BP__LANES <= n; i += BP__LANES)
         for (j = 0; j < BP__LANES; j++) {
-            const float e = v[i + (size_t)j], a = e < 0.0f ? -e : e;
+            uint32_t b;
+            int32_t a;
+            BP__PUN(&b, v + i + j);
+            a = (int32_t)(b & 0x7fffffffu);
             m[j] = a > m[j] ? a : m[j];
-            z[j] += e - e;                  /* 0, or NaN once an infinity or a NaN went by */
         }
-    for (j = 0; j < BP__LANES; j++) {
-        r = m[j] > r ? m[j] : r;
-        s += z[j];
-    }
+    for (j = 0; j < BP__LANES; j++) r = m[j] > r ? m[j] : r;
     for (; i < n; i++) {
-        const float e = v[i], a = e < 0.0f ? -e : e;
+        uint32_t b;
+        int32_t a;
+        BP__PUN(&b, v + i);
+        a = (int32_t)(b & 0x7fffffffu);
         r = a > r ? a : r;
-        s += e - e;
     }
-    return s == 0.0f ? r : -1.0f;
+    if (r >= 0x7f800000) return -1.0f;
+    BP__PUN(&f, &r);
+    return f;
 }
 
 /* A quiet NaN, for the float results that report a refused step. */
