@@ -1112,6 +1112,32 @@ static double ref_rnet_loss(const bp_rnet *net, const double *p, const float *in
     return loss;
 }
 
+/* How many components of the library's gradient (in tn->grads) differ from central
+   differences of the double reference, by more than 1e-3 relative plus 2e-4 of the largest
+   (see test_rnet_gradients for why). */
+static int rnet_grads_bad(const trnet *tn, const float *in, const float *t) {
+    double *p = (double *)calloc(tn->net.n_params, sizeof *p), *num = (double *)calloc(tn->net.n_params, sizeof *num);
+    double gmax = 0;
+    size_t i;
+    int bad = 0;
+    for (i = 0; i < tn->net.n_params; i++) p[i] = tn->params[i];
+    for (i = 0; i < tn->net.n_params; i++) {
+        double keep = p[i], up, down;
+        p[i] = keep + 1e-6; up = ref_rnet_loss(&tn->net, p, in, t);
+        p[i] = keep - 1e-6; down = ref_rnet_loss(&tn->net, p, in, t);
+        p[i] = keep;
+        num[i] = (up - down) / 2e-6;
+        if (fabs(num[i]) > gmax) gmax = fabs(num[i]);
+    }
+    for (i = 0; i < tn->net.n_params; i++)
+        if (fabs(tn->grads[i] - num[i]) > 1e-3 * fabs(num[i]) + 2e-4 * gmax) {
+            if (bad < 3) fprintf(stderr, "rnet param %zu: library %.8g, numeric %.8g\n", i, (double)tn->grads[i], num[i]);
+            bad++;
+        }
+    free(p); free(num);
+    return bad;
+}
+
 /* Random nets: n 1..12 units, m 0..4 inputs, 1..n outputs, every elementwise activation.
    The library settles (and solves the adjoint) in float to tol = 1e-6; the reference settles in
    double to 1e-13 and differentiates with h = 1e-6 (error ~1e-10). With the map a contraction of
@@ -1129,7 +1155,7 @@ static void test_rnet_gradients(void) {
         int k = 1 + (int)bp_rng_below(&r, (uint32_t)n), bad = 0;
         bp_act act = acts[trial % 5];
         float in[4], t[12], loss;
-        double *p, gmax = 0, *num, want;
+        double *p, want;
         trnet tn;
         size_t i;
         CHECK(trnet_make(&tn, n, m, k, act) == BP_OK);
@@ -1141,31 +1167,18 @@ static void test_rnet_gradients(void) {
         CHECK(bp_rnet_settle(&tn.net, in) == BP_OK);
         CHECK(bp_rnet_backward(&tn.net, in, t, &loss) == BP_OK);
         p = (double *)calloc(tn.net.n_params, sizeof *p);
-        num = (double *)calloc(tn.net.n_params, sizeof *num);
         for (i = 0; i < tn.net.n_params; i++) p[i] = tn.params[i];
         want = ref_rnet_loss(&tn.net, p, in, t);
         if (fabs(loss - want) > 1e-4 * want + 1e-6) {
             fprintf(stderr, "rnet loss %g, reference %g\n", (double)loss, want);
             bad++;
         }
-        for (i = 0; i < tn.net.n_params; i++) {
-            double keep = p[i], up, down;
-            p[i] = keep + 1e-6; up = ref_rnet_loss(&tn.net, p, in, t);
-            p[i] = keep - 1e-6; down = ref_rnet_loss(&tn.net, p, in, t);
-            p[i] = keep;
-            num[i] = (up - down) / 2e-6;
-            if (fabs(num[i]) > gmax) gmax = fabs(num[i]);
-        }
-        for (i = 0; i < tn.net.n_params; i++)
-            if (fabs(tn.grads[i] - num[i]) > 1e-3 * fabs(num[i]) + 2e-4 * gmax) {
-                if (bad < 3) fprintf(stderr, "rnet param %zu: library %.8g, numeric %.8g\n", i, (double)tn.grads[i], num[i]);
-                bad++;
-            }
+        bad += rnet_grads_bad(&tn, in, t);
         if (bad) {
             fprintf(stderr, "rnet gradcheck failed: n %d, m %d, k %d, %s\n", n, m, k, bp_act_name(act));
             bad_trials++;
         }
-        free(p); free(num);
+        free(p);
         trnet_free(&tn);
     }
     CHECK(bad_trials == 0);
@@ -1857,11 +1870,9 @@ static void test_rnet_fine_tol(void) {
         const int n = 4 + (int)bp_rng_below(&r, 9), m = 1 + (int)bp_rng_below(&r, 4), k = 1 + (int)bp_rng_below(&r, 3);
         const bp_act act = acts[trial % 4];
         float in[4], t[3], loss, zmax;
-        double *p, *num, gmax = 0;
         trnet tn;
         snap s;
         size_t i;
-        int bad = 0;
         CHECK(trnet_make(&tn, n, m, k, act) == BP_OK);
         bp_rnet_randomize(&tn.net, 500 + (uint64_t)trial);
         for (i = 0; i < 4; i++) in[i] = urand(&r, -1, 1);
@@ -1875,27 +1886,10 @@ static void test_rnet_fine_tol(void) {
         zmax = 0;
         for (i = 0; i < (size_t)n; i++) if (fabsf(tn.work[3 * n + (int)i]) > zmax) zmax = fabsf(tn.work[3 * n + (int)i]);
         big += zmax > 1;
-        p = (double *)calloc(tn.net.n_params, sizeof *p);
-        num = (double *)calloc(tn.net.n_params, sizeof *num);
-        for (i = 0; i < tn.net.n_params; i++) p[i] = tn.params[i];
-        for (i = 0; i < tn.net.n_params; i++) {
-            double keep = p[i], up, down;
-            p[i] = keep + 1e-6; up = ref_rnet_loss(&tn.net, p, in, t);
-            p[i] = keep - 1e-6; down = ref_rnet_loss(&tn.net, p, in, t);
-            p[i] = keep;
-            num[i] = (up - down) / 2e-6;
-            if (fabs(num[i]) > gmax) gmax = fabs(num[i]);
-        }
-        for (i = 0; i < tn.net.n_params; i++)
-            if (fabs(tn.grads[i] - num[i]) > 1e-3 * fabs(num[i]) + 2e-4 * gmax) {
-                if (bad < 3) fprintf(stderr, "rnet param %zu: library %.8g, numeric %.8g\n", i, (double)tn.grads[i], num[i]);
-                bad++;
-            }
-        if (bad) {
+        if (rnet_grads_bad(&tn, in, t)) {
             fprintf(stderr, "fine-tol gradcheck failed: n %d, m %d, k %d, %s\n", n, m, k, bp_act_name(act));
             bad_trials++;
         }
-        free(p); free(num);
         snap_free(&s);
         trnet_free(&tn);
     }
