@@ -138,7 +138,9 @@
      expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
      is a single instruction (see BP_NO_FMA; never with the libm hooks); the file helpers
      also use fopen fread fwrite fflush fclose ferror remove rename (none of them under
-     BACKPROP_NO_STDIO). No malloc, ever.
+     BACKPROP_NO_STDIO). No malloc, ever. Adam's and RMSprop's square roots go through the
+     target's vector square root (<immintrin.h> / <xmmintrin.h> on x86, <arm_neon.h> on
+     AArch64: compilers do not vectorize sqrtf), BP_SQRTF elsewhere; the same bits either way.
 
    ERRORS
      One rule: every function that can fail returns a bp_status (bp_strerror names it), except
