@@ -58,7 +58,7 @@
      (malloc gives large blocks 16: rows then straddle lines, and threads share the lines
      where they split a row).
 
-   PARAMETER LAYOUT (one flat vector; grads and velocity have the same layout)
+   PARAMETER LAYOUT (one flat vector; grads and each array of optimizer state have the same layout)
      For each layer l = 0 .. n_layers-1, with in = sizes[l], out = sizes[l+1]:
          W[out][in] row-major, then b[out].
      Unit o of layer l computes act[l]( sum_i W[o][i] * x[i] + b[o] ).
@@ -1587,7 +1587,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #endif
 }
 
-/* The weight gradient's rows o of W are done (g->C = gW, g->W = W, g->V = its velocity,
+/* The weight gradient's rows o of W are done (g->C = gW, g->W = W, g->V = its optimizer state,
    g->A = D): their biases' gradient, the column sums of D (each in row order), 16 columns at
    a time along the rows of D, then, with opt, their step. */
 BP__PRIVATE void bp__bias_rows(const bp__mm *g, int i0, int i1) {
