@@ -958,9 +958,9 @@ BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, in
     }
 }
 
-/* clang turned the loops below in BP__EACH's blocks into something 15 % slower on W2 (they
-   run in every input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the
-   blocks */
+/* clang turned the loops below in BP__EACH's blocks into slower code (they run in every
+   input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the blocks
+   (BENCHMARKS.md, "What changed since the first run") */
 #if defined(__clang__)
 #define BP__EACH_D(i, n, BODY) for (i = 0; i < (n); i++) { BODY }
 #else
@@ -1128,16 +1128,16 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
 #endif
 #if defined(__AVX512F__)
 #define BP__MR 8           /* tile rows: 8 x 32 accumulators = 16 of the 32 AVX-512 registers
-                              (W2 at 6 x 32: 187k samples/s, GCC -O2 179k, clang 189k; at
-                              8 x 32: 193k, 189k, 192k; 10 x 32 no faster, 12 x 32 spills) */
+                              (6 x 32 was slower, 10 x 32 no faster, 12 x 32 spills: see
+                              BENCHMARKS.md, "What changed since the first run") */
 #define BP__NR 32
 #elif defined(__AVX__) && BP__TILE_VEC
-#define BP__MR 6           /* 6 x 16 = 12 AVX registers of 16: the vector form fits them (clang
-                              AVX2 W2 93k samples/s, 86k at 4 x 16; GCC -mavx 95k, 93k) */
+#define BP__MR 6           /* 6 x 16 = 12 AVX registers of 16: the vector form fits them (and
+                              ran faster than 4 x 16) */
 #define BP__NR 16
 #elif defined(__AVX__)
 #define BP__MR 4           /* 4 x 16 = 8 AVX registers of 16: at 6 x 16 GCC's float arrays
-                              spilled accumulators (AVX2 W2 54k samples/s, 92k now) */
+                              spilled accumulators */
 #define BP__NR 16
 #else
 #define BP__MR 4           /* 4 x 8 = 8 SSE registers */
@@ -1202,12 +1202,11 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
 #endif
 
 /* A transposed panel reads NR rows at once, a line of each every 16 k: too many streams for
-   the hardware's prefetchers, and the loads waited on memory a few lines at a time (W2's
-   batch, X^T of 64 x 784: 14 us from memory, 3 from cache). Asking for the line two ahead
-   in every row (BP__AHEAD floats) keeps about 2 NR lines on their way: 10 us, and W2 1.5 %
-   faster on one thread and on two. A pass reading the batch in order first did as well; a
+   the hardware's prefetchers, and the loads waited on memory a few lines at a time. Asking
+   for the line two ahead in every row (BP__AHEAD floats) keeps about 2 NR lines on their way
+   (BENCHMARKS.md, v0.1.5's row). A pass reading the batch in order first did as well; a
    burst of prefetches for a whole block did nothing. */
-#define BP__AHEAD 32   /* (its test stays at the two call sites: inside, W2 ran 1 % slower) */
+#define BP__AHEAD 32   /* (its test stays at the two call sites: moved inside, W2 ran slower) */
 BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
     int j;
     for (j = 0; j < BP__NR; j++) BP__PREFETCH(p + (size_t)j * cs);
@@ -1259,7 +1258,7 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
         } else {
             /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
                of the panel at a time, zeros past nc (column by column, every store went to
-               another cache line: 1.1 us for W2's 10 x 128) */
+               another cache line) */
             const float *col = B + (size_t)p * cs;
             for (k = 0; k < kc; k++) {
                 float *o = out + (size_t)k * BP__NR;
@@ -1314,13 +1313,12 @@ typedef struct bp__mm_ {
 /* The accumulators as vectors of half a tile row (the vector extension GCC and clang share),
    the valid corner in and out through io: under clang always, under GCC on x86 without a
    fast FMA. Written as float arrays, clang kept them in memory when indexed under loops to mr
-   or nr (W2 81k samples/s), and else copied each one between registers every k, spilling
-   where registers are few (AVX-512 141k, AVX2 61k; 183k and 85k as vectors); GCC's -O3
-   vectorized the arrays' loops its own way without FMA (plain -O3 11k, -O3 -mavx 4.8k; 41k
-   and 89k as vectors). The vector a * b + c is fused exactly where BP__FMA is (by
-   contract(fast) under clang with fmaf; else neither is, or the command line decides for
-   both): the same bits. With a fast FMA, GCC makes the best of the plain arrays (189k) and
-   keeps them: in ISO C it would not fuse the vector form. */
+   or nr, and else copied each one between registers every k, spilling where registers are
+   few; GCC's -O3 vectorized the arrays' loops its own way without FMA (BENCHMARKS.md, "What
+   changed since the first run", the clang and GCC rows). The vector a * b + c is fused
+   exactly where BP__FMA is (by contract(fast) under clang with fmaf; else neither is, or the
+   command line decides for both): the same bits. With a fast FMA, GCC makes the best of the
+   plain arrays and keeps them: in ISO C it would not fuse the vector form. */
 #if BP__TILE_VEC
 #define BP__TILE_OUT io
 typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
@@ -1412,7 +1410,7 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
 }
 
 /* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
-   stopped vectorizing (33k -> 11k samples/s on W2). Threads split rows evenly, not by tiles
+   stopped vectorizing them (BENCHMARKS.md). Threads split rows evenly, not by tiles
    (256 rows in tiles of 6 are 43 tiles, 22 for one of two threads), so each may end on a
    short tile, which a 2- or 4-row kernel computes in a fraction of a full one's time. */
 #define BP__TILE_FN(name, R, NW)                                                              \
@@ -1836,8 +1834,7 @@ BP__PRIVATE void bp__sqrt16(float *r) {
 #endif
 
 /* GCC 12 at -O3 unrolls a 16-trip loop completely and then fails to vectorize some of them
-   (Adam's last loop ran scalar: W2 with Adam 43 % slower than SGD); kept a loop, it
-   vectorizes. */
+   (Adam's last loop ran scalar: BENCHMARKS.md, "v0.2.0"); kept a loop, it vectorizes. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define BP__KEEP_LOOP _Pragma("GCC unroll 1")
 #else
@@ -1923,8 +1920,8 @@ BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__REST
 }
 
 /* The update's loop runs over every weight every step: where it lands relative to a 64-byte
-   line decided up to 20 % of W1's speed at -O2, flipping with edits elsewhere in the file
-   (BENCHMARKS.md, "Code placement"). Starting the function on a line keeps it put. */
+   line swung W1's speed at -O2, flipping with edits elsewhere in the file (BENCHMARKS.md,
+   "v0.2.0", code placement). Starting the function on a line keeps it put. */
 #if defined(__GNUC__) || defined(__clang__)
 #define BP__HOT __attribute__((aligned(64)))
 #else
@@ -2247,7 +2244,7 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
 
 /* bp_sgd and bp_update stay out of line: inlined into a caller that cannot tell its arrays
    apart (pointers from posix_memalign, say), GCC dropped the restrict of bp__step and left
-   the update scalar, 5x slower (W1's plain loop 31k samples/s instead of 82k). */
+   the update scalar (BENCHMARKS.md, v0.1.4's row). */
 BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr) {
     bp_opt o;
     bp__rule u;
@@ -3389,40 +3386,33 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
                          stop on a scale-aware test float can always pass. Same bits as 0.1.5
                          for every 0.1 setting.
      0.1.5 (2026-11-28)  the transposing pack asks for each row's next lines ahead (its rows
-                         are too many streams for the hardware's prefetchers): W2 1.02x
-                         faster on one thread and on two. Same results.
-     0.1.4 (2026-11-28)  batched products: the AVX-512 tile is 8 x 32, not 6 x 32 (W2 1.03x
-                         faster, 1.05x at GCC -O2 -march=native; two threads 1.04x); with AVX
-                         the transposing pack moves 8 x 8 blocks through registers (2.5x
-                         faster on data in cache), and a partial last panel row by row;
-                         threads that each pack a whole block start at different panels (two
-                         threads 1.02x). Fixed: bp_sgd and bp_update are never inlined (in a
-                         caller whose arrays GCC could not tell apart it dropped their
-                         restrict and ran the update scalar, 5x slower). Same results.
+                         are too many streams for the hardware's prefetchers). Same results.
+     0.1.4 (2026-11-28)  batched products: the AVX-512 tile is 8 x 32, not 6 x 32; with AVX
+                         the transposing pack moves 8 x 8 blocks through registers, and a
+                         partial last panel row by row; threads that each pack a whole block
+                         start at different panels. Fixed: bp_sgd and bp_update are never
+                         inlined (in a caller whose arrays GCC could not tell apart it dropped
+                         their restrict and ran the update scalar). Same results.
      0.1.3 (2026-11-28)  batched products: GCC's AVX2 + FMA tile is 4 x 16, not 6 x 16, whose
-                         accumulators did not fit the 16 registers (W2 1.7x faster at -mavx2
-                         -mfma); the tile's accumulators are vectors under clang (W2 1.3x
-                         at -O3 -march=native, 1.5x at -mavx2, 1.9x at -O2) and under GCC on x86
-                         without a fast FMA (3.7x at plain -O3, where GCC had vectorized the
-                         old loop its own way); a last panel of at most half the tile width
-                         goes to half-width kernels; activations, their derivatives and the
-                         row-major pack vectorize at GCC -O2 too (W2 1.3x at -O2 -march=native);
-                         with threads, a product whose B is packed splits its columns where its
-                         panels divide evenly. Same results.
+                         accumulators did not fit the 16 registers; the tile's accumulators are
+                         vectors under clang and under GCC on x86 without a fast FMA; a last
+                         panel of at most half the tile width goes to half-width kernels;
+                         activations, their derivatives and the row-major pack vectorize at
+                         GCC -O2 too; with threads, a product whose B is packed splits its
+                         columns where its panels divide evenly. Same results.
      0.1.2 (2026-11-28)  batched products: threads split rows evenly, the last rows by 2- and
                          4-row kernels; a narrow layer's forward product (an output layer of a
                          few classes) split by samples, each finished by its thread; a weight
                          gradient with too few rows to split splits its columns. Same results.
-                         Under clang the tile's accumulators stay in registers (W2 1.8x faster
-                         at -O3), and bp_sgd vectorizes under clang and GCC -O2 (restrict
-                         parameters, not locals: the plain W1 loop 2.5x and 1.6x faster).
-     0.1.1 (2026-11-28)  faster batched training (one thread 1.3x, two 1.4x on the reference
-                         mini-batch workload): the weight-gradient product applies the update
-                         tile by tile (a batched bp_train_step no longer stores the weight
+                         Under clang the tile's accumulators stay in registers, and bp_sgd
+                         vectorizes under clang and GCC -O2 (restrict parameters, not locals).
+     0.1.1 (2026-11-28)  faster batched training: the weight-gradient product applies the
+                         update tile by tile (a batched bp_train_step no longer stores the weight
                          gradient), the forward product transposes the smaller operand,
                          row-major operands are mostly read in place, a batched bp_train_step
                          is one OpenMP parallel region; bp_work_size needs less (the pack
                          area P holds B panels only).
+                         (How much each version gained: BENCHMARKS.md, "What changed".)
      0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
                          forward/backward over caller-owned arrays, SGD with momentum, Nesterov
                          and weight decay, fused train step and epoch, seeded init, evaluation
