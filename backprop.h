@@ -680,13 +680,6 @@ BPDEF size_t bp_params_size(int n_layers, const int *sizes) {
     return n;
 }
 
-BP__PRIVATE int bp__widest(int n_layers, const int *sizes) {
-    int l, w = 1;
-    for (l = 1; l <= n_layers; l++)
-        if (sizes[l] > w) w = sizes[l];
-    return w;
-}
-
 /* Blocking of the batched products (see bp__gemm): B is packed in blocks of KC x NC. */
 #define BP__KC 256
 #define BP__NC 512         /* multiple of every NR */
@@ -1841,6 +1834,9 @@ BP__PRIVATE void bp__sqrt16(float *r) {
 #define BP__KEEP_LOOP
 #endif
 
+/* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
+BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
+
 /* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
    square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
    way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
@@ -1940,7 +1936,7 @@ BP__HOT BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, 
     const float lr = opt->lr, mu = opt->momentum;
     float *BP__RESTRICT v = s;
     size_t i;
-    if (opt->method == BP_ADAM || opt->method == BP_ADAMW) {
+    if (bp__adam_like(opt->method)) {
         bp__adam(w, s, s + u->plane, gs, ga, n, u, wd);
     } else if (opt->method == BP_RMSPROP) {
         bp__rmsprop(w, s, mu != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
@@ -2005,7 +2001,7 @@ BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t sta
     if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
     if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
         return BP_ERR_OPT;
-    if ((opt->method == BP_ADAM || opt->method == BP_ADAMW) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
+    if (bp__adam_like(opt->method) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
     need = bp_opt_state_size(opt, n);
     if (need > 0 && !state) return BP_ERR_NULL;
     if (state_len < need) return BP_ERR_STATE_SHORT;
@@ -2019,7 +2015,7 @@ BP__PRIVATE void bp__rule_of(bp__rule *u, const bp_opt *opt, const float *state,
     u->opt = opt;
     u->plane = n;
     u->c1 = u->c2 = 1.0f;
-    if (opt->method == BP_ADAM || opt->method == BP_ADAMW) {
+    if (bp__adam_like(opt->method)) {
         const float t = state[2 * n] + 1.0f;
         u->c1 = opt->beta1 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta1))) : 1.0f;
         u->c2 = opt->beta2 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta2))) : 1.0f;
@@ -2029,7 +2025,7 @@ BP__PRIVATE void bp__rule_of(bp__rule *u, const bp_opt *opt, const float *state,
 /* After a step that was taken: count it (Adam's t; exact up to 2^24 steps, when beta^t has
    long been 0). */
 BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
-    if (u->opt->method == BP_ADAM || u->opt->method == BP_ADAMW) state[2 * u->plane] += 1.0f;
+    if (bp__adam_like(u->opt->method)) state[2 * u->plane] += 1.0f;
 }
 
 BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
@@ -2253,45 +2249,46 @@ BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n,
        (the two must not overlap: documented), which clang honours and restrict locals it does
        not (with those, clang too left the loop scalar) */
     o = bp_opt_sgd(lr);
-    u.opt = &o;
-    u.plane = n;
-    u.c1 = u.c2 = 1.0f;
+    bp__rule_of(&u, &o, NULL, n);
     bp__step(params, NULL, 1.0f, grads, n, &u, 0.0f);
     return BP_OK;
 }
 
-/* A stored gradient's checks before an update: finite, and within the limits of bp__step_ok. */
-BP__PRIVATE int bp__grads_ok(const float *g, size_t n, const bp_opt *opt) {
-    const float gmax = bp__maxabs(g, n);
-    return gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT;
-}
-
-/* The clipping scale of a stored (checked) gradient: min(1, clip / ||g||_2), the norm
-   summed in double over g / max|g| (no overflow, one fixed order); 1 without clip. */
-BP__PRIVATE float bp__clip_scale(const float *g, size_t n, float clip) {
+/* The start of every update from a stored gradient g (bp_update, bp_rnet_update, a clipped
+   bp_train_step): g checked as bp__step_ok checks a fused step (finite, within the limits),
+   *state set to NULL when opt keeps none, the rule of this step, and the gradient's scale
+   *gs: with clip, min(1, clip / ||g||_2), the norm summed in double over g / max|g| (no
+   overflow, one fixed order), else 1. One pass finds max|g| for both. */
+BP__PRIVATE bp_status bp__stored_step(const float *g, size_t n, const bp_opt *opt, float **state,
+                                      bp__rule *u, float *gs) {
     const float gmax = bp__maxabs(g, n);
     double sum = 0.0;
-    float norm;
     size_t i;
-    if (clip == 0.0f || gmax == 0.0f) return 1.0f;
-    for (i = 0; i < n; i++) {
-        const double q = (double)g[i] / (double)gmax;
-        sum += q * q;
+    if (!(gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT))
+        return BP_ERR_NONFINITE;
+    if (bp_opt_state_size(opt, n) == 0) *state = NULL;
+    bp__rule_of(u, opt, *state, n);
+    *gs = 1.0f;
+    if (opt->clip > 0.0f && gmax > 0.0f) {
+        float norm;
+        for (i = 0; i < n; i++) {
+            const double q = (double)g[i] / (double)gmax;
+            sum += q * q;
+        }
+        norm = gmax * BP_SQRTF((float)sum);
+        if (norm > opt->clip) *gs = opt->clip / norm;
     }
-    norm = gmax * BP_SQRTF((float)sum);
-    return norm > clip ? clip / norm : 1.0f;
+    return BP_OK;
 }
 
-/* bp_update after its argument checks: the stored gradient checked, clipped, applied layer by
-   layer (weights decayed, biases not), the step counted. */
+/* bp_update after its argument checks: the stored gradient applied layer by layer (weights
+   decayed, biases not), the step counted. */
 BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *state) {
     bp__rule u;
     float gs;
     int l;
-    if (!bp__grads_ok(net->grads, net->n_params, opt)) return BP_ERR_NONFINITE;
-    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
-    bp__rule_of(&u, opt, state, net->n_params);
-    gs = bp__clip_scale(net->grads, net->n_params, opt->clip);
+    bp_status s = bp__stored_step(net->grads, net->n_params, opt, &state, &u, &gs);
+    if (s != BP_OK) return s;
     for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
         const size_t off = bp__param_offset(net, l);
         const size_t nw = (size_t)net->sizes[l] * (size_t)net->sizes[l + 1], no = (size_t)net->sizes[l + 1];
@@ -2535,8 +2532,8 @@ BPDEF bp_status bp_evaluate_labels(bp_net *net, const float *x, const int *label
     return bp__evaluate(net, x, NULL, labels, n, mean_loss, accuracy);
 }
 
-/* cos(pi p) for p in [0, 1], by its Taylor series on [0, pi/2] (error below 1e-9): the cosine
-   schedule needs no cosf, and libm stays at the four hooks. */
+/* cos(pi p) for p in [0, 1], by its Taylor series on [0, pi/2] (truncated below 1e-9, then
+   float rounding): the cosine schedule needs no cosf, and libm stays at the four hooks. */
 BP__PRIVATE float bp__cos_pi(float p) {
     const int flip = p > 0.5f;
     const float x = 3.14159265f * (flip ? 1.0f - p : p), x2 = x * x;
@@ -2861,10 +2858,7 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
     float gs;
     if (!net || !net->params || !net->grads) return BP_ERR_NULL;
     if ((s = bp__check_rule(opt, state, state_len, net->n_params)) != BP_OK) return s;
-    if (!bp__grads_ok(net->grads, net->n_params, opt)) return BP_ERR_NONFINITE;
-    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
-    bp__rule_of(&u, opt, state, net->n_params);
-    gs = bp__clip_scale(net->grads, net->n_params, opt->clip);
+    if ((s = bp__stored_step(net->grads, net->n_params, opt, &state, &u, &gs)) != BP_OK) return s;
     nw = (size_t)net->n_units * ((size_t)net->n_units + (size_t)net->n_inputs);   /* W and U */
     bp__step(net->params, state, gs, net->grads, nw, &u, opt->weight_decay);
     bp__step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,

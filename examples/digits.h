@@ -277,20 +277,10 @@ DIGITS_FN int dataset_subset(const dataset *src, const int *idx, int n, dataset 
     return 0;
 }
 
-/* In-place Fisher-Yates shuffle driven by the library's PRNG. */
-DIGITS_FN void shuffle(int *v, int n, bp_rng *r) {
-    int i;
-    for (i = n - 1; i > 0; i--) {
-        int j = (int)bp_rng_below(r, (uint32_t)i + 1), t = v[i];
-        v[i] = v[j];
-        v[j] = t;
-    }
-}
-
 /* The fixed split: shuffle with `seed`, the first floor(frac * n) samples train, the rest
    test. Both parts are new datasets. Returns 0, or -1 if out of memory or a part is empty. */
 DIGITS_FN int dataset_split(const dataset *all, double frac, uint64_t seed, dataset *train, dataset *test) {
-    int *order = (int *)malloc((size_t)all->n * sizeof(int)), i, ntrain;
+    int *order = (int *)malloc((size_t)all->n * sizeof(int)), ntrain;
     bp_rng r = bp_rng_seed(seed);
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
@@ -299,8 +289,7 @@ DIGITS_FN int dataset_split(const dataset *all, double frac, uint64_t seed, data
         free(order);
         return -1;
     }
-    for (i = 0; i < all->n; i++) order[i] = i;
-    shuffle(order, all->n, &r);
+    bp_shuffle(order, all->n, &r);     /* identity, then Fisher-Yates: the split of old */
     if (dataset_subset(all, order, ntrain, train) || dataset_subset(all, order + ntrain, all->n - ntrain, test)) {
         dataset_free(train);
         dataset_free(test);

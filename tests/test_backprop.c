@@ -1814,7 +1814,8 @@ static void test_schedules(void) {
 /* bp_gradcheck passes the library's own gradient on nets with two hidden layers (every
    hidden activation, both losses), and catches a deliberately wrong one: one component off by
    a tenth of the largest, a sign flipped, a layer's gradient doubled. params come back bit for
-   bit. */
+   bit. A correct gradient measured 1.7e-4 .. 1.4e-3 here (the largest where a leaky ReLU's kink
+   falls inside the 2h step), so 1e-2 passes it with room; each wrong one is 0.1 or more. */
 static void test_gradcheck_public(void) {
     static const int sizes[] = {5, 6, 4, 3};
     int h, b, i;
