@@ -2240,7 +2240,7 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
 
 /* bp_sgd and bp_update stay out of line: inlined into a caller that cannot tell its arrays
    apart (pointers from posix_memalign, say), GCC dropped the restrict of bp__step and left
-   the update scalar (BENCHMARKS.md, v0.1.4's row). */
+   the update scalar (BENCHMARKS.md, the row "bp_sgd and bp_update never inlined"). */
 BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr) {
     bp_opt o;
     bp__rule u;
@@ -2257,12 +2257,13 @@ BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n,
 /* The start of every update from a stored gradient g (bp_update, bp_rnet_update, a clipped
    bp_train_step): g checked as bp__step_ok checks a fused step (finite, within the limits),
    *state set to NULL when opt keeps none, the rule of this step, and the gradient's scale
-   *gs: with clip, min(1, clip / ||g||_2), the norm summed in double over g / max|g| (no
-   overflow, one fixed order), else 1. One pass finds max|g| for both. */
+   *gs: with clip, min(1, clip / ||g||_2), the norm summed over (g / max|g|)^2 (each term at
+   most 1: no overflow; one fixed order; float, so no soft double on a single-precision FPU),
+   else 1. One pass finds max|g| for both. */
 BP__PRIVATE bp_status bp__stored_step(const float *g, size_t n, const bp_opt *opt, float **state,
                                       bp__rule *u, float *gs) {
     const float gmax = bp__maxabs(g, n);
-    double sum = 0.0;
+    float sum = 0.0f;
     size_t i;
     if (!(gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT))
         return BP_ERR_NONFINITE;
@@ -2272,10 +2273,10 @@ BP__PRIVATE bp_status bp__stored_step(const float *g, size_t n, const bp_opt *op
     if (opt->clip > 0.0f && gmax > 0.0f) {
         float norm;
         for (i = 0; i < n; i++) {
-            const double q = (double)g[i] / (double)gmax;
+            const float q = g[i] / gmax;
             sum += q * q;
         }
-        norm = gmax * BP_SQRTF((float)sum);
+        norm = gmax * BP_SQRTF(sum);
         if (norm > opt->clip) *gs = opt->clip / norm;
     }
     return BP_OK;

@@ -27,6 +27,7 @@ int main(void) {
     bp_net net;
     float worst = 0.0f;
     int epoch, i;
+    opt.momentum = 0.9f;    /* as before 0.2: SGD with momentum */
     if (bp_params_size(2, sizes) != 17 || bp_work_size(2, sizes, 1) != 15) return 1;
     if (bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, params, 17, grads, 17, work, 15) != BP_OK) return 1;
     bp_randomize(&net, 1);
