@@ -1274,6 +1274,7 @@ typedef struct bp__mm_ {
     int by_rows;                       /* threads split C by rows (else by column panels) */
     const bp__rule *opt;               /* the fused step: C is the gradient of W, V its state */
     float *W, *V;                      /* (see bp__tile); opt NULL: C is stored */
+    const bp__rule *late;              /* or C stored, and rows_done steps whole rows from it */
     const float *Y;                    /* if not NULL, the stored C is then multiplied by */
     bp_act act;                        /* act's derivative at Y (row stride ldc) */
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
@@ -1583,14 +1584,19 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
    a time along the rows of D, then, with opt, their step. */
 BP__PRIVATE void bp__bias_rows(const bp__mm *g, int i0, int i1) {
     const size_t no = (size_t)g->M, nw = no * (size_t)g->N;
+    const bp__rule *u = g->opt ? g->opt : g->late;
     int o, s, c;
+    if (g->late) {                  /* the rows' stored gradient, as one contiguous span */
+        const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
+        bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, n, u, u->opt->weight_decay);
+    }
     for (o = i0; o < i1; o += 16) {
         const int n = i1 - o < 16 ? i1 - o : 16;
         float *gb = g->C + nw + o;               /* the biases follow W (and gW, and V) */
         for (c = 0; c < n; c++) gb[c] = g->A[o + c];
         for (s = 1; s < g->K; s++)
             for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
-        if (g->opt) bp__step(g->W + nw + o, g->V ? g->V + nw + o : NULL, 1.0f, gb, (size_t)n, g->opt, 0.0f);
+        if (u) bp__step(g->W + nw + o, g->V ? g->V + nw + o : NULL, 1.0f, gb, (size_t)n, u, 0.0f);
     }
 }
 
@@ -1841,10 +1847,13 @@ BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAM
    square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
    way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
    in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
-   and a fused gs * ga would differ from the stored gradient bp_update reads. */
-BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
-                          float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                          float wd) {
+   and a fused gs * ga would differ from the stored gradient bp_update reads. bare: gs = 1, no
+   decay of either kind, whose operations (times 1, plus 0 w, times 1) change no value; the
+   caller compiles a copy without them, since the square root and the division already keep
+   the divider busy (BENCHMARKS.md, "Adam from the stored gradient"). */
+BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
+                                       float *BP__RESTRICT v, float gs, const float *BP__RESTRICT ga,
+                                       size_t n, const bp__rule *u, float wd, int bare) {
     const bp_opt *o = u->opt;
     const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
     const float eps = o->eps, c1 = u->c1, c2 = u->c2;
@@ -1854,12 +1863,15 @@ BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRIC
     size_t i = 0, j;
     for (; i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
-            float g = gs * ga[i + j];    /* its own statement: never fused with what follows */
-            g += l2 * w[i + j];
+            float g = ga[i + j];
+            if (!bare) {
+                g *= gs;                 /* its own statement: never fused with what follows */
+                g += l2 * w[i + j];
+                w[i + j] *= keep;        /* AdamW's decay first, as PyTorch's mul_ */
+            }
             m[i + j] = b1 * m[i + j] + a1 * g;
             v[i + j] = b2 * v[i + j] + a2 * (g * g);
             r[j] = v[i + j] * c2;
-            w[i + j] *= keep;            /* AdamW's decay first, as PyTorch's mul_ */
         }
         bp__sqrt16(r);
         BP__KEEP_LOOP
@@ -1873,6 +1885,13 @@ BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRIC
         w[i] *= keep;
         w[i] -= lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
     }
+}
+
+BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
+                          float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                          float wd) {
+    if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1);
+    else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0);
 }
 
 /* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
@@ -2203,9 +2222,14 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
             g.A = d; g.rsa = 1; g.csa = (size_t)no;
             g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
             g.C = gW; g.ldc = (size_t)ni;
-            g.opt = opt; g.W = W; g.V = vW;
+            g.W = W; g.V = vW;
+            /* Adam and RMSprop take a square root and a division a weight: on a tile row at
+               a time they ran slower than from the stored gradient, a thread's rows at once
+               (BENCHMARKS.md, "Adam from the stored gradient") */
+            if (opt && opt->opt->method != BP_SGD) g.late = opt;
+            else g.opt = opt;
             g.rows_done = bp__bias_rows;                      /* and the biases of those rows */
-            g.cols_ok = 1;
+            g.cols_ok = !g.late;                              /* late reads C */
             g.last = l == 0;
             bp__gemm(&g);
         } else {
@@ -2443,6 +2467,13 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
                 }
                 xb = gx;
                 tb = target ? gt : tb;
+                /* the next batch's rows, fetched while this one trains: scattered rows start
+                   cold where the file order streams (BENCHMARKS.md, "Shuffled epochs") */
+                for (k = i + b; k < i + b + net->max_batch && k < n; k++) {
+                    const float *r = x + (size_t)order[k] * nin;
+                    size_t c;
+                    for (c = 0; c < nin; c += 16) BP__PREFETCH(r + c);
+                }
             }
             if (labels) bp__one_hot(net, labels, i, order ? order + i : NULL, b, gt);
             if ((s = bp_train_step(net, opt, state, state_len, xb, tb, b, &l)) != BP_OK) break;
