@@ -257,6 +257,17 @@ DIGITS_FN int dataset_load(dataset *d, const char *images, const char *labels, c
 }
 
 /* Copies the samples idx[0..n-1] of src into a new dataset. */
+/* Augmentation: dst = the rows x cols image src moved dx pixels right and dy down (what moves
+   in from outside is 0, the background), then mirrored left-right if flip. */
+DIGITS_FN void augment(float *dst, const float *src, int rows, int cols, int dx, int dy, int flip) {
+    int r, c;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++) {
+            const int sr = r - dy, sc = (flip ? cols - 1 - c : c) - dx;
+            dst[r * cols + c] = sr >= 0 && sr < rows && sc >= 0 && sc < cols ? src[sr * cols + sc] : 0.0f;
+        }
+}
+
 DIGITS_FN int dataset_subset(const dataset *src, const int *idx, int n, dataset *out) {
     size_t npix = (size_t)src->rows * (size_t)src->cols;
     int i;

@@ -26,6 +26,7 @@
 typedef struct options {
     train_opts t;                        /* shared with mpi_ocr: see digits.h */
     int quiet;
+    int shift, flip;                     /* augmentation: --shift N, --flip */
     const char *plot, *data_dir, *save, *load;
     const char *train_images, *train_labels, *test_images, *test_labels;
 } options;
@@ -36,6 +37,10 @@ static void usage(FILE *f) {
         "Trains a dense network by backpropagation to read handwritten digits.\n"
         "\n"
         TRAIN_USAGE
+        "  --shift N         augment: move each training image by up to N pixels each way, a\n"
+        "                    new random shift every epoch (default 0: off)\n"
+        "  --flip            augment: mirror each training image left-right with probability\n"
+        "                    1/2 every epoch (clothes, not digits; default off)\n"
         "  --quiet           no progress lines on stderr\n"
         "  --plot FILE.svg   write loss and accuracy per epoch as an SVG chart\n"
         "  --save FILE       save the trained model (backprop.h's model format)\n"
@@ -62,6 +67,7 @@ static int parse_args(int argc, char **argv, options *o) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *want = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
         if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+        if (!strcmp(a, "--flip")) { o->flip = 1; continue; }
         if (strncmp(a, "--", 2) != 0) {
             fprintf(stderr, "ocr: unexpected argument '%s' (see ocr --help)\n", a);
             return 2;
@@ -75,7 +81,10 @@ static int parse_args(int argc, char **argv, options *o) {
             i++;
             continue;
         }
-        if (!strcmp(a, "--plot")) o->plot = v;
+        if (!strcmp(a, "--shift")) {
+            if (train_int(v, 0, 16, &o->shift)) return bad_value(a, "an integer in 0..16", v);
+        }
+        else if (!strcmp(a, "--plot")) o->plot = v;
         else if (!strcmp(a, "--save")) o->save = v;
         else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--data")) o->data_dir = v;
@@ -93,6 +102,10 @@ static int parse_args(int argc, char **argv, options *o) {
         && !(o->train_images && o->train_labels && o->test_images && o->test_labels)) {
         fprintf(stderr, "ocr: IDX files need all four of --train-images, --train-labels, "
                         "--test-images and --test-labels\n");
+        return 2;
+    }
+    if (o->load && (o->shift || o->flip)) {
+        fprintf(stderr, "ocr: --shift and --flip change the training; with --load there is none\n");
         return 2;
     }
     if (o->load && o->plot) {
@@ -114,6 +127,35 @@ static int *int_labels(const dataset *d) {
     if (l)
         for (i = 0; i < d->n; i++) l[i] = d->label[i];
     return l;
+}
+
+/* One epoch in the given order with each image augmented (--shift, --flip), drawn from *rng:
+   the batches are assembled here and trained by bp_train_step_labels. xb, lb: room for a
+   batch. Returns bp_train_epoch_labels's status, *loss and *done as it does. */
+static bp_status augmented_epoch(bp_net *net, const bp_opt *opt, float *state, size_t ns, const dataset *d,
+                                 const int *labels, const int *order, int batch, int shift, int flip,
+                                 bp_rng *rng, float *xb, int *lb, float *loss, int *done) {
+    const size_t npix = (size_t)d->rows * (size_t)d->cols;
+    double sum = 0;
+    bp_status s = BP_OK;
+    int i, k;
+    for (i = 0; i < d->n; i += batch) {
+        const int b = d->n - i < batch ? d->n - i : batch;
+        float l = 0;
+        for (k = 0; k < b; k++) {
+            const int at = order[i + k];
+            const int dx = shift ? (int)bp_rng_below(rng, 2u * (unsigned)shift + 1u) - shift : 0;
+            const int dy = shift ? (int)bp_rng_below(rng, 2u * (unsigned)shift + 1u) - shift : 0;
+            const int f = flip ? (int)bp_rng_below(rng, 2u) : 0;
+            augment(xb + (size_t)k * npix, d->x + (size_t)at * npix, d->rows, d->cols, dx, dy, f);
+            lb[k] = labels[at];
+        }
+        if ((s = bp_train_step_labels(net, opt, state, ns, xb, lb, b, &l)) != BP_OK) break;
+        sum += (double)l * b;
+    }
+    *done = i < d->n ? i : d->n;
+    *loss = *done > 0 ? (float)(sum / *done) : 0.0f;
+    return s;
 }
 
 /* Loss and accuracy per epoch as an SVG line chart: loss on the left axis, accuracy (train
@@ -187,7 +229,8 @@ int main(int argc, char **argv) {
     bp_act acts[BP_MAX_LAYERS];
     float *params = NULL, *grads = NULL, *state = NULL, *work = NULL, *best = NULL;
     float *hist = NULL, acc = 0, best_acc = 0, best_loss = -1;
-    int *ltrain = NULL, *ltest = NULL, *lval = NULL, *order = NULL, *confusion = NULL;
+    int *ltrain = NULL, *ltest = NULL, *lval = NULL, *order = NULL, *confusion = NULL, *lb = NULL;
+    float *xb = NULL;
     int epochs_run = 0, best_epoch = 0;
     dataset val;
     size_t npix, np, nw, ns;
@@ -289,8 +332,10 @@ int main(int argc, char **argv) {
     order = (int *)malloc((size_t)(train.n ? train.n : 1) * sizeof *order);
     hist = (float *)malloc(3 * (size_t)(o.t.epochs ? o.t.epochs : 1) * sizeof *hist);
     confusion = (int *)calloc((size_t)classes * (size_t)classes, sizeof *confusion);
+    xb = (float *)malloc((size_t)o.t.batch * npix * sizeof *xb);          /* an augmented batch */
+    lb = (int *)malloc((size_t)o.t.batch * sizeof *lb);
     if (!params || !grads || !state || !work || !best || !ltrain || !ltest || !lval || !order || !hist
-        || !confusion) {
+        || !confusion || !xb || !lb) {
         fprintf(stderr, "ocr: out of memory\n");
         goto done;
     }
@@ -326,7 +371,11 @@ int main(int argc, char **argv) {
         float loss = 0, train_acc, test_acc, val_acc = 0, val_loss = 0;
         int done_n = 0;
         bp_shuffle(order, train.n, &rng);                 /* a new order every epoch */
-        s = bp_train_epoch_labels(&net, &opt, state, ns, train.x, ltrain, train.n, order, &loss, &done_n);
+        if (o.shift || o.flip)
+            s = augmented_epoch(&net, &opt, state, ns, &train, ltrain, order, o.t.batch, o.shift, o.flip,
+                                &rng, xb, lb, &loss, &done_n);
+        else
+            s = bp_train_epoch_labels(&net, &opt, state, ns, train.x, ltrain, train.n, order, &loss, &done_n);
         if (s != BP_OK) {
             fprintf(stderr, "ocr: epoch %d, at sample %d of %d: %s\n", epoch + 1, done_n, train.n, bp_strerror(s));
             if (s == BP_ERR_NONFINITE)
@@ -411,7 +460,7 @@ int main(int argc, char **argv) {
     rc = 0;
 done:
     free(params); free(grads); free(state); free(work); free(best);
-    free(ltrain); free(ltest); free(lval); free(order); free(hist); free(confusion);
+    free(ltrain); free(ltest); free(lval); free(order); free(hist); free(confusion); free(xb); free(lb);
     dataset_free(&train);
     dataset_free(&test);
     dataset_free(&val);

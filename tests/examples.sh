@@ -77,12 +77,21 @@ check "ocr --load of a model that does not fit the data: status 1" sh -c "[ $rc 
 check "ocr --save into a missing directory: status 1 with the reason" sh -c "[ $rc -eq 1 ] && grep -q 'No such file' '$T/err'"
 "$B/ocr" --load "$T/model.bpmodel" --plot "$T/x.svg" > /dev/null 2> "$T/err"; rc=$?
 check "ocr --load with --plot: status 2" [ $rc -eq 2 ]
+"$B/ocr" --quiet --epochs 10 --shift 1 > "$T/out" 2> "$T/err"; rc=$?
+a=$(sed -n 's/^test accuracy: \([0-9.]*\)%$/\1/p' "$T/out")
+check "ocr --shift 1 (augmented batches) learns the digits in 10 epochs (${a}%, at least 85%)" \
+    sh -c "[ $rc -eq 0 ] && awk -v a='$a' 'BEGIN { exit !(a != \"\" && a + 0 >= 85) }'"
+"$B/ocr" --quiet --epochs 3 --seed 4 --shift 1 --flip > "$T/a" 2>/dev/null
+"$B/ocr" --quiet --epochs 3 --seed 4 --shift 1 --flip > "$T/b" 2>/dev/null
+"$B/ocr" --quiet --epochs 3 --seed 4 > "$T/c" 2>/dev/null
+check "ocr --shift 1 --flip is deterministic for a seed, and changes the training" \
+    sh -c "cmp -s '$T/a' '$T/b' && ! cmp -s '$T/a' '$T/c'"
 
 # --- bad options: a message and status 2 ---
 for args in "--epochs 0" "--epochs abc" "--epochs" "--hidden 0" "--hidden 12,,3" "--hidden 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16" \
             "--act softmax" "--act nope" "--lr 0" "--lr -1" "--lr nan" "--momentum 1" "--batch 0" \
             "--seed -3" "--decay -1" "--frobnicate" "stray" "--train-images x" "--opt nope" "--schedule x" \
-            "--clip -1" "--patience -1"; do
+            "--clip -1" "--patience -1" "--shift -1" "--shift 17" "--shift x" "--load x --flip"; do
     "$B/ocr" $args > /dev/null 2> "$T/err"; rc=$?
     check "ocr $args: status 2 with a message" sh -c "[ $rc -eq 2 ] && grep -q '^ocr: ' '$T/err'"
 done

@@ -191,6 +191,32 @@ static void test_bundled_data_and_split(void) {
     dataset_free(&tr); dataset_free(&te); dataset_free(&tr2); dataset_free(&te2); dataset_free(&all);
 }
 
+/* augment (ocr's --shift and --flip) against images worked out by hand: a 3 x 4 image whose
+   pixel (r, c) is 1 + 4 r + c, moved, mirrored, and both (the move first). */
+static void test_augment(void) {
+    float src[12], dst[12];
+    int i;
+    static const float same[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    static const float right_down[12] = {0, 0, 0, 0, 0, 1, 2, 3, 0, 5, 6, 7};   /* dx 1, dy 1 */
+    static const float left_up2[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};     /* dy -3: gone */
+    static const float up_left[12] = {6, 7, 8, 0, 10, 11, 12, 0, 0, 0, 0, 0};  /* dx -1, dy -1 */
+    static const float mirror[12] = {4, 3, 2, 1, 8, 7, 6, 5, 12, 11, 10, 9};
+    static const float right_mirror[12] = {3, 2, 1, 0, 7, 6, 5, 0, 11, 10, 9, 0};  /* dx 1, flip */
+    for (i = 0; i < 12; i++) src[i] = (float)(i + 1);
+    augment(dst, src, 3, 4, 0, 0, 0);
+    CHECK(!memcmp(dst, same, sizeof dst));
+    augment(dst, src, 3, 4, 1, 1, 0);
+    CHECK(!memcmp(dst, right_down, sizeof dst));
+    augment(dst, src, 3, 4, 2, -3, 0);
+    CHECK(!memcmp(dst, left_up2, sizeof dst));
+    augment(dst, src, 3, 4, -1, -1, 0);
+    CHECK(!memcmp(dst, up_left, sizeof dst));
+    augment(dst, src, 3, 4, 0, 0, 1);
+    CHECK(!memcmp(dst, mirror, sizeof dst));
+    augment(dst, src, 3, 4, 1, 0, 1);
+    CHECK(!memcmp(dst, right_mirror, sizeof dst));
+}
+
 static void test_draw(void) {
     float a[4] = {0, 1, 0.5f, -3}, b[4] = {2, 0, 0, 0.95f};
     const float *imgs[2];
@@ -218,5 +244,6 @@ int main(void) {
     RUN(test_files_and_gzip);
     RUN(test_bundled_data_and_split);
     RUN(test_draw);
+    RUN(test_augment);
     return test_summary();
 }
