@@ -45,6 +45,10 @@
                           Cortex-M4F; results then differ from a build without FMA in the last
                           bits, as with any BLAS. (clang also fuses a * b + c written out, by
                           default; -ffp-contract=off stops it.) Implementation file.
+     BP_NO_SIMD           the plain reference path: the batched products by a textbook triple
+                          loop (bp__gemm_ref) instead of the packed, tiled kernels, and no
+                          intrinsics. Slower, and the same bits as the kernels of the same
+                          build (make test checks it). Where a port starts. Implementation file.
 
    MEMORY MODEL
      Ask the size, hand in the arrays with their lengths, init:
@@ -1522,8 +1526,38 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
     (void)sync;
 }
 
+/* The reference product, which BP_NO_SIMD builds instead of the kernels: C = A B by the
+   textbook triple loop, each element summed over k in order by BP__FMA, the same chain every
+   tile computes (so the same bits); then what the product is for, row by row: the fused step
+   from the row (bp_update's arithmetic), or C *= f'(Y); then the rows_done hook. This is the
+   place a port to a new compiler or instruction set starts from. */
+BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
+    int i, j, k;
+    for (i = 0; i < g->M; i++) {
+        const size_t row = (size_t)i * g->ldc;
+        float *c = g->C + row;
+        for (j = 0; j < g->N; j++) {
+            float acc = 0.0f;
+            for (k = 0; k < g->K; k++) {
+                const float a = g->A[(size_t)i * g->rsa + (size_t)k * g->csa];
+                acc = BP__FMA(a, g->B[(size_t)k * g->rsb + (size_t)j * g->csb], acc);
+            }
+            c[j] = acc;
+        }
+        if (g->opt)
+            bp__step(g->W + row, g->V ? g->V + row : NULL, 1.0f, c, (size_t)g->N, g->opt,
+                     g->opt->opt->weight_decay);
+        if (g->Y) bp__mul_deriv(g->act, g->Y + row, c, (size_t)g->N);
+    }
+    if (g->rows_done) g->rows_done(g, 0, g->M);
+}
+
 /* C = A B, or the fused step with it (see bp__mm). */
 BP__PRIVATE void bp__gemm(const bp__mm *g) {
+#ifdef BP_NO_SIMD
+    bp__gemm_ref(g);
+    return;
+#endif
 #ifdef BP_CBLAS
     {
         /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
@@ -1803,23 +1837,24 @@ BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float
 
 /* Square roots of 16 floats in place, by vector instructions where the target has them:
    compilers do not vectorize sqrtf without -fno-math-errno, and Adam takes one per weight.
-   IEEE square roots are correctly rounded, so these are the same bits as sqrtf. */
-#if defined(__AVX512F__)
+   IEEE square roots are correctly rounded, so these are the same bits as sqrtf (BP_NO_SIMD's
+   plain loop). */
+#if defined(__AVX512F__) && !defined(BP_NO_SIMD)
 #include <immintrin.h>
 BP__PRIVATE void bp__sqrt16(float *r) { _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r))); }
-#elif defined(__AVX__)
+#elif defined(__AVX__) && !defined(BP_NO_SIMD)
 #include <immintrin.h>
 BP__PRIVATE void bp__sqrt16(float *r) {
     _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
     _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
 }
-#elif defined(__SSE__) || defined(_M_X64)
+#elif (defined(__SSE__) || defined(_M_X64)) && !defined(BP_NO_SIMD)
 #include <xmmintrin.h>
 BP__PRIVATE void bp__sqrt16(float *r) {
     int j;
     for (j = 0; j < 16; j += 4) _mm_storeu_ps(r + j, _mm_sqrt_ps(_mm_loadu_ps(r + j)));
 }
-#elif defined(__aarch64__) && defined(__ARM_NEON)
+#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(BP_NO_SIMD)
 #include <arm_neon.h>
 BP__PRIVATE void bp__sqrt16(float *r) {
     int j;
@@ -2347,7 +2382,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
         return s != BP_OK ? s : bp__apply_grads(net, opt, state);
     }
     bp__rule_of(&u, opt, state, net->n_params);
-#if defined(_OPENMP) && !defined(BP_CBLAS)
+#if defined(_OPENMP) && !defined(BP_CBLAS) && !defined(BP_NO_SIMD)
     /* a batch worth threads: one parallel region for the whole step, every thread running
        the code below and splitting its products and loops (barriers, not forks, between);
        each thread makes the step's checks itself, on the same data, to the same verdict */

@@ -71,6 +71,25 @@ for cc in $ccs; do
     else
         echo "skip compile test of $cc -fopenmp: no OpenMP runtime (apt-get install libomp-dev for clang)"
     fi
+    # BP_NO_SIMD, the plain reference path (a triple loop for the products): the unit tests
+    # pass on it, and it trains nets to the same bytes as the kernels (tests/same_bits.c) at
+    # each instruction set the kernels are built for here
+    try "$cc -DBP_NO_SIMD, picky" $cc $STRICT $PICKY -O2 -DBP_NO_SIMD -o "$out/prog" tests/compile/twice.c -lm
+    try "$cc -DBP_NO_SIMD, the unit tests" $cc $STRICT -O2 -DBP_NO_SIMD -D_POSIX_C_SOURCE=200809L \
+        -o "$out/prog" tests/test_backprop.c -lm
+    isas="-O2|-O3 -march=native"
+    if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then isas="$isas|-O3 -mavx2 -mfma"; fi
+    old_ifs=$IFS; IFS='|'
+    for isa in $isas; do
+        IFS=$old_ifs
+        try "$cc $isa: BP_NO_SIMD trains to the same bits as the kernels" sh -c \
+            "$cc $STRICT $isa -o $out/sb_kernels tests/same_bits.c -lm &&
+             $cc $STRICT $isa -DBP_NO_SIMD -o $out/sb_reference tests/same_bits.c -lm &&
+             $out/sb_kernels > $out/sb_kernels.txt && $out/sb_reference > $out/sb_reference.txt &&
+             cmp $out/sb_kernels.txt $out/sb_reference.txt && cp $out/sb_kernels $out/prog"
+        IFS='|'
+    done
+    IFS=$old_ifs
     # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
     try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
 done

@@ -1,0 +1,117 @@
+/* The reference path gives the same bits as the kernels (issue: the header reads as the
+   algorithm). Built twice by `make test-reference` -- as is, and with -DBP_NO_SIMD, which
+   replaces the GEMM, its packing and tiles by the plain triple loop of bp__gemm_ref -- this
+   program trains nets of awkward sizes (across the tile and block edges: MR, NR, KC = 256,
+   NC = 512) batched and per sample, with every optimizer and loss, and prints one line per
+   net: the FNV-1a hash of its parameters and optimizer state after the training, and the
+   last loss. The two outputs must be identical, byte for byte; any difference in any bit of
+   any parameter changes a hash. */
+#define BACKPROP_IMPLEMENTATION
+#include "../backprop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long long fnv(const void *p, size_t n, unsigned long long h) {
+    const unsigned char *c = (const unsigned char *)p;
+    while (n--) {
+        h ^= *c++;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+typedef struct {
+    const char *name;
+    int n_layers, sizes[5];
+    bp_act acts[4];
+    bp_loss loss;
+    int batch, method, steps;      /* method: 0 sgd, 1 momentum, 2 nesterov + decay, 3 adam,
+                                      4 adamw, 5 rmsprop + momentum, 6 adam clipped + decay */
+    int epoch;                     /* bp_train_epoch (shuffled) instead of bp_train_step */
+} config;
+
+static bp_opt make_opt(int method) {
+    bp_opt o = bp_opt_sgd(0.05f);
+    switch (method) {
+    case 1: o.momentum = 0.9f; break;
+    case 2: o.momentum = 0.8f; o.nesterov = 1; o.weight_decay = 1e-3f; break;
+    case 3: o = bp_opt_adam(3e-3f); break;
+    case 4: o = bp_opt_adam(3e-3f); o.method = BP_ADAMW; o.weight_decay = 0.05f; break;
+    case 5: o = bp_opt_adam(1e-3f); o.method = BP_RMSPROP; o.beta2 = 0.99f; o.momentum = 0.5f; break;
+    case 6: o = bp_opt_adam(3e-3f); o.weight_decay = 1e-3f; o.clip = 0.5f; break;
+    default: break;
+    }
+    return o;
+}
+
+/* Trains c on n synthetic samples (inputs in -1..1; targets fitting the loss) and prints its
+   line. Returns 0, or 1 if a call failed. */
+static int run(const config *c) {
+    const int nin = c->sizes[0], nout = c->sizes[c->n_layers], n = 3 * c->batch + 1;
+    const bp_opt opt = make_opt(c->method);
+    size_t np = bp_params_size(c->n_layers, c->sizes), nw = bp_work_size(c->n_layers, c->sizes, c->batch);
+    size_t ns = bp_opt_state_size(&opt, np), i;
+    float *p = (float *)malloc(np * sizeof *p), *g = (float *)malloc(np * sizeof *g);
+    float *w = (float *)malloc(nw * sizeof *w), *st = (float *)calloc(ns + 1, sizeof *st);
+    float *x = (float *)malloc((size_t)n * (size_t)nin * sizeof *x);
+    float *t = (float *)calloc((size_t)n * (size_t)nout, sizeof *t);
+    int *order = (int *)malloc((size_t)n * sizeof *order), s, k, rc = 1;
+    float loss = 0.0f;
+    bp_rng r = bp_rng_seed(77);
+    bp_net net;
+    if (!p || !g || !w || !st || !x || !t || !order) goto done;
+    for (i = 0; i < (size_t)n * (size_t)nin; i++) x[i] = 2.0f * bp_rng_float(&r) - 1.0f;
+    for (k = 0; k < n; k++) {
+        float *tk = t + (size_t)k * (size_t)nout;
+        int o;
+        if (c->acts[c->n_layers - 1] == BP_SOFTMAX) tk[bp_rng_below(&r, (uint32_t)nout)] = 1.0f;
+        else for (o = 0; o < nout; o++) tk[o] = bp_rng_float(&r);
+    }
+    if (bp_init(&net, c->n_layers, c->sizes, c->acts, c->loss, c->batch, p, np, g, np, w, nw) != BP_OK
+        || bp_randomize(&net, 5) != BP_OK)
+        goto done;
+    if (c->epoch) {
+        for (k = 0; k < c->steps; k++) {
+            if (bp_shuffle(order, n, &r) != BP_OK
+                || bp_train_epoch(&net, &opt, st, ns, x, t, n, order, &loss, NULL) != BP_OK)
+                goto done;
+        }
+    } else {
+        for (k = 0; k < c->steps; k++) {
+            const int at = (k * c->batch) % (n - c->batch + 1);
+            s = bp_train_step(&net, &opt, st, ns, x + (size_t)at * (size_t)nin, t + (size_t)at * (size_t)nout,
+                              c->batch, &loss);
+            if (s != BP_OK) goto done;
+        }
+    }
+    printf("%-34s %016llx loss %a\n", c->name, fnv(st, ns * sizeof *st, fnv(p, np * sizeof *p, 1469598103934665603ull)),
+           (double)loss);
+    rc = 0;
+done:
+    if (rc) printf("%-34s FAILED\n", c->name);
+    free(p); free(g); free(w); free(st); free(x); free(t); free(order);
+    return rc;
+}
+
+int main(void) {
+    static const config configs[] = {
+        {"37-21-9-5 relu/softmax b1 sgd", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 0, 20, 0},
+        {"37-21-9-5 epoch b1 sgd (deferred)", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 0, 2, 1},
+        {"37-21-9-5 b1 nesterov", 3, {37, 21, 9, 5}, {BP_LEAKY_RELU, BP_SIGMOID, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 2, 20, 0},
+        {"37-21-9-5 b1 adam", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 3, 20, 0},
+        {"37-21-9-5 b7 momentum", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 7, 1, 10, 0},
+        {"37-21-9-5 b7 rmsprop", 3, {37, 21, 9, 5}, {BP_TANH, BP_LINEAR, BP_SIGMOID}, BP_LOSS_CROSS_ENTROPY, 7, 5, 10, 0},
+        {"37-21-9-5 b7 adam clip", 3, {37, 21, 9, 5}, {BP_RELU, BP_RELU, BP_LINEAR}, BP_LOSS_SQUARED, 7, 6, 10, 0},
+        {"300-600-40-10 b64 sgd", 3, {300, 600, 40, 10}, {BP_RELU, BP_RELU, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 64, 0, 3, 0},
+        {"300-600-40-10 b64 adamw", 3, {300, 600, 40, 10}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 64, 4, 3, 0},
+        {"300-600-40-10 b33 epoch adam", 3, {300, 600, 40, 10}, {BP_LEAKY_RELU, BP_RELU, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 33, 3, 1, 1},
+        {"70-33-17-9-3 b13 nesterov", 4, {70, 33, 17, 9, 3}, {BP_SIGMOID, BP_TANH, BP_RELU, BP_SIGMOID}, BP_LOSS_SQUARED, 13, 2, 6, 0},
+        {"70-33-17-9-3 b13 epoch rmsprop", 4, {70, 33, 17, 9, 3}, {BP_RELU, BP_RELU, BP_RELU, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 13, 5, 2, 1},
+    };
+    size_t i;
+    int fails = 0;
+    for (i = 0; i < sizeof configs / sizeof configs[0]; i++) fails += run(&configs[i]);
+    return fails != 0;
+}
