@@ -1266,7 +1266,8 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
     }
 }
 
-/* One batched product, its operands and what is done with it (see bp__gemm). */
+/* One batched product, its operands and what is done with it (see bp__gemm). The product
+   knows nothing of what it is for: its caller passes hooks. */
 typedef struct bp__mm_ {
     int M, N, K;
     const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
@@ -1276,15 +1277,14 @@ typedef struct bp__mm_ {
     float *pack;                       /* the pack area: at least bp__pack_floats(N, K) */
     size_t pack_n;                     /* floats, all of it (more lets threads pack alone) */
     int by_rows;                       /* threads split C by rows (else by column panels) */
-    const bp__rule *opt;               /* the fused step: C is the gradient of W, V its state */
-    float *W, *V;                      /* (see bp__tile); opt NULL: C is stored */
-    const bp__rule *late;              /* or C stored, and rows_done steps whole rows from it */
-    const float *Y;                    /* if not NULL, the stored C is then multiplied by */
-    bp_act act;                        /* act's derivative at Y (row stride ldc) */
+    /* if not NULL, given each finished mr x nr piece of C at row i, column j (its values at
+       out, rows ldo apart) instead of storing it: the hook does what the product is for */
+    void (*piece)(const struct bp__mm_ *g, int i, int j, int mr, int nr, const float *out,
+                  size_t ldo);
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
        rows): the work on them that follows stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
-    const void *ctx;
+    const void *ctx;                   /* the hooks' own */
     int cols_ok;                       /* rows_done does not read C: with too few rows to split,
                                           split the columns, and give each thread rows to finish */
     int team;                          /* called by every thread of a training step's team */
@@ -1393,18 +1393,21 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         }
     }
 #endif
-    if (g->opt && k0 + kc == g->K) {
-        for (r = 0; r < mr; r++) {
-            const size_t w = at + (size_t)r * g->ldc;
-            bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, BP__TILE_OUT[r], (size_t)nr, g->opt, g->opt->opt->weight_decay);
-        }
+    if (g->piece && k0 + kc == g->K) {
+#if BP__TILE_VEC
+        g->piece(g, i, j, mr, nr, io[0], BP__NR);
+#else
+        /* a copy: the accumulators' own address, passed to a call GCC cannot see into, kept
+           them out of registers (the tile ran scalar) */
+        float out[BP__MR][BP__NR];
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < NW; c++) out[r][c] = acc[r][c];
+        g->piece(g, i, j, mr, nr, out[0], BP__NR);
+#endif
         return;
     }
     for (r = 0; r < mr; r++)
         for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
-    if (g->Y && k0 + kc == g->K)
-        for (r = 0; r < mr; r++)
-            bp__mul_deriv(g->act, g->Y + at + (size_t)r * g->ldc, C + (size_t)r * g->ldc, (size_t)nr);
 }
 
 /* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
@@ -1544,10 +1547,7 @@ BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
             }
             c[j] = acc;
         }
-        if (g->opt)
-            bp__step(g->W + row, g->V ? g->V + row : NULL, 1.0f, c, (size_t)g->N, g->opt,
-                     g->opt->opt->weight_decay);
-        if (g->Y) bp__mul_deriv(g->act, g->Y + row, c, (size_t)g->N);
+        if (g->piece) g->piece(g, i, 0, 1, g->N, c, g->ldc);
     }
     if (g->rows_done) g->rows_done(g, 0, g->M);
 }
@@ -1562,20 +1562,15 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
     {
         /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
            transpose of a row-major array (Trans). A single row or column may have any
-           leading dimension, but BLAS insists on one at least as long as the row. The fused
-           step is then applied to the stored gradient, row by row. */
+           leading dimension, but BLAS insists on one at least as long as the row. The piece
+           hook then gets the stored rows, one at a time. */
         const int ta = g->csa != 1, tb = g->csb != 1;
         int lda = (int)(ta ? g->csa : g->rsa), ldb = (int)(tb ? g->csb : g->rsb), r;
         if (lda < (ta ? g->M : g->K)) lda = ta ? g->M : g->K;
         if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
-        for (r = 0; r < g->M; r++) {
-            const size_t w = (size_t)r * g->ldc;
-            if (g->opt)
-                bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, (size_t)g->N, g->opt, g->opt->opt->weight_decay);
-            if (g->Y) bp__mul_deriv(g->act, g->Y + w, g->C + w, (size_t)g->N);
-        }
+        for (r = 0; r < g->M && g->piece; r++) g->piece(g, r, 0, 1, g->N, g->C + (size_t)r * g->ldc, g->ldc);
         if (g->rows_done) g->rows_done(g, 0, g->M);
         return;
     }
@@ -1613,16 +1608,39 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #endif
 }
 
-/* The weight gradient's rows o of W are done (g->C = gW, g->W = W, g->V = its optimizer state,
-   g->A = D): their biases' gradient, the column sums of D (each in row order), 16 columns at
-   a time along the rows of D, then, with opt, their step. */
-BP__PRIVATE void bp__bias_rows(const bp__mm *g, int i0, int i1) {
+/* What the backward pass's products are for (the hooks of bp__gemm, see bp__mm).
+   The weight gradient gW = D^T A (C = gW, A = D, K = the batch): with a fused step, each
+   finished piece of gW is applied to the same corner of W at once (bp__grad_piece), as
+   bp_update would apply it; else gW is stored, and when a thread's rows are done their bias
+   gradients are summed and, with a step, the rows are stepped from the stored gradient
+   (bp__grad_rows). */
+typedef struct {
+    const bp__rule *u;                 /* the step, or NULL: the gradient is only stored */
+    float *W, *V;                      /* the layer's weights (biases after them), its state */
+    int late;                          /* step in bp__grad_rows from the stored gradient */
+} bp__grad_ctx;
+
+BP__PRIVATE void bp__grad_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
+                                size_t ldo) {
+    const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
+    int r;
+    for (r = 0; r < mr; r++) {
+        const size_t w = (size_t)(i + r) * g->ldc + (size_t)j;
+        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, out + (size_t)r * ldo, (size_t)nr, x->u,
+                 x->u->opt->weight_decay);
+    }
+}
+
+/* Rows o of gW done: their biases' gradient, the column sums of D (each in row order), 16
+   columns at a time along the rows of D; then, with a step, the step of those rows (late:
+   their weights first, one contiguous span) and of their biases. */
+BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
+    const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
     const size_t no = (size_t)g->M, nw = no * (size_t)g->N;
-    const bp__rule *u = g->opt ? g->opt : g->late;
     int o, s, c;
-    if (g->late) {                  /* the rows' stored gradient, as one contiguous span */
+    if (x->late) {
         const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
-        bp__step(g->W + w, g->V ? g->V + w : NULL, 1.0f, g->C + w, n, u, u->opt->weight_decay);
+        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u, x->u->opt->weight_decay);
     }
     for (o = i0; o < i1; o += 16) {
         const int n = i1 - o < 16 ? i1 - o : 16;
@@ -1630,7 +1648,24 @@ BP__PRIVATE void bp__bias_rows(const bp__mm *g, int i0, int i1) {
         for (c = 0; c < n; c++) gb[c] = g->A[o + c];
         for (s = 1; s < g->K; s++)
             for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
-        if (u) bp__step(g->W + nw + o, g->V ? g->V + nw + o : NULL, 1.0f, gb, (size_t)n, u, 0.0f);
+        if (x->u) bp__step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u, 0.0f);
+    }
+}
+
+/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece stored, then multiplied
+   by the derivative at the layer's outputs while still in cache. */
+typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
+
+BP__PRIVATE void bp__deriv_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
+                                 size_t ldo) {
+    const bp__deriv_ctx *x = (const bp__deriv_ctx *)g->ctx;
+    int r, c;
+    for (r = 0; r < mr; r++) {
+        const size_t at = (size_t)(i + r) * g->ldc + (size_t)j;
+        const float *o = out + (size_t)r * ldo;
+        if (o != g->C + at)
+            for (c = 0; c < nr; c++) g->C[at + (size_t)c] = o[c];
+        bp__mul_deriv(x->act, x->Y + at, g->C + at, (size_t)nr);
     }
 }
 
@@ -2218,6 +2253,7 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
         float *dprev = bp__delta_buf(net, l);
         if (batch > 1) {                        /* M = batch, N = ni, K = no */
             bp__mm g;
+            bp__deriv_ctx dc;
             BP_MEMSET(&g, 0, sizeof g);
             g.pack = bp__pack_buf(net);
             g.pack_n = bp__pack_n(net);
@@ -2226,7 +2262,8 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
             g.A = d; g.rsa = (size_t)no; g.csa = 1;
             g.B = W; g.rsb = (size_t)ni; g.csb = 1;
             g.C = dprev; g.ldc = (size_t)ni;
-            g.Y = aprev; g.act = net->act[l - 1];          /* then dprev *= f'(aprev) */
+            dc.Y = aprev; dc.act = net->act[l - 1];        /* then dprev *= f'(aprev) */
+            g.piece = bp__deriv_piece; g.ctx = &dc;
             bp__gemm(&g);
         } else {
             BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
@@ -2249,6 +2286,7 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
             /* gW = D^T aprev (M = no, N = ni, K = batch), with the fused step applied tile by
                tile, and the bias gradient, the column sums of D */
             bp__mm g;
+            bp__grad_ctx gc;
             BP_MEMSET(&g, 0, sizeof g);
             g.pack = bp__pack_buf(net);
             g.pack_n = bp__pack_n(net);
@@ -2257,14 +2295,15 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
             g.A = d; g.rsa = 1; g.csa = (size_t)no;
             g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
             g.C = gW; g.ldc = (size_t)ni;
-            g.W = W; g.V = vW;
+            gc.u = opt; gc.W = W; gc.V = vW;
             /* Adam and RMSprop take a square root and a division a weight: on a tile row at
                a time they ran slower than from the stored gradient, a thread's rows at once
                (BENCHMARKS.md, "Adam from the stored gradient") */
-            if (opt && opt->opt->method != BP_SGD) g.late = opt;
-            else g.opt = opt;
-            g.rows_done = bp__bias_rows;                      /* and the biases of those rows */
-            g.cols_ok = !g.late;                              /* late reads C */
+            gc.late = opt && opt->opt->method != BP_SGD;
+            g.piece = opt && !gc.late ? bp__grad_piece : NULL;
+            g.rows_done = bp__grad_rows;                      /* and the biases of those rows */
+            g.ctx = &gc;
+            g.cols_ok = !gc.late;                             /* late reads C */
             g.last = l == 0;
             bp__gemm(&g);
         } else {
