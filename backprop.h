@@ -590,6 +590,7 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 /* ============================================================================================
    IMPLEMENTATION
    ============================================================================================ */
+
 #ifdef BACKPROP_IMPLEMENTATION
 #ifndef BACKPROP_IMPLEMENTATION_DONE
 #define BACKPROP_IMPLEMENTATION_DONE
@@ -650,6 +651,199 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* =============================================================================================
+   THE IMPLEMENTATION. A map:
+     helpers       compiler helpers and workarounds, all in one block; the multiply-add rule
+     interface     what Part 1 calls in Part 2: the batched product bp__gemm (which knows
+                   nothing of activations or optimizers: its caller passes hooks) and a few
+                   kernels
+     PART 1        THE ALGORITHM: sizes and layout, random numbers, activations, one sample's
+                   products, the update rules, the forward pass and the loss, the backward pass
+                   and its checks, training steps and epochs, helpers, the recurrent net.
+                   A complete trainer: stop reading here and you have read it all
+     PART 2        PERFORMANCE KERNELS (optional reading): the GEMM (tiles, packing, threads,
+                   BLAS, and bp__gemm_ref, the plain loop BP_NO_SIMD builds instead), the
+                   four-row per-sample kernels, vector square roots
+     PART 3        THE MODEL FORMAT and the file helpers
+   ============================================================================================= */
+
+/* ---- the multiply-add rule ----------------------------------------------------------------- */
+
+/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF: then
+   fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
+   on their own in ISO C mode, and every kernel here is multiply-adds.
+   Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
+#if defined(FP_FAST_FMAF) && !defined(BP_NO_FMA)
+#define BP__FMA(a, b, c) fmaf(a, b, c)
+#define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
+#else
+#define BP__FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* ---- compiler helpers and workarounds ---------------------------------------------------
+   Everything here that names a compiler does so for speed alone: the arithmetic, and so the
+   bits, are the same without it. */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define BP__NOINLINE __declspec(noinline)
+#else
+#define BP__NOINLINE
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__INLINE inline __attribute__((always_inline))
+#else
+#define BP__INLINE
+#endif
+
+/* A hint that a line will be read soon; nothing where the compiler has no such builtin. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define BP__PREFETCH(p) ((void)(p))
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define BP__UNROLL _Pragma("GCC unroll 32")
+#elif defined(__clang__)
+#define BP__UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define BP__UNROLL
+#endif
+
+/* GCC 12 at -O3 unrolls a 16-trip loop completely and then fails to vectorize some of them
+   (Adam's last loop ran scalar: BENCHMARKS.md, "v0.2.0"); kept a loop, it vectorizes. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define BP__KEEP_LOOP _Pragma("GCC unroll 1")
+#else
+#define BP__KEEP_LOOP
+#endif
+
+/* The update's loop runs over every weight every step: where it lands relative to a 64-byte
+   line swung W1's speed at -O2, flipping with edits elsewhere in the file (BENCHMARKS.md,
+   "v0.2.0", code placement). Starting the function on a line keeps it put. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__HOT __attribute__((aligned(64)))
+#else
+#define BP__HOT
+#endif
+
+/* Type punning by memcpy, which compilers turn into a plain load (the hook BP_MEMCPY may be a
+   function of the user's: not for one float). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__PUN(dst, src) __builtin_memcpy(dst, src, 4)
+#else
+#define BP__PUN(dst, src) BP_MEMCPY(dst, src, 4)
+#endif
+
+/* Runs BODY for i = 0 .. n-1 in blocks of 16 with a fixed inner trip count, then the tail.
+   Same arithmetic per element either way; the blocks are what GCC's -O2 vectorizer accepts
+   (its "very cheap" model refuses any loop that would need a scalar epilogue). BODY must
+   not contain a bare comma (C99 macros, and C++98 has no variadic ones). */
+#define BP__EACH(i, n, BODY) do {                                                      \
+        size_t bp__b_ = 0, bp__j_, bp__n_ = (size_t)(n);                               \
+        for (; bp__b_ + 16 <= bp__n_; bp__b_ += 16)                                    \
+            for (bp__j_ = 0; bp__j_ < 16; bp__j_++) { i = bp__b_ + bp__j_; BODY }       \
+        for (i = bp__b_; i < bp__n_; i++) { BODY }                                      \
+    } while (0)
+
+/* clang turned the loops below in BP__EACH's blocks into slower code (they run in every
+   input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the blocks
+   (BENCHMARKS.md, "What changed since the first run") */
+#if defined(__clang__)
+#define BP__EACH_D(i, n, BODY) for (i = 0; i < (n); i++) { BODY }
+#else
+#define BP__EACH_D(i, n, BODY) BP__EACH(i, n, BODY)
+#endif
+
+/* With OpenMP (-fopenmp), for (i = 0; i < n; i++) STMT is split across threads: inside a
+   training step's own parallel region (team) by the team, else in a region of its own when
+   `work` (a count of floats touched) makes it worth a fork. Only loops whose iterations write
+   disjoint floats, each computed the same way whatever thread runs it, are split: results
+   never depend on the thread count. Without OpenMP it is the plain loop. */
+#ifdef _OPENMP
+#define BP__PRAGMA(x) _Pragma(#x)
+#ifndef BP__OMP_MIN
+#define BP__OMP_MIN 16384
+#endif
+#define BP__FOR(team, work, i, n, STMT) do {                                                \
+        if (team) {                                                                         \
+            BP__PRAGMA(omp for schedule(static)) for (i = 0; i < (n); i++) { STMT }          \
+        } else if ((work) >= BP__OMP_MIN) {                                                 \
+            BP__PRAGMA(omp parallel for schedule(static)) for (i = 0; i < (n); i++) { STMT } \
+        } else {                 /* not even an if(0) region: it costs a call per sample */ \
+            for (i = 0; i < (n); i++) { STMT }                                              \
+        }                                                                                   \
+    } while (0)
+#else
+#define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
+#endif
+
+/* The GEMM tile's accumulators (Part 2): vectors of the vector extension GCC and clang share,
+   or plain float arrays. Vectors under clang, which kept indexed float arrays in memory, and
+   under GCC on x86 without a fast FMA, where GCC vectorized the arrays its own, slower way;
+   arrays under GCC with a fast FMA, which in ISO C would not fuse the vector form (see
+   bp__tile_r, and BENCHMARKS.md, "What changed since the first run"). */
+#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
+#define BP__TILE_VEC 1
+#else
+#define BP__TILE_VEC 0
+#endif
+
+/* ---- the interface of Part 2 ----------------------------------------------------------------- */
+
+/* One batched product, its operands and what is done with it (see bp__gemm). The product
+   knows nothing of what it is for: its caller passes hooks. */
+typedef struct bp__mm_ {
+    int M, N, K;
+    const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
+    size_t rsa, csa, rsb, csb;
+    float *C;                          /* row-major, leading dimension ldc */
+    size_t ldc;
+    float *pack;                       /* the pack area: at least bp__pack_floats(N, K) */
+    size_t pack_n;                     /* floats, all of it (more lets threads pack alone) */
+    int by_rows;                       /* threads split C by rows (else by column panels) */
+    /* if not NULL, given each finished mr x nr piece of C at row i, column j (its values at
+       out, rows ldo apart) instead of storing it: the hook does what the product is for */
+    void (*piece)(const struct bp__mm_ *g, int i, int j, int mr, int nr, const float *out,
+                  size_t ldo);
+    /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
+       rows): the work on them that follows stays with the thread and its cache */
+    void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
+    const void *ctx;                   /* the hooks' own */
+    int cols_ok;                       /* rows_done does not read C: with too few rows to split,
+                                          split the columns, and give each thread rows to finish */
+    int team;                          /* called by every thread of a training step's team */
+    int last;                          /* team: the step's last product, whose end (the parallel
+                                          region's) is the barrier */
+} bp__mm;
+
+/* C = A B, then the hooks (Part 2; bp__gemm_ref is its plain form). */
+BP__PRIVATE void bp__gemm(const bp__mm *g);
+/* Four rows of W against one x, each with bp__dot's arithmetic (Part 2). */
+BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
+                          int n, float *out);
+/* Four rows: the pending one-sample SGD step, then bp__dot4's products (Part 2). */
+BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1, float *BP__RESTRICT w2,
+                              float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
+                              float lr, const float *BP__RESTRICT x, int n, float *out);
+/* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where there are (Part 2). */
+BP__PRIVATE void bp__sqrt16(float *r);
+
+/* =============================================================================================
+   PART 1. THE ALGORITHM
+   A net of L layers maps x = A_0 to A_L: layer l computes z = W_l A_{l-1} + b_l, A_l = f(z).
+   Training a batch: the forward pass; the loss and its gradient at the output, D_L; the
+   backward pass D_l = (D_{l+1} W_{l+1}) * f'(A_l) (the chain rule, layer by layer, with the
+   old weights); the checks that everything is finite; then each layer's gradient
+   dL/dW_l = D_l^T A_{l-1}, dL/db_l = the column sums of D_l, applied by the update rule.
+   In order below: sizes and the work layout; random numbers; activations; one sample's
+   products; the update rules; the forward pass and the loss; the backward pass and its
+   checks; training steps and epochs; helpers; the recurrent net.
+   ============================================================================================= */
 
 /* ---- sizes ------------------------------------------------------------------------------ */
 
@@ -883,17 +1077,6 @@ BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
 
 /* ---- activations: the function of z, and its derivative from the output y --------------- */
 
-/* Runs BODY for i = 0 .. n-1 in blocks of 16 with a fixed inner trip count, then the tail.
-   Same arithmetic per element either way; the blocks are what GCC's -O2 vectorizer accepts
-   (its "very cheap" model refuses any loop that would need a scalar epilogue). BODY must
-   not contain a bare comma (C99 macros, and C++98 has no variadic ones). */
-#define BP__EACH(i, n, BODY) do {                                                      \
-        size_t bp__b_ = 0, bp__j_, bp__n_ = (size_t)(n);                               \
-        for (; bp__b_ + 16 <= bp__n_; bp__b_ += 16)                                    \
-            for (bp__j_ = 0; bp__j_ < 16; bp__j_++) { i = bp__b_ + bp__j_; BODY }       \
-        for (i = bp__b_; i < bp__n_; i++) { BODY }                                      \
-    } while (0)
-
 /* sigmoid   y = 1 / (1 + e^-z)             dy/dz = y (1 - y)
    Split at 0 so e^|z| is never formed: no overflow for any finite z. */
 BP__PRIVATE float bp__sigmoid(float z) {
@@ -955,15 +1138,6 @@ BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, in
     }
 }
 
-/* clang turned the loops below in BP__EACH's blocks into slower code (they run in every
-   input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the blocks
-   (BENCHMARKS.md, "What changed since the first run") */
-#if defined(__clang__)
-#define BP__EACH_D(i, n, BODY) for (i = 0; i < (n); i++) { BODY }
-#else
-#define BP__EACH_D(i, n, BODY) BP__EACH(i, n, BODY)
-#endif
-
 /* d[i] *= dy/dz at y[i], for the elementwise activations (softmax is output-only). */
 BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *BP__RESTRICT d,
                                size_t count) {
@@ -977,18 +1151,7 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *B
     }
 }
 
-/* ---- kernels ---------------------------------------------------------------------------- */
-
-/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF: then
-   fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
-   on their own in ISO C mode, and every kernel here is multiply-adds.
-   Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
-#if defined(FP_FAST_FMAF) && !defined(BP_NO_FMA)
-#define BP__FMA(a, b, c) fmaf(a, b, c)
-#define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
-#else
-#define BP__FMA(a, b, c) ((a) * (b) + (c))
-#endif
+/* ---- one sample's products ---------------------------------------------------------------- */
 
 /* Dot products of one sample. Sixteen independent partial sums (lane j takes elements j,
    j + 16, ...), added in a fixed tree, then the tail in order: the compiler can vectorize this
@@ -1012,90 +1175,6 @@ BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT
     return r;
 }
 
-/* Four rows of W against one x, each with bp__dot's arithmetic; x is loaded once for all four. */
-BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
-                          int n, float *out) {
-    const float *w0 = w, *w1 = w + stride, *w2 = w + 2 * stride, *w3 = w + 3 * stride;
-    float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
-    float r0, r1, r2, r3;
-    int i = 0, j;
-    for (; i + BP__LANES <= n; i += BP__LANES)
-        for (j = 0; j < BP__LANES; j++) {
-            const float xv = x[i + j];
-            s0[j] = BP__FMA(w0[i + j], xv, s0[j]); s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
-            s2[j] = BP__FMA(w2[i + j], xv, s2[j]); s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
-        }
-    r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
-    for (; i < n; i++) {
-        r0 = BP__FMA(w0[i], x[i], r0); r1 = BP__FMA(w1[i], x[i], r1);
-        r2 = BP__FMA(w2[i], x[i], r2); r3 = BP__FMA(w3[i], x[i], r3);
-    }
-    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
-}
-
-/* With OpenMP (-fopenmp), for (i = 0; i < n; i++) STMT is split across threads: inside a
-   training step's own parallel region (team) by the team, else in a region of its own when
-   `work` (a count of floats touched) makes it worth a fork. Only loops whose iterations write
-   disjoint floats, each computed the same way whatever thread runs it, are split: results
-   never depend on the thread count. Without OpenMP it is the plain loop. */
-#ifdef _OPENMP
-#define BP__PRAGMA(x) _Pragma(#x)
-#ifndef BP__OMP_MIN
-#define BP__OMP_MIN 16384
-#endif
-#define BP__FOR(team, work, i, n, STMT) do {                                                \
-        if (team) {                                                                         \
-            BP__PRAGMA(omp for schedule(static)) for (i = 0; i < (n); i++) { STMT }          \
-        } else if ((work) >= BP__OMP_MIN) {                                                 \
-            BP__PRAGMA(omp parallel for schedule(static)) for (i = 0; i < (n); i++) { STMT } \
-        } else {                 /* not even an if(0) region: it costs a call per sample */ \
-            for (i = 0; i < (n); i++) { STMT }                                              \
-        }                                                                                   \
-    } while (0)
-#else
-#define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
-#endif
-
-/* One update's settings: the bp_opt, and what the step count fixes for this step. */
-typedef struct bp__rule {
-    const bp_opt *opt;
-    size_t plane;      /* floats from one array of the optimizer state to the next: n_params */
-    float c1, c2;      /* Adam: 1 / (1 - beta1^t), 1 / (1 - beta2^t), t counting this step */
-} bp__rule;
-
-BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
-                          const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd);
-
-/* Four weight rows: first the pending one-sample SGD step w -= lr (gs[r] ga), then the dot
-   product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
-   on each row followed by bp__dot4, element for element. */
-BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1, float *BP__RESTRICT w2,
-                              float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
-                              float lr, const float *BP__RESTRICT x, int n, float *out) {
-    /* four restrict row pointers: the rows are distinct, and saying so spares the compiler
-       the run-time overlap checks it would otherwise put around the loop */
-    const float g0 = gs[0], g1 = gs[1], g2 = gs[2], g3 = gs[3];
-    float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
-    float r0, r1, r2, r3, g;
-    int i = 0, j;
-    for (; i + BP__LANES <= n; i += BP__LANES)
-        for (j = 0; j < BP__LANES; j++) {
-            const float xv = x[i + j], av = ga[i + j];
-            g = g0 * av; w0[i + j] -= lr * g; s0[j] = BP__FMA(w0[i + j], xv, s0[j]);
-            g = g1 * av; w1[i + j] -= lr * g; s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
-            g = g2 * av; w2[i + j] -= lr * g; s2[j] = BP__FMA(w2[i + j], xv, s2[j]);
-            g = g3 * av; w3[i + j] -= lr * g; s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
-        }
-    r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
-    for (; i < n; i++) {
-        g = g0 * ga[i]; w0[i] -= lr * g; r0 = BP__FMA(w0[i], x[i], r0);
-        g = g1 * ga[i]; w1[i] -= lr * g; r1 = BP__FMA(w1[i], x[i], r1);
-        g = g2 * ga[i]; w2[i] -= lr * g; r2 = BP__FMA(w2[i], x[i], r2);
-        g = g3 * ga[i]; w3[i] -= lr * g; r3 = BP__FMA(w3[i], x[i], r3);
-    }
-    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
-}
-
 /* y += a * x */
 BP__PRIVATE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
     size_t i;
@@ -1108,565 +1187,239 @@ BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__REST
     BP__EACH(i, n, y[i] = a * x[i];);
 }
 
-/* ---- batched products: a packed, register-blocked GEMM --------------------------------------
-   C[m][n] = sum_k A(m, k) B(k, n), with A and B given by strides, so one routine serves the
-   three products of a layer: the forward pass X W^T (or W X^T), the weight gradient D^T X,
-   the input gradient D W. Each element of C is summed over k in order, k = 0, 1, ...,
-   whatever the blocking, the tile shape or the thread: results do not depend on them. B, the
-   wide operand of the micro-kernel, is copied ("packed") in blocks of KC x NC into panels of
-   NR columns in the pack area of work, so it is read contiguously and from cache; A needs
-   only MR values per k and is read where it lies. */
-/* The tile's accumulators are vectors (see bp__tile_r) under clang, and under GCC on x86
-   without a fast FMA; else float arrays. */
-#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
-#define BP__TILE_VEC 1
-#else
-#define BP__TILE_VEC 0
-#endif
-#if defined(__AVX512F__)
-#define BP__MR 8           /* tile rows: 8 x 32 accumulators = 16 of the 32 AVX-512 registers
-                              (6 x 32 was slower, 10 x 32 no faster, 12 x 32 spills: see
-                              BENCHMARKS.md, "What changed since the first run") */
-#define BP__NR 32
-#elif defined(__AVX__) && BP__TILE_VEC
-#define BP__MR 6           /* 6 x 16 = 12 AVX registers of 16: the vector form fits them (and
-                              ran faster than 4 x 16) */
-#define BP__NR 16
-#elif defined(__AVX__)
-#define BP__MR 4           /* 4 x 16 = 8 AVX registers of 16: at 6 x 16 GCC's float arrays
-                              spilled accumulators */
-#define BP__NR 16
-#else
-#define BP__MR 4           /* 4 x 8 = 8 SSE registers */
-#define BP__NR 8
-#endif
+/* ---- the update rules ------------------------------------------------------------------------ */
 
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__NOINLINE __attribute__((noinline))
-#elif defined(_MSC_VER)
-#define BP__NOINLINE __declspec(noinline)
-#else
-#define BP__NOINLINE
-#endif
+/* One update's settings: the bp_opt, and what the step count fixes for this step. */
+typedef struct bp__rule {
+    const bp_opt *opt;
+    size_t plane;      /* floats from one array of the optimizer state to the next: n_params */
+    float c1, c2;      /* Adam: 1 / (1 - beta1^t), 1 / (1 - beta2^t), t counting this step */
+} bp__rule;
 
-/* A hint that a line will be read soon; nothing where the compiler has no such builtin. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__PREFETCH(p) __builtin_prefetch(p)
-#else
-#define BP__PREFETCH(p) ((void)(p))
-#endif
+/* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
+BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define BP__UNROLL _Pragma("GCC unroll 32")
-#elif defined(__clang__)
-#define BP__UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define BP__UNROLL
-#endif
-
-/* An 8 x 8 block, 8 rows of src (stride ld) into 8 rows of dst (stride ldd), transposed in
-   registers: unpack pairs of rows, then pairs of pairs, then halves (the vector extension's
-   shuffles, GCC 12 and clang, with AVX: 24 shuffle instructions for 64 floats). The
-   transposing pack ran at about one float a cycle without it: GCC assembled each stored
-   vector from scalar loads. With SSE2 alone GCC splits these 8-float vectors into scalar
-   moves, so there (and elsewhere) the plain loop stays. */
-#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && defined(__AVX__)
-#define BP__SHUFFLE 1
-typedef float bp__v8 __attribute__((vector_size(32)));
-BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t ldd) {
-    bp__v8 r[8], t[8], u[8];
-    int a;
-    for (a = 0; a < 8; a++) BP_MEMCPY(&r[a], src + (size_t)a * ld, sizeof r[a]);
-    for (a = 0; a < 8; a += 2) {        /* t[a] = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] ... */
-        t[a] = __builtin_shufflevector(r[a], r[a + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-        t[a + 1] = __builtin_shufflevector(r[a], r[a + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+/* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
+   square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
+   way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
+   in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
+   and a fused gs * ga would differ from the stored gradient bp_update reads. bare: gs = 1, no
+   decay of either kind, whose operations (times 1, plus 0 w, times 1) change no value; the
+   caller compiles a copy without them, since the square root and the division already keep
+   the divider busy (BENCHMARKS.md, "Adam from the stored gradient"). */
+BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
+                                       float *BP__RESTRICT v, float gs, const float *BP__RESTRICT ga,
+                                       size_t n, const bp__rule *u, float wd, int bare) {
+    const bp_opt *o = u->opt;
+    const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
+    const float eps = o->eps, c1 = u->c1, c2 = u->c2;
+    const float l2 = o->method == BP_ADAM ? wd : 0.0f;                 /* Adam: g += wd w */
+    const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
+    float r[16];
+    size_t i = 0, j;
+    for (; i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
+            float g = ga[i + j];
+            if (!bare) {
+                g *= gs;                 /* its own statement: never fused with what follows */
+                g += l2 * w[i + j];
+                w[i + j] *= keep;        /* AdamW's decay first, as PyTorch's mul_ */
+            }
+            m[i + j] = b1 * m[i + j] + a1 * g;
+            v[i + j] = b2 * v[i + j] + a2 * (g * g);
+            r[j] = v[i + j] * c2;
+        }
+        bp__sqrt16(r);
+        BP__KEEP_LOOP
+        for (j = 0; j < 16; j++) w[i + j] -= lr * ((m[i + j] * c1) / (r[j] + eps));
     }
-    for (a = 0; a < 8; a += 4) {        /* u[a] = r0[0] r1[0] r2[0] r3[0] | r0[4] ... r3[4] */
-        u[a] = __builtin_shufflevector(t[a], t[a + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-        u[a + 1] = __builtin_shufflevector(t[a], t[a + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-        u[a + 2] = __builtin_shufflevector(t[a + 1], t[a + 3], 0, 1, 8, 9, 4, 5, 12, 13);
-        u[a + 3] = __builtin_shufflevector(t[a + 1], t[a + 3], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-    for (a = 0; a < 4; a++) {           /* column a, then column a + 4, of all 8 rows */
-        const bp__v8 lo = __builtin_shufflevector(u[a], u[a + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-        const bp__v8 hi = __builtin_shufflevector(u[a], u[a + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-        BP_MEMCPY(dst + (size_t)a * ldd, &lo, sizeof lo);
-        BP_MEMCPY(dst + (size_t)(a + 4) * ldd, &hi, sizeof hi);
+    for (; i < n; i++) {
+        float g = gs * ga[i];
+        g += l2 * w[i];
+        m[i] = b1 * m[i] + a1 * g;
+        v[i] = b2 * v[i] + a2 * (g * g);
+        w[i] *= keep;
+        w[i] -= lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
     }
 }
-#else
-#define BP__SHUFFLE 0
-#endif
 
-/* A transposed panel reads NR rows at once, a line of each every 16 k: too many streams for
-   the hardware's prefetchers, and the loads waited on memory a few lines at a time. Asking
-   for the line two ahead in every row (BP__AHEAD floats) keeps about 2 NR lines on their way
-   (BENCHMARKS.md, v0.1.5's row). A pass reading the batch in order first did as well; a
-   burst of prefetches for a whole block did nothing. */
-#define BP__AHEAD 32   /* (its test stays at the two call sites: moved inside, W2 ran slower) */
-BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
-    int j;
-    for (j = 0; j < BP__NR; j++) BP__PREFETCH(p + (size_t)j * cs);
+BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
+                          float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                          float wd) {
+    if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1);
+    else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0);
 }
 
-/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns, panel q at
-   pb + q ps (panels q0 .. q1-1 only, the first q0 + rot mod their count, then on in a circle;
-   columns past nc are zeros). Every product's B has a unit stride: row-major B (cs = 1) is
-   copied a row at a time; the transpose of a row-major array (rs = 1: the forward pass's X^T
-   or W^T) is read along its rows, NR of them at once. Threads that each pack all of a block
-   start at different panels (rot = the thread): each panel comes from memory once, to one of
-   them, and to the other from its cache (W2's X^T: two threads 1.02x faster; both in step,
-   both waited on memory). */
-BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
-                            size_t ps, int q0, int q1, int rot) {
-    int i;
-    BP_ASSERT(cs == 1 || rs == 1);
-    for (i = 0; i < q1 - q0; i++) {
-        const int q = q0 + (i + rot) % (q1 - q0), p = q * BP__NR;
-        float *out = pb + (size_t)q * ps;
-        int k, j;
-        if (cs == 1 && p + BP__NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
-            for (k = 0; k < kc; k++) {
-                const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = row[j];
+/* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
+   without momentum); blocks of 16 as in bp__adam. */
+BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float *BP__RESTRICT b,
+                             float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                             float wd) {
+    const bp_opt *o = u->opt;
+    const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
+    float r[16], g16[16], q;
+    size_t i = 0, j;
+    for (; i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
+            float g = gs * ga[i + j];    /* its own statement, as in bp__adam */
+            g = g16[j] = g + wd * w[i + j];
+            v[i + j] = al * v[i + j] + a1 * (g * g);
+            r[j] = v[i + j];
+        }
+        bp__sqrt16(r);
+        BP__KEEP_LOOP
+        for (j = 0; j < 16; j++) {
+            q = g16[j] / (r[j] + eps);
+            if (b) {
+                b[i + j] = mu * b[i + j] + q;
+                q = b[i + j];
             }
-        } else if (cs == 1) {
-            for (k = 0; k < kc; k++) {
-                const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
-            }
-        } else if (p + BP__NR <= nc) {
-            /* the transpose of a row-major array, a whole panel: for each k, one float from
-               each of NR rows (each row's cache line serves 16 k in a row), stored as one
-               contiguous run */
-            const float *col = B + (size_t)p * cs;
-            k = 0;
-#if BP__SHUFFLE
-            for (; k + 8 <= kc; k += 8) {
-                if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
-                for (j = 0; j < BP__NR; j += 8)
-                    bp__transpose8(col + (size_t)j * cs + (size_t)k, cs, out + (size_t)k * BP__NR + (size_t)j, BP__NR);
-            }
-#endif
-            for (; k < kc; k++) {
-                if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
-                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
-            }
-        } else {
-            /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
-               of the panel at a time, zeros past nc (column by column, every store went to
-               another cache line) */
-            const float *col = B + (size_t)p * cs;
-            for (k = 0; k < kc; k++) {
-                float *o = out + (size_t)k * BP__NR;
-                for (j = 0; j < nc - p; j++) o[j] = col[(size_t)j * cs + (size_t)k];
-                for (; j < BP__NR; j++) o[j] = 0.0f;
-            }
+            w[i + j] -= lr * q;
         }
     }
+    for (; i < n; i++) {
+        float g = gs * ga[i];
+        g += wd * w[i];
+        v[i] = al * v[i] + a1 * (g * g);
+        q = g / (BP_SQRTF(v[i]) + eps);
+        if (b) {
+            b[i] = mu * b[i] + q;
+            q = b[i];
+        }
+        w[i] -= lr * q;
+    }
 }
 
-/* One batched product, its operands and what is done with it (see bp__gemm). The product
-   knows nothing of what it is for: its caller passes hooks. */
-typedef struct bp__mm_ {
-    int M, N, K;
-    const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
-    size_t rsa, csa, rsb, csb;
-    float *C;                          /* row-major, leading dimension ldc */
-    size_t ldc;
-    float *pack;                       /* the pack area: at least bp__pack_floats(N, K) */
-    size_t pack_n;                     /* floats, all of it (more lets threads pack alone) */
-    int by_rows;                       /* threads split C by rows (else by column panels) */
-    /* if not NULL, given each finished mr x nr piece of C at row i, column j (its values at
-       out, rows ldo apart) instead of storing it: the hook does what the product is for */
-    void (*piece)(const struct bp__mm_ *g, int i, int j, int mr, int nr, const float *out,
-                  size_t ldo);
-    /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
-       rows): the work on them that follows stays with the thread and its cache */
-    void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
-    const void *ctx;                   /* the hooks' own */
-    int cols_ok;                       /* rows_done does not read C: with too few rows to split,
-                                          split the columns, and give each thread rows to finish */
-    int team;                          /* called by every thread of a training step's team */
-    int last;                          /* team: the step's last product, whose end (the parallel
-                                          region's) is the barrier */
-} bp__mm;
-
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__INLINE inline __attribute__((always_inline))
-#else
-#define BP__INLINE
-#endif
-
-/* One R x NR tile of C at row i, column j (R: MR, or fewer for the last rows of a thread):
-   acc = (k0 == 0 ? 0 : C) + the sum over kc values of k of A(r, k) b(k, c), b(k, c) =
-   b[k ldb + c]. A is read in place: each k needs only R values of it (broadcast), while b, a
-   panel of B (packed, or in place), is the wide operand. Rows past mr repeat the last valid
-   row (read, never stored): nothing outside A is touched. The valid mr x nr corner goes to C,
-   or, on the last k block of the fused step, is the gradient of the same corner of W (row
-   stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
-   stored rows are multiplied by f'(Y) (the input deltas) while still in cache. Every element
-   is the same chain of fused multiply-adds whatever R: which kernel computes a row does not
-   change its bits. */
-/* The accumulators as vectors of half a tile row (the vector extension GCC and clang share),
-   the valid corner in and out through io: under clang always, under GCC on x86 without a
-   fast FMA. Written as float arrays, clang kept them in memory when indexed under loops to mr
-   or nr, and else copied each one between registers every k, spilling where registers are
-   few; GCC's -O3 vectorized the arrays' loops its own way without FMA (BENCHMARKS.md, "What
-   changed since the first run", the clang and GCC rows). The vector a * b + c is fused
-   exactly where BP__FMA is (by contract(fast) under clang with fmaf; else neither is, or the
-   command line decides for both): the same bits. With a fast FMA, GCC makes the best of the
-   plain arrays and keeps them: in ISO C it would not fuse the vector form. */
-#if BP__TILE_VEC
-#define BP__TILE_OUT io
-typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
-#if defined(BP__FUSED) && defined(__clang__)
-#define BP__CONTRACT _Pragma("clang fp contract(fast)")
-#else
-#define BP__CONTRACT
-#endif
-#else
-#define BP__TILE_OUT acc
-#endif
-
-BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, int k0, int kc,
-                                       const float *BP__RESTRICT b, size_t ldb, const int R,
-                                       const int NW) {
-    const int nr = g->N - j < NW ? g->N - j : NW;
-    const size_t at = (size_t)i * g->ldc + (size_t)j;
-    float *BP__RESTRICT C = g->C + at;
-#if BP__TILE_VEC
-    float io[BP__MR][BP__NR];
-    bp__vhalf v[BP__MR][2];
-#else
-    float acc[BP__MR][BP__NR];
-#endif
-    const float *a[BP__MR];
-    int k, r, c;
-    for (r = 0; r < R; r++)
-        a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
-    /* acc starts from C only when it holds partial sums: C may be untouched memory (the fused
-       step never stores it), and even a masked-off vector load from a page not yet mapped is
-       slow */
-#if BP__TILE_VEC
-    if (k0 > 0) {
-        for (r = 0; r < R; r++)
-            for (c = 0; c < NW; c++) io[r][c] = 0.0f;
-        for (r = 0; r < mr; r++)
-            for (c = 0; c < nr; c++) io[r][c] = C[(size_t)r * g->ldc + (size_t)c];
-        for (r = 0; r < R; r++) {
-            BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
-            if (NW == BP__NR) BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
-        }
+/* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
+   gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
+   ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
+   state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
+   span (0 for biases). bp_update and bp_train_step both come here, which makes them
+   bit-identical. */
+BP__HOT BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
+                                  const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd) {
+    const bp_opt *opt = u->opt;
+    const float lr = opt->lr, mu = opt->momentum;
+    float *BP__RESTRICT v = s;
+    size_t i;
+    if (bp__adam_like(opt->method)) {
+        bp__adam(w, s, s + u->plane, gs, ga, n, u, wd);
+    } else if (opt->method == BP_RMSPROP) {
+        bp__rmsprop(w, s, mu != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
+    } else if (mu == 0.0f) {
+        if (wd == 0.0f) BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * g; });
+        else            BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * (g + wd * w[i]); });
+    } else if (opt->nesterov) {
+        BP__EACH(i, n, {
+            float g = gs * ga[i];
+            float gi = g + wd * w[i];
+            v[i] = mu * v[i] + gi;
+            w[i] -= lr * (gi + mu * v[i]);
+        });
     } else {
-        const bp__vhalf zero = {0.0f};
-        for (r = 0; r < R; r++) v[r][0] = v[r][1] = zero;
+        BP__EACH(i, n, {
+            float g = gs * ga[i];
+            v[i] = mu * v[i] + (g + wd * w[i]);
+            w[i] -= lr * v[i];
+        });
     }
-    for (k = 0; k < kc; k++, b += ldb) {
-        BP__CONTRACT
-        bp__vhalf b0, b1;
-        BP_MEMCPY(&b0, b, sizeof b0);
-        if (NW == BP__NR) BP_MEMCPY(&b1, b + BP__NR / 2, sizeof b1);
-        BP__UNROLL
-        for (r = 0; r < R; r++) {
-            const float ar = a[r][(size_t)k * g->csa];
-            v[r][0] = ar * b0 + v[r][0];
-            if (NW == BP__NR) v[r][1] = ar * b1 + v[r][1];
+}
+
+BPDEF bp_opt bp_opt_sgd(float lr) {
+    bp_opt o;
+    BP_MEMSET(&o, 0, sizeof o);
+    o.lr = lr;
+    o.method = BP_SGD;
+    o.beta1 = 0.9f;       /* unused by SGD: there so that switching method needs only that */
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
+    return o;
+}
+
+BPDEF bp_opt bp_opt_adam(float lr) {
+    bp_opt o = bp_opt_sgd(lr);
+    o.method = BP_ADAM;
+    return o;
+}
+
+BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
+    if (!opt || n_params > BP__MAX_FLOATS / 2 - 1) return 0;
+    switch (opt->method) {
+    case BP_SGD:     return opt->momentum != 0.0f ? n_params : 0;
+    case BP_ADAM:
+    case BP_ADAMW:   return 2 * n_params + 1;            /* m, v, then the step count t */
+    case BP_RMSPROP: return opt->momentum != 0.0f ? 2 * n_params : n_params;
+    default:         return 0;
+    }
+}
+
+/* finite: written so that NaN fails every comparison; x - x == 0 only for finite x */
+BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
+
+BP__PRIVATE int bp__unit(float x) { return x >= 0.0f && x < 1.0f; }   /* 0 <= x < 1, not NaN */
+
+BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
+    size_t need;
+    if (!opt) return BP_ERR_NULL;
+    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT)) return BP_ERR_OPT;
+    if (!(opt->lr > 0.0f && bp__finite(opt->lr)) || !bp__unit(opt->momentum)) return BP_ERR_OPT;
+    if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
+    if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
+    if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
+        return BP_ERR_OPT;
+    if (bp__adam_like(opt->method) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
+    need = bp_opt_state_size(opt, n);
+    if (need > 0 && !state) return BP_ERR_NULL;
+    if (state_len < need) return BP_ERR_STATE_SHORT;
+    return BP_OK;
+}
+
+/* The rule of the step about to be taken; state (checked) may be NULL when none is kept.
+   Adam's bias corrections come from the step count t kept after the moments, as
+   beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
+BP__PRIVATE void bp__rule_of(bp__rule *u, const bp_opt *opt, const float *state, size_t n) {
+    u->opt = opt;
+    u->plane = n;
+    u->c1 = u->c2 = 1.0f;
+    if (bp__adam_like(opt->method)) {
+        const float t = state[2 * n] + 1.0f;
+        u->c1 = opt->beta1 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta1))) : 1.0f;
+        u->c2 = opt->beta2 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta2))) : 1.0f;
+    }
+}
+
+/* After a step that was taken: count it (Adam's t; exact up to 2^24 steps, when beta^t has
+   long been 0). */
+BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
+    if (bp__adam_like(u->opt->method)) state[2 * u->plane] += 1.0f;
+}
+
+BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
+    if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
+    return bp__check_rule(opt, state, state_len, net->n_params);
+}
+
+/* Targets the loss can use (else BP_ERR_TARGET): finite; for cross-entropy in 0..1, and
+   with softmax each row a distribution (its sum within 1e-3 of 1). Class labels passed where
+   one-hot rows belong read as rows that do not sum to 1 (labels as floats: 3, 7, ...; as
+   int bits: tiny denormals): that mix-up lands here. */
+#define BP__SUM_TOL 1e-3f
+BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch) {
+    const int nout = net->sizes[net->n_layers];
+    const int ce = net->loss == BP_LOSS_CROSS_ENTROPY;
+    const int rows = ce && net->act[net->n_layers - 1] == BP_SOFTMAX;
+    const float lo = ce ? 0.0f : -FLT_MAX, hi = ce ? 1.0f : FLT_MAX;
+    int b, k, bad = 0;
+    for (b = 0; b < batch; b++) {
+        const float *r = t + (size_t)b * (size_t)nout;
+        float sum = 0.0f;
+        for (k = 0; k < nout; k++) {
+            bad |= !(r[k] >= lo && r[k] <= hi);
+            sum += r[k];
         }
+        if (rows) bad |= !(sum >= 1.0f - BP__SUM_TOL && sum <= 1.0f + BP__SUM_TOL);
     }
-    for (r = 0; r < R; r++) {
-        BP_MEMCPY(io[r], &v[r][0], sizeof v[r][0]);
-        if (NW == BP__NR) BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
-    }
-#else
-    for (r = 0; r < R; r++)
-        for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
-    if (k0 > 0)
-        for (r = 0; r < mr; r++)
-            for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
-    for (k = 0; k < kc; k++, b += ldb) {
-        BP__UNROLL
-        for (r = 0; r < R; r++) {
-            const float ar = a[r][(size_t)k * g->csa];
-            BP__UNROLL
-            for (c = 0; c < NW; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
-        }
-    }
-#endif
-    if (g->piece && k0 + kc == g->K) {
-#if BP__TILE_VEC
-        g->piece(g, i, j, mr, nr, io[0], BP__NR);
-#else
-        /* a copy: the accumulators' own address, passed to a call GCC cannot see into, kept
-           them out of registers (the tile ran scalar) */
-        float out[BP__MR][BP__NR];
-        for (r = 0; r < mr; r++)
-            for (c = 0; c < NW; c++) out[r][c] = acc[r][c];
-        g->piece(g, i, j, mr, nr, out[0], BP__NR);
-#endif
-        return;
-    }
-    for (r = 0; r < mr; r++)
-        for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
-}
-
-/* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
-   stopped vectorizing them (BENCHMARKS.md). Threads split rows evenly, not by tiles
-   (256 rows in tiles of 6 are 43 tiles, 22 for one of two threads), so each may end on a
-   short tile, which a 2- or 4-row kernel computes in a fraction of a full one's time. */
-#define BP__TILE_FN(name, R, NW)                                                              \
-    BP__NOINLINE BP__PRIVATE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc, \
-                                       const float *BP__RESTRICT b, size_t ldb) {             \
-        bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R, NW);                                       \
-    }
-BP__TILE_FN(bp__tile, BP__MR, BP__NR)
-BP__TILE_FN(bp__tile2, 2, BP__NR)
-BP__TILE_FN(bp__half, BP__MR, BP__NR / 2)     /* a last panel of at most NR/2 columns */
-BP__TILE_FN(bp__half2, 2, BP__NR / 2)
-#if BP__MR > 4
-BP__TILE_FN(bp__tile4, 4, BP__NR)
-BP__TILE_FN(bp__half4, 4, BP__NR / 2)
-#else
-#define bp__tile4 bp__tile
-#define bp__half4 bp__half
-#endif
-
-/* The row tiles of rows i0 .. i1-1 against one panel: MR rows at a time, the last few by a
-   shorter kernel; a last panel of at most NR/2 columns (N = 784 ends on 16, a 10-class output
-   is 10) by kernels half as wide. */
-typedef void (*bp__kernel)(const bp__mm *g, int i, int mr, int j, int k0, int kc,
-                           const float *BP__RESTRICT b, size_t ldb);
-BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc, const float *b,
-                           size_t ldb) {
-    const int half = g->N - j <= BP__NR / 2;   /* half the work (and registers) for half a panel */
-    const bp__kernel k6 = half ? bp__half : bp__tile, k4 = half ? bp__half4 : bp__tile4;
-    const bp__kernel k2 = half ? bp__half2 : bp__tile2;
-    int i;
-    for (i = i0; i + BP__MR <= i1; i += BP__MR) k6(g, i, BP__MR, j, k0, kc, b, ldb);
-    if (i1 - i > 4)      k6(g, i, i1 - i, j, k0, kc, b, ldb);
-    else if (i1 - i > 2) k4(g, i, i1 - i, j, k0, kc, b, ldb);
-    else if (i1 > i)     k2(g, i, i1 - i, j, k0, kc, b, ldb);
-}
-
-/* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
-   differing by at most one. */
-#define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
-
-/* Whether B's panels are read where they lie (see bp__gemm_part): rows contiguous, a panel
-   row at least a cache line, and a row stride that is not a multiple of 64 floats. */
-#define BP__IN_PLACE(g) ((g)->csb == 1 && BP__NR >= 16 && (g)->rsb % 64 != 0)
-
-/* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
-   columns are cut into panels of NR, split between the threads by columns (each a contiguous
-   run of panels) or by rows (each an even share of the rows against all panels; asked for,
-   or when there are fewer panels than threads). K is cut into blocks of KC.
-   When B's rows are contiguous (cs = 1), its panels are read where they lie, with B's row
-   stride (unless a panel row is less than a cache line, NR < 16, or the stride is a multiple
-   of 64 floats: rows 256 bytes apart share a few cache sets and evict each other; packing
-   was faster in both cases): nothing is copied, and no thread waits for another or reads
-   another's copy; only a last, partial panel is packed (zero-padded), by each thread that
-   needs it, in its own slot.
-   Else (B is a transpose) B is packed in blocks of at most NC columns, equal in panels: split
-   by columns, each thread packs its own panels, with a barrier between column blocks (which
-   reuse the pack area); split by rows, if the pack area holds a copy of a block for every
-   thread (with blocks made narrower, up to 4x as many), each packs its own, else they pack
-   it together, between two barriers. Every element of C stays with one thread and its order
-   of additions: any thread count gives the same bits. */
-BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
-    const int np = (g->N + BP__NR - 1) / BP__NR;
-    const int rows = g->by_rows || np < nt, full = g->N / BP__NR;
-    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
-    const int i0 = rows ? BP__SHARE(g->M, t, nt) : 0, i1 = rows ? BP__SHARE(g->M, t + 1, nt) : g->M;
-    const int inplace = BP__IN_PLACE(g)
-                        && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
-    const int room = (int)(g->pack_n / ps / (size_t)nt);       /* panels a private copy holds */
-    int nj = inplace ? 1 : (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
-    int alone = inplace || !rows || nt == 1;
-    int j, pc, jr, sync = 0;
-    float *pack = g->pack + (inplace && rows ? (size_t)t * ps : 0);
-    if (!alone && room > 0 && (np + room - 1) / room <= 4 * nj) {
-        if ((np + room - 1) / room > nj) nj = (np + room - 1) / room;
-        pack += (size_t)t * (size_t)room * ps;
-        alone = 1;
-    }
-    for (j = 0; j < nj; j++) {
-        const int b0 = BP__SHARE(np, j, nj), b1 = BP__SHARE(np, j + 1, nj);   /* the block */
-        /* the panels this thread packs, and those it computes */
-        const int mine0 = rows && alone ? 0 : BP__SHARE(b1 - b0, t, nt);
-        const int mine1 = rows && alone ? b1 - b0 : BP__SHARE(b1 - b0, t + 1, nt);
-        const int q0 = rows ? 0 : mine0, q1 = rows ? b1 - b0 : mine1;
-        const int jc = b0 * BP__NR, nc = (b1 * BP__NR < g->N ? b1 * BP__NR : g->N) - jc;
-        for (pc = 0; pc < g->K; pc += BP__KC) {
-            const int kc = g->K - pc < BP__KC ? g->K - pc : BP__KC;
-            const float *Bk = g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb;
-            if (inplace) {
-                if (full < q1)          /* the partial panel, zero-padded, into this slot */
-                    bp__pack_b(Bk + (size_t)full * BP__NR, g->rsb, 1, kc, nc - full * BP__NR, pack, ps, 0, 1, 0);
-            } else {
-#ifdef _OPENMP
-                /* a shared block: everyone is done with the last one; split by columns, only
-                   a new column block reuses another thread's panels */
-                if (nt > 1 && ((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
-#endif
-                bp__pack_b(Bk, g->rsb, g->csb, kc, nc, pack, ps, mine0, mine1, t);
-#ifdef _OPENMP
-                if (!alone) { BP__PRAGMA(omp barrier) }                    /* all packed */
-                /* (alone whenever nt == 1: one thread of a team, working for all, meets none) */
-#endif
-            }
-            for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR) {
-                const int q = jr / BP__NR;
-                const float *b = !inplace ? pack + (size_t)q * ps : q < full ? Bk + jr : pack;
-                const size_t ldb = inplace && q < full ? g->rsb : BP__NR;
-                bp__tiles(g, i0, i1, jc + jr, pc, kc, b, ldb);
-            }
-        }
-    }
-    /* split by rows, the thread's own rows; by columns, the same share of rows (the hook is
-       C-free then) */
-    if (g->rows_done && BP__SHARE(g->M, t, nt) < BP__SHARE(g->M, t + 1, nt))
-        g->rows_done(g, BP__SHARE(g->M, t, nt), BP__SHARE(g->M, t + 1, nt));
-    (void)sync;
-}
-
-/* The reference product, which BP_NO_SIMD builds instead of the kernels: C = A B by the
-   textbook triple loop, each element summed over k in order by BP__FMA, the same chain every
-   tile computes (so the same bits); then what the product is for, row by row: the fused step
-   from the row (bp_update's arithmetic), or C *= f'(Y); then the rows_done hook. This is the
-   place a port to a new compiler or instruction set starts from. */
-BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
-    int i, j, k;
-    for (i = 0; i < g->M; i++) {
-        const size_t row = (size_t)i * g->ldc;
-        float *c = g->C + row;
-        for (j = 0; j < g->N; j++) {
-            float acc = 0.0f;
-            for (k = 0; k < g->K; k++) {
-                const float a = g->A[(size_t)i * g->rsa + (size_t)k * g->csa];
-                acc = BP__FMA(a, g->B[(size_t)k * g->rsb + (size_t)j * g->csb], acc);
-            }
-            c[j] = acc;
-        }
-        if (g->piece) g->piece(g, i, 0, 1, g->N, c, g->ldc);
-    }
-    if (g->rows_done) g->rows_done(g, 0, g->M);
-}
-
-/* C = A B, or the fused step with it (see bp__mm). */
-BP__PRIVATE void bp__gemm(const bp__mm *g) {
-#ifdef BP_NO_SIMD
-    bp__gemm_ref(g);
-    return;
-#endif
-#ifdef BP_CBLAS
-    {
-        /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
-           transpose of a row-major array (Trans). A single row or column may have any
-           leading dimension, but BLAS insists on one at least as long as the row. The piece
-           hook then gets the stored rows, one at a time. */
-        const int ta = g->csa != 1, tb = g->csb != 1;
-        int lda = (int)(ta ? g->csa : g->rsa), ldb = (int)(tb ? g->csb : g->rsb), r;
-        if (lda < (ta ? g->M : g->K)) lda = ta ? g->M : g->K;
-        if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
-        for (r = 0; r < g->M && g->piece; r++) g->piece(g, r, 0, 1, g->N, g->C + (size_t)r * g->ldc, g->ldc);
-        if (g->rows_done) g->rows_done(g, 0, g->M);
-        return;
-    }
-#endif
-#ifdef _OPENMP
-    {
-        /* worth threads: enough work, and (split by rows) two row tiles a thread; too few
-           rows, and the columns may be split instead (cols_ok), a panel a thread at least */
-        const int nt = g->team ? omp_get_num_threads() : omp_get_max_threads();
-        const int np = (g->N + BP__NR - 1) / BP__NR;
-        bp__mm h;
-        int split;
-        /* rows_done free of C: the columns are split instead of the rows when there are too
-           few rows, or when B is packed and its panels go evenly to the threads (each then
-           packs only its own panels; split by rows, each packs all of B) */
-        if (g->by_rows && g->cols_ok && ((g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR)
-                                         || (!BP__IN_PLACE(g) && np >= nt && np % nt == 0))) {
-            h = *g;
-            h.by_rows = 0;
-            g = &h;
-        }
-        split = (long)g->M * g->N * g->K >= 4L * BP__OMP_MIN && (!g->by_rows || g->M >= 2 * BP__MR * nt);
-        BP_ASSERT(!g->rows_done || g->by_rows || g->cols_ok);
-        if (g->team) {       /* the team is there already: split, or leave it to one thread */
-            if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
-            else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
-            if (!g->last) { BP__PRAGMA(omp barrier) }
-            return;
-        }
-        BP__PRAGMA(omp parallel if (split))
-        bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
-    }
-#else
-    bp__gemm_part(g, 0, 1);
-#endif
-}
-
-/* What the backward pass's products are for (the hooks of bp__gemm, see bp__mm).
-   The weight gradient gW = D^T A (C = gW, A = D, K = the batch): with a fused step, each
-   finished piece of gW is applied to the same corner of W at once (bp__grad_piece), as
-   bp_update would apply it; else gW is stored, and when a thread's rows are done their bias
-   gradients are summed and, with a step, the rows are stepped from the stored gradient
-   (bp__grad_rows). */
-typedef struct {
-    const bp__rule *u;                 /* the step, or NULL: the gradient is only stored */
-    float *W, *V;                      /* the layer's weights (biases after them), its state */
-    int late;                          /* step in bp__grad_rows from the stored gradient */
-} bp__grad_ctx;
-
-BP__PRIVATE void bp__grad_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
-                                size_t ldo) {
-    const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
-    int r;
-    for (r = 0; r < mr; r++) {
-        const size_t w = (size_t)(i + r) * g->ldc + (size_t)j;
-        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, out + (size_t)r * ldo, (size_t)nr, x->u,
-                 x->u->opt->weight_decay);
-    }
-}
-
-/* Rows o of gW done: their biases' gradient, the column sums of D (each in row order), 16
-   columns at a time along the rows of D; then, with a step, the step of those rows (late:
-   their weights first, one contiguous span) and of their biases. */
-BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
-    const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
-    const size_t no = (size_t)g->M, nw = no * (size_t)g->N;
-    int o, s, c;
-    if (x->late) {
-        const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
-        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u, x->u->opt->weight_decay);
-    }
-    for (o = i0; o < i1; o += 16) {
-        const int n = i1 - o < 16 ? i1 - o : 16;
-        float *gb = g->C + nw + o;               /* the biases follow W (and gW, and V) */
-        for (c = 0; c < n; c++) gb[c] = g->A[o + c];
-        for (s = 1; s < g->K; s++)
-            for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
-        if (x->u) bp__step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u, 0.0f);
-    }
-}
-
-/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece stored, then multiplied
-   by the derivative at the layer's outputs while still in cache. */
-typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
-
-BP__PRIVATE void bp__deriv_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
-                                 size_t ldo) {
-    const bp__deriv_ctx *x = (const bp__deriv_ctx *)g->ctx;
-    int r, c;
-    for (r = 0; r < mr; r++) {
-        const size_t at = (size_t)(i + r) * g->ldc + (size_t)j;
-        const float *o = out + (size_t)r * ldo;
-        if (o != g->C + at)
-            for (c = 0; c < nr; c++) g->C[at + (size_t)c] = o[c];
-        bp__mul_deriv(x->act, x->Y + at, g->C + at, (size_t)nr);
-    }
+    return !bad;
 }
 
 /* The forward pass's (W X^T)^T: rows o of zt = W X^T are done; z[s][o] = zt[o][s] + bias[o]
@@ -1870,288 +1623,66 @@ BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float
     }
 }
 
-/* Square roots of 16 floats in place, by vector instructions where the target has them:
-   compilers do not vectorize sqrtf without -fno-math-errno, and Adam takes one per weight.
-   IEEE square roots are correctly rounded, so these are the same bits as sqrtf (BP_NO_SIMD's
-   plain loop). */
-#if defined(__AVX512F__) && !defined(BP_NO_SIMD)
-#include <immintrin.h>
-BP__PRIVATE void bp__sqrt16(float *r) { _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r))); }
-#elif defined(__AVX__) && !defined(BP_NO_SIMD)
-#include <immintrin.h>
-BP__PRIVATE void bp__sqrt16(float *r) {
-    _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
-    _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
-}
-#elif (defined(__SSE__) || defined(_M_X64)) && !defined(BP_NO_SIMD)
-#include <xmmintrin.h>
-BP__PRIVATE void bp__sqrt16(float *r) {
-    int j;
-    for (j = 0; j < 16; j += 4) _mm_storeu_ps(r + j, _mm_sqrt_ps(_mm_loadu_ps(r + j)));
-}
-#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(BP_NO_SIMD)
-#include <arm_neon.h>
-BP__PRIVATE void bp__sqrt16(float *r) {
-    int j;
-    for (j = 0; j < 16; j += 4) vst1q_f32(r + j, vsqrtq_f32(vld1q_f32(r + j)));
-}
-#else
-BP__PRIVATE void bp__sqrt16(float *r) {
-    int j;
-    for (j = 0; j < 16; j++) r[j] = BP_SQRTF(r[j]);
-}
-#endif
+/* What the backward pass's products are for (the hooks of bp__gemm, see bp__mm).
+   The weight gradient gW = D^T A (C = gW, A = D, K = the batch): with a fused step, each
+   finished piece of gW is applied to the same corner of W at once (bp__grad_piece), as
+   bp_update would apply it; else gW is stored, and when a thread's rows are done their bias
+   gradients are summed and, with a step, the rows are stepped from the stored gradient
+   (bp__grad_rows). */
+typedef struct {
+    const bp__rule *u;                 /* the step, or NULL: the gradient is only stored */
+    float *W, *V;                      /* the layer's weights (biases after them), its state */
+    int late;                          /* step in bp__grad_rows from the stored gradient */
+} bp__grad_ctx;
 
-/* GCC 12 at -O3 unrolls a 16-trip loop completely and then fails to vectorize some of them
-   (Adam's last loop ran scalar: BENCHMARKS.md, "v0.2.0"); kept a loop, it vectorizes. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define BP__KEEP_LOOP _Pragma("GCC unroll 1")
-#else
-#define BP__KEEP_LOOP
-#endif
-
-/* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
-BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
-
-/* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
-   square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
-   way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
-   in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
-   and a fused gs * ga would differ from the stored gradient bp_update reads. bare: gs = 1, no
-   decay of either kind, whose operations (times 1, plus 0 w, times 1) change no value; the
-   caller compiles a copy without them, since the square root and the division already keep
-   the divider busy (BENCHMARKS.md, "Adam from the stored gradient"). */
-BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
-                                       float *BP__RESTRICT v, float gs, const float *BP__RESTRICT ga,
-                                       size_t n, const bp__rule *u, float wd, int bare) {
-    const bp_opt *o = u->opt;
-    const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
-    const float eps = o->eps, c1 = u->c1, c2 = u->c2;
-    const float l2 = o->method == BP_ADAM ? wd : 0.0f;                 /* Adam: g += wd w */
-    const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
-    float r[16];
-    size_t i = 0, j;
-    for (; i + 16 <= n; i += 16) {
-        for (j = 0; j < 16; j++) {
-            float g = ga[i + j];
-            if (!bare) {
-                g *= gs;                 /* its own statement: never fused with what follows */
-                g += l2 * w[i + j];
-                w[i + j] *= keep;        /* AdamW's decay first, as PyTorch's mul_ */
-            }
-            m[i + j] = b1 * m[i + j] + a1 * g;
-            v[i + j] = b2 * v[i + j] + a2 * (g * g);
-            r[j] = v[i + j] * c2;
-        }
-        bp__sqrt16(r);
-        BP__KEEP_LOOP
-        for (j = 0; j < 16; j++) w[i + j] -= lr * ((m[i + j] * c1) / (r[j] + eps));
-    }
-    for (; i < n; i++) {
-        float g = gs * ga[i];
-        g += l2 * w[i];
-        m[i] = b1 * m[i] + a1 * g;
-        v[i] = b2 * v[i] + a2 * (g * g);
-        w[i] *= keep;
-        w[i] -= lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
+BP__PRIVATE void bp__grad_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
+                                size_t ldo) {
+    const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
+    int r;
+    for (r = 0; r < mr; r++) {
+        const size_t w = (size_t)(i + r) * g->ldc + (size_t)j;
+        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, out + (size_t)r * ldo, (size_t)nr, x->u,
+                 x->u->opt->weight_decay);
     }
 }
 
-BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
-                          float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                          float wd) {
-    if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1);
-    else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0);
-}
-
-/* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
-   without momentum); blocks of 16 as in bp__adam. */
-BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float *BP__RESTRICT b,
-                             float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                             float wd) {
-    const bp_opt *o = u->opt;
-    const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
-    float r[16], g16[16], q;
-    size_t i = 0, j;
-    for (; i + 16 <= n; i += 16) {
-        for (j = 0; j < 16; j++) {
-            float g = gs * ga[i + j];    /* its own statement, as in bp__adam */
-            g = g16[j] = g + wd * w[i + j];
-            v[i + j] = al * v[i + j] + a1 * (g * g);
-            r[j] = v[i + j];
-        }
-        bp__sqrt16(r);
-        BP__KEEP_LOOP
-        for (j = 0; j < 16; j++) {
-            q = g16[j] / (r[j] + eps);
-            if (b) {
-                b[i + j] = mu * b[i + j] + q;
-                q = b[i + j];
-            }
-            w[i + j] -= lr * q;
-        }
+/* Rows o of gW done: their biases' gradient, the column sums of D (each in row order), 16
+   columns at a time along the rows of D; then, with a step, the step of those rows (late:
+   their weights first, one contiguous span) and of their biases. */
+BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
+    const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
+    const size_t no = (size_t)g->M, nw = no * (size_t)g->N;
+    int o, s, c;
+    if (x->late) {
+        const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
+        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u, x->u->opt->weight_decay);
     }
-    for (; i < n; i++) {
-        float g = gs * ga[i];
-        g += wd * w[i];
-        v[i] = al * v[i] + a1 * (g * g);
-        q = g / (BP_SQRTF(v[i]) + eps);
-        if (b) {
-            b[i] = mu * b[i] + q;
-            q = b[i];
-        }
-        w[i] -= lr * q;
+    for (o = i0; o < i1; o += 16) {
+        const int n = i1 - o < 16 ? i1 - o : 16;
+        float *gb = g->C + nw + o;               /* the biases follow W (and gW, and V) */
+        for (c = 0; c < n; c++) gb[c] = g->A[o + c];
+        for (s = 1; s < g->K; s++)
+            for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
+        if (x->u) bp__step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u, 0.0f);
     }
 }
 
-/* The update's loop runs over every weight every step: where it lands relative to a 64-byte
-   line swung W1's speed at -O2, flipping with edits elsewhere in the file (BENCHMARKS.md,
-   "v0.2.0", code placement). Starting the function on a line keeps it put. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__HOT __attribute__((aligned(64)))
-#else
-#define BP__HOT
-#endif
+/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece stored, then multiplied
+   by the derivative at the layer's outputs while still in cache. */
+typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
 
-/* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
-   gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
-   ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
-   state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
-   span (0 for biases). bp_update and bp_train_step both come here, which makes them
-   bit-identical. */
-BP__HOT BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
-                                  const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd) {
-    const bp_opt *opt = u->opt;
-    const float lr = opt->lr, mu = opt->momentum;
-    float *BP__RESTRICT v = s;
-    size_t i;
-    if (bp__adam_like(opt->method)) {
-        bp__adam(w, s, s + u->plane, gs, ga, n, u, wd);
-    } else if (opt->method == BP_RMSPROP) {
-        bp__rmsprop(w, s, mu != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
-    } else if (mu == 0.0f) {
-        if (wd == 0.0f) BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * g; });
-        else            BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * (g + wd * w[i]); });
-    } else if (opt->nesterov) {
-        BP__EACH(i, n, {
-            float g = gs * ga[i];
-            float gi = g + wd * w[i];
-            v[i] = mu * v[i] + gi;
-            w[i] -= lr * (gi + mu * v[i]);
-        });
-    } else {
-        BP__EACH(i, n, {
-            float g = gs * ga[i];
-            v[i] = mu * v[i] + (g + wd * w[i]);
-            w[i] -= lr * v[i];
-        });
+BP__PRIVATE void bp__deriv_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
+                                 size_t ldo) {
+    const bp__deriv_ctx *x = (const bp__deriv_ctx *)g->ctx;
+    int r, c;
+    for (r = 0; r < mr; r++) {
+        const size_t at = (size_t)(i + r) * g->ldc + (size_t)j;
+        const float *o = out + (size_t)r * ldo;
+        if (o != g->C + at)
+            for (c = 0; c < nr; c++) g->C[at + (size_t)c] = o[c];
+        bp__mul_deriv(x->act, x->Y + at, g->C + at, (size_t)nr);
     }
 }
-
-BPDEF bp_opt bp_opt_sgd(float lr) {
-    bp_opt o;
-    BP_MEMSET(&o, 0, sizeof o);
-    o.lr = lr;
-    o.method = BP_SGD;
-    o.beta1 = 0.9f;       /* unused by SGD: there so that switching method needs only that */
-    o.beta2 = 0.999f;
-    o.eps = 1e-8f;
-    return o;
-}
-
-BPDEF bp_opt bp_opt_adam(float lr) {
-    bp_opt o = bp_opt_sgd(lr);
-    o.method = BP_ADAM;
-    return o;
-}
-
-BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
-    if (!opt || n_params > BP__MAX_FLOATS / 2 - 1) return 0;
-    switch (opt->method) {
-    case BP_SGD:     return opt->momentum != 0.0f ? n_params : 0;
-    case BP_ADAM:
-    case BP_ADAMW:   return 2 * n_params + 1;            /* m, v, then the step count t */
-    case BP_RMSPROP: return opt->momentum != 0.0f ? 2 * n_params : n_params;
-    default:         return 0;
-    }
-}
-
-/* finite: written so that NaN fails every comparison; x - x == 0 only for finite x */
-BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
-
-BP__PRIVATE int bp__unit(float x) { return x >= 0.0f && x < 1.0f; }   /* 0 <= x < 1, not NaN */
-
-BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
-    size_t need;
-    if (!opt) return BP_ERR_NULL;
-    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT)) return BP_ERR_OPT;
-    if (!(opt->lr > 0.0f && bp__finite(opt->lr)) || !bp__unit(opt->momentum)) return BP_ERR_OPT;
-    if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
-    if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
-    if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
-        return BP_ERR_OPT;
-    if (bp__adam_like(opt->method) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
-    need = bp_opt_state_size(opt, n);
-    if (need > 0 && !state) return BP_ERR_NULL;
-    if (state_len < need) return BP_ERR_STATE_SHORT;
-    return BP_OK;
-}
-
-/* The rule of the step about to be taken; state (checked) may be NULL when none is kept.
-   Adam's bias corrections come from the step count t kept after the moments, as
-   beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
-BP__PRIVATE void bp__rule_of(bp__rule *u, const bp_opt *opt, const float *state, size_t n) {
-    u->opt = opt;
-    u->plane = n;
-    u->c1 = u->c2 = 1.0f;
-    if (bp__adam_like(opt->method)) {
-        const float t = state[2 * n] + 1.0f;
-        u->c1 = opt->beta1 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta1))) : 1.0f;
-        u->c2 = opt->beta2 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta2))) : 1.0f;
-    }
-}
-
-/* After a step that was taken: count it (Adam's t; exact up to 2^24 steps, when beta^t has
-   long been 0). */
-BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
-    if (bp__adam_like(u->opt->method)) state[2 * u->plane] += 1.0f;
-}
-
-BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
-    if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
-    return bp__check_rule(opt, state, state_len, net->n_params);
-}
-
-/* Targets the loss can use (else BP_ERR_TARGET): finite; for cross-entropy in 0..1, and
-   with softmax each row a distribution (its sum within 1e-3 of 1). Class labels passed where
-   one-hot rows belong read as rows that do not sum to 1 (labels as floats: 3, 7, ...; as
-   int bits: tiny denormals): that mix-up lands here. */
-#define BP__SUM_TOL 1e-3f
-BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch) {
-    const int nout = net->sizes[net->n_layers];
-    const int ce = net->loss == BP_LOSS_CROSS_ENTROPY;
-    const int rows = ce && net->act[net->n_layers - 1] == BP_SOFTMAX;
-    const float lo = ce ? 0.0f : -FLT_MAX, hi = ce ? 1.0f : FLT_MAX;
-    int b, k, bad = 0;
-    for (b = 0; b < batch; b++) {
-        const float *r = t + (size_t)b * (size_t)nout;
-        float sum = 0.0f;
-        for (k = 0; k < nout; k++) {
-            bad |= !(r[k] >= lo && r[k] <= hi);
-            sum += r[k];
-        }
-        if (rows) bad |= !(sum >= 1.0f - BP__SUM_TOL && sum <= 1.0f + BP__SUM_TOL);
-    }
-    return !bad;
-}
-
-/* Type punning by memcpy, which compilers turn into a plain load (the hook BP_MEMCPY may be a
-   function of the user's: not for one float). */
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__PUN(dst, src) __builtin_memcpy(dst, src, 4)
-#else
-#define BP__PUN(dst, src) BP_MEMCPY(dst, src, 4)
-#endif
 
 /* The largest |v[i]| of n floats, or -1 if any is infinite or NaN: the steps' checks. On the
    bits: with the sign cleared, IEEE floats order as integers, and the infinities and NaNs
@@ -2972,6 +2503,539 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
     if (state) bp__rule_done(&u, state);
     return BP_OK;
 }
+
+/* =============================================================================================
+   PART 2. PERFORMANCE KERNELS (optional reading)
+   The same arithmetic as Part 1 asks for, arranged for the machine: the batched product
+   (tile shape, packing of B, the micro-kernel, threads, BLAS; bp__gemm_ref is the plain
+   triple loop the rest must equal), the four-row per-sample kernels, vector square roots.
+   Every product sums k in order, so none of this changes a bit of the results.
+   ============================================================================================= */
+
+/* ---- batched products: a packed, register-blocked GEMM --------------------------------------
+   C[m][n] = sum_k A(m, k) B(k, n), with A and B given by strides, so one routine serves the
+   three products of a layer: the forward pass X W^T (or W X^T), the weight gradient D^T X,
+   the input gradient D W. Each element of C is summed over k in order, k = 0, 1, ...,
+   whatever the blocking, the tile shape or the thread: results do not depend on them. B, the
+   wide operand of the micro-kernel, is copied ("packed") in blocks of KC x NC into panels of
+   NR columns in the pack area of work, so it is read contiguously and from cache; A needs
+   only MR values per k and is read where it lies. */
+
+/* The tile: MR rows x NR columns of C kept in registers while k runs, chosen by the vector
+   registers the instruction set has: NR is two vectors wide, and MR rows of them, plus the
+   two of B and a broadcast, fit the register file. AVX-512 (32 registers of 16 floats):
+   8 x 32, 16 accumulators (other shapes: BENCHMARKS.md, "What changed since the first run");
+   AVX (16 of 8): 6 x 16, 12 accumulators; SSE or none (16 of 4): 4 x 8. GCC's float-array
+   tile (see BP__TILE_VEC) spills at AVX's 6 x 16 and takes 4 x 16 there. */
+#if defined(__AVX512F__)
+#define BP__MR 8
+#define BP__NR 32
+#elif defined(__AVX__)
+#define BP__MR (BP__TILE_VEC ? 6 : 4)
+#define BP__NR 16
+#else
+#define BP__MR 4
+#define BP__NR 8
+#endif
+
+/* An 8 x 8 block, 8 rows of src (stride ld) into 8 rows of dst (stride ldd), transposed in
+   registers: unpack pairs of rows, then pairs of pairs, then halves (the vector extension's
+   shuffles, GCC 12 and clang, with AVX: 24 shuffle instructions for 64 floats). The
+   transposing pack ran at about one float a cycle without it: GCC assembled each stored
+   vector from scalar loads. With SSE2 alone GCC splits these 8-float vectors into scalar
+   moves, so there (and elsewhere) the plain loop stays. */
+#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && defined(__AVX__)
+#define BP__SHUFFLE 1
+typedef float bp__v8 __attribute__((vector_size(32)));
+BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t ldd) {
+    bp__v8 r[8], t[8], u[8];
+    int a;
+    for (a = 0; a < 8; a++) BP_MEMCPY(&r[a], src + (size_t)a * ld, sizeof r[a]);
+    for (a = 0; a < 8; a += 2) {        /* t[a] = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] ... */
+        t[a] = __builtin_shufflevector(r[a], r[a + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[a + 1] = __builtin_shufflevector(r[a], r[a + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (a = 0; a < 8; a += 4) {        /* u[a] = r0[0] r1[0] r2[0] r3[0] | r0[4] ... r3[4] */
+        u[a] = __builtin_shufflevector(t[a], t[a + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[a + 1] = __builtin_shufflevector(t[a], t[a + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[a + 2] = __builtin_shufflevector(t[a + 1], t[a + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[a + 3] = __builtin_shufflevector(t[a + 1], t[a + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (a = 0; a < 4; a++) {           /* column a, then column a + 4, of all 8 rows */
+        const bp__v8 lo = __builtin_shufflevector(u[a], u[a + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        const bp__v8 hi = __builtin_shufflevector(u[a], u[a + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        BP_MEMCPY(dst + (size_t)a * ldd, &lo, sizeof lo);
+        BP_MEMCPY(dst + (size_t)(a + 4) * ldd, &hi, sizeof hi);
+    }
+}
+#else
+#define BP__SHUFFLE 0
+#endif
+
+/* A transposed panel reads NR rows at once, a line of each every 16 k: too many streams for
+   the hardware's prefetchers, and the loads waited on memory a few lines at a time. Asking
+   for the line two ahead in every row (BP__AHEAD floats) keeps about 2 NR lines on their way
+   (BENCHMARKS.md, v0.1.5's row). A pass reading the batch in order first did as well; a
+   burst of prefetches for a whole block did nothing. */
+#define BP__AHEAD 32   /* (its test stays at the two call sites: moved inside, W2 ran slower) */
+BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
+    int j;
+    for (j = 0; j < BP__NR; j++) BP__PREFETCH(p + (size_t)j * cs);
+}
+
+/* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns, panel q at
+   pb + q ps (panels q0 .. q1-1 only, the first q0 + rot mod their count, then on in a circle;
+   columns past nc are zeros). Every product's B has a unit stride: row-major B (cs = 1) is
+   copied a row at a time; the transpose of a row-major array (rs = 1: the forward pass's X^T
+   or W^T) is read along its rows, NR of them at once. Threads that each pack all of a block
+   start at different panels (rot = the thread): each panel comes from memory once, to one of
+   them, and to the other from its cache (W2's X^T: two threads 1.02x faster; both in step,
+   both waited on memory). */
+BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
+                            size_t ps, int q0, int q1, int rot) {
+    int i;
+    BP_ASSERT(cs == 1 || rs == 1);
+    for (i = 0; i < q1 - q0; i++) {
+        const int q = q0 + (i + rot) % (q1 - q0), p = q * BP__NR;
+        float *out = pb + (size_t)q * ps;
+        int k, j;
+        if (cs == 1 && p + BP__NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
+            for (k = 0; k < kc; k++) {
+                const float *row = B + (size_t)k * rs + (size_t)p;
+                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = row[j];
+            }
+        } else if (cs == 1) {
+            for (k = 0; k < kc; k++) {
+                const float *row = B + (size_t)k * rs + (size_t)p;
+                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
+            }
+        } else if (p + BP__NR <= nc) {
+            /* the transpose of a row-major array, a whole panel: for each k, one float from
+               each of NR rows (each row's cache line serves 16 k in a row), stored as one
+               contiguous run */
+            const float *col = B + (size_t)p * cs;
+            k = 0;
+#if BP__SHUFFLE
+            for (; k + 8 <= kc; k += 8) {
+                if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
+                for (j = 0; j < BP__NR; j += 8)
+                    bp__transpose8(col + (size_t)j * cs + (size_t)k, cs, out + (size_t)k * BP__NR + (size_t)j, BP__NR);
+            }
+#endif
+            for (; k < kc; k++) {
+                if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
+                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
+            }
+        } else {
+            /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
+               of the panel at a time, zeros past nc (column by column, every store went to
+               another cache line) */
+            const float *col = B + (size_t)p * cs;
+            for (k = 0; k < kc; k++) {
+                float *o = out + (size_t)k * BP__NR;
+                for (j = 0; j < nc - p; j++) o[j] = col[(size_t)j * cs + (size_t)k];
+                for (; j < BP__NR; j++) o[j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* One R x NR tile of C at row i, column j (R: MR, or fewer for the last rows of a thread):
+   acc = (k0 == 0 ? 0 : C) + the sum over kc values of k of A(r, k) b(k, c), b(k, c) =
+   b[k ldb + c]. A is read in place: each k needs only R values of it (broadcast), while b, a
+   panel of B (packed, or in place), is the wide operand. Rows past mr repeat the last valid
+   row (read, never stored): nothing outside A is touched. The valid mr x nr corner goes to C,
+   or, on the last k block of the fused step, is the gradient of the same corner of W (row
+   stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
+   stored rows are multiplied by f'(Y) (the input deltas) while still in cache. Every element
+   is the same chain of fused multiply-adds whatever R: which kernel computes a row does not
+   change its bits. */
+/* The accumulators as vectors of half a tile row (the vector extension GCC and clang share),
+   the valid corner in and out through io: under clang always, under GCC on x86 without a
+   fast FMA. Written as float arrays, clang kept them in memory when indexed under loops to mr
+   or nr, and else copied each one between registers every k, spilling where registers are
+   few; GCC's -O3 vectorized the arrays' loops its own way without FMA (BENCHMARKS.md, "What
+   changed since the first run", the clang and GCC rows). The vector a * b + c is fused
+   exactly where BP__FMA is (by contract(fast) under clang with fmaf; else neither is, or the
+   command line decides for both): the same bits. With a fast FMA, GCC makes the best of the
+   plain arrays and keeps them: in ISO C it would not fuse the vector form. */
+#if BP__TILE_VEC
+#define BP__TILE_OUT io
+typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
+#if defined(BP__FUSED) && defined(__clang__)
+#define BP__CONTRACT _Pragma("clang fp contract(fast)")
+#else
+#define BP__CONTRACT
+#endif
+#else
+#define BP__TILE_OUT acc
+#endif
+
+BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, int k0, int kc,
+                                       const float *BP__RESTRICT b, size_t ldb, const int R,
+                                       const int NW) {
+    const int nr = g->N - j < NW ? g->N - j : NW;
+    const size_t at = (size_t)i * g->ldc + (size_t)j;
+    float *BP__RESTRICT C = g->C + at;
+#if BP__TILE_VEC
+    float io[BP__MR][BP__NR];
+    bp__vhalf v[BP__MR][2];
+#else
+    float acc[BP__MR][BP__NR];
+#endif
+    const float *a[BP__MR];
+    int k, r, c;
+    for (r = 0; r < R; r++)
+        a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
+    /* acc starts from C only when it holds partial sums: C may be untouched memory (the fused
+       step never stores it), and even a masked-off vector load from a page not yet mapped is
+       slow */
+#if BP__TILE_VEC
+    if (k0 > 0) {
+        for (r = 0; r < R; r++)
+            for (c = 0; c < NW; c++) io[r][c] = 0.0f;
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < nr; c++) io[r][c] = C[(size_t)r * g->ldc + (size_t)c];
+        for (r = 0; r < R; r++) {
+            BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
+            if (NW == BP__NR) BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
+        }
+    } else {
+        const bp__vhalf zero = {0.0f};
+        for (r = 0; r < R; r++) v[r][0] = v[r][1] = zero;
+    }
+    for (k = 0; k < kc; k++, b += ldb) {
+        BP__CONTRACT
+        bp__vhalf b0, b1;
+        BP_MEMCPY(&b0, b, sizeof b0);
+        if (NW == BP__NR) BP_MEMCPY(&b1, b + BP__NR / 2, sizeof b1);
+        BP__UNROLL
+        for (r = 0; r < R; r++) {
+            const float ar = a[r][(size_t)k * g->csa];
+            v[r][0] = ar * b0 + v[r][0];
+            if (NW == BP__NR) v[r][1] = ar * b1 + v[r][1];
+        }
+    }
+    for (r = 0; r < R; r++) {
+        BP_MEMCPY(io[r], &v[r][0], sizeof v[r][0]);
+        if (NW == BP__NR) BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
+    }
+#else
+    for (r = 0; r < R; r++)
+        for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
+    if (k0 > 0)
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < nr; c++) acc[r][c] = C[(size_t)r * g->ldc + (size_t)c];
+    for (k = 0; k < kc; k++, b += ldb) {
+        BP__UNROLL
+        for (r = 0; r < R; r++) {
+            const float ar = a[r][(size_t)k * g->csa];
+            BP__UNROLL
+            for (c = 0; c < NW; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
+        }
+    }
+#endif
+    if (g->piece && k0 + kc == g->K) {
+#if BP__TILE_VEC
+        g->piece(g, i, j, mr, nr, io[0], BP__NR);
+#else
+        /* a copy: the accumulators' own address, passed to a call GCC cannot see into, kept
+           them out of registers (the tile ran scalar) */
+        float out[BP__MR][BP__NR];
+        for (r = 0; r < mr; r++)
+            for (c = 0; c < NW; c++) out[r][c] = acc[r][c];
+        g->piece(g, i, j, mr, nr, out[0], BP__NR);
+#endif
+        return;
+    }
+    for (r = 0; r < mr; r++)
+        for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
+}
+
+/* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
+   stopped vectorizing them (BENCHMARKS.md). Threads split rows evenly, not by tiles
+   (256 rows in tiles of 6 are 43 tiles, 22 for one of two threads), so each may end on a
+   short tile, which a 2- or 4-row kernel computes in a fraction of a full one's time. */
+#define BP__TILE_FN(name, R, NW)                                                              \
+    BP__NOINLINE BP__PRIVATE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc, \
+                                       const float *BP__RESTRICT b, size_t ldb) {             \
+        bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R, NW);                                       \
+    }
+BP__TILE_FN(bp__tile, BP__MR, BP__NR)
+BP__TILE_FN(bp__tile2, 2, BP__NR)
+BP__TILE_FN(bp__half, BP__MR, BP__NR / 2)     /* a last panel of at most NR/2 columns */
+BP__TILE_FN(bp__half2, 2, BP__NR / 2)
+#if BP__MR > 4
+BP__TILE_FN(bp__tile4, 4, BP__NR)
+BP__TILE_FN(bp__half4, 4, BP__NR / 2)
+#else
+#define bp__tile4 bp__tile
+#define bp__half4 bp__half
+#endif
+
+/* The row tiles of rows i0 .. i1-1 against one panel: MR rows at a time, the last few by a
+   shorter kernel; a last panel of at most NR/2 columns (N = 784 ends on 16, a 10-class output
+   is 10) by kernels half as wide. */
+typedef void (*bp__kernel)(const bp__mm *g, int i, int mr, int j, int k0, int kc,
+                           const float *BP__RESTRICT b, size_t ldb);
+BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc, const float *b,
+                           size_t ldb) {
+    const int half = g->N - j <= BP__NR / 2;   /* half the work (and registers) for half a panel */
+    const bp__kernel k6 = half ? bp__half : bp__tile, k4 = half ? bp__half4 : bp__tile4;
+    const bp__kernel k2 = half ? bp__half2 : bp__tile2;
+    int i;
+    for (i = i0; i + BP__MR <= i1; i += BP__MR) k6(g, i, BP__MR, j, k0, kc, b, ldb);
+    if (i1 - i > 4)      k6(g, i, i1 - i, j, k0, kc, b, ldb);
+    else if (i1 - i > 2) k4(g, i, i1 - i, j, k0, kc, b, ldb);
+    else if (i1 > i)     k2(g, i, i1 - i, j, k0, kc, b, ldb);
+}
+
+/* The share of thread t of nt in n items: [n t / nt, n (t+1) / nt), contiguous, sizes
+   differing by at most one. */
+#define BP__SHARE(n, t, nt) (int)((long)(n) * (t) / (nt))
+
+/* Whether B's panels are read where they lie (see bp__gemm_part): rows contiguous, a panel
+   row at least a cache line, and a row stride that is not a multiple of 64 floats. */
+#define BP__IN_PLACE(g) ((g)->csb == 1 && BP__NR >= 16 && (g)->rsb % 64 != 0)
+
+/* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
+   columns are cut into panels of NR, split between the threads by columns (each a contiguous
+   run of panels) or by rows (each an even share of the rows against all panels; asked for,
+   or when there are fewer panels than threads). K is cut into blocks of KC.
+   When B's rows are contiguous (cs = 1), its panels are read where they lie, with B's row
+   stride (unless a panel row is less than a cache line, NR < 16, or the stride is a multiple
+   of 64 floats: rows 256 bytes apart share a few cache sets and evict each other; packing
+   was faster in both cases): nothing is copied, and no thread waits for another or reads
+   another's copy; only a last, partial panel is packed (zero-padded), by each thread that
+   needs it, in its own slot.
+   Else (B is a transpose) B is packed in blocks of at most NC columns, equal in panels: split
+   by columns, each thread packs its own panels, with a barrier between column blocks (which
+   reuse the pack area); split by rows, if the pack area holds a copy of a block for every
+   thread (with blocks made narrower, up to 4x as many), each packs its own, else they pack
+   it together, between two barriers. Every element of C stays with one thread and its order
+   of additions: any thread count gives the same bits. */
+BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
+    const int np = (g->N + BP__NR - 1) / BP__NR;
+    const int rows = g->by_rows || np < nt, full = g->N / BP__NR;
+    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
+    const int i0 = rows ? BP__SHARE(g->M, t, nt) : 0, i1 = rows ? BP__SHARE(g->M, t + 1, nt) : g->M;
+    const int inplace = BP__IN_PLACE(g)
+                        && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
+    const int room = (int)(g->pack_n / ps / (size_t)nt);       /* panels a private copy holds */
+    int nj = inplace ? 1 : (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
+    int alone = inplace || !rows || nt == 1;
+    int j, pc, jr, sync = 0;
+    float *pack = g->pack + (inplace && rows ? (size_t)t * ps : 0);
+    if (!alone && room > 0 && (np + room - 1) / room <= 4 * nj) {
+        if ((np + room - 1) / room > nj) nj = (np + room - 1) / room;
+        pack += (size_t)t * (size_t)room * ps;
+        alone = 1;
+    }
+    for (j = 0; j < nj; j++) {
+        const int b0 = BP__SHARE(np, j, nj), b1 = BP__SHARE(np, j + 1, nj);   /* the block */
+        /* the panels this thread packs, and those it computes */
+        const int mine0 = rows && alone ? 0 : BP__SHARE(b1 - b0, t, nt);
+        const int mine1 = rows && alone ? b1 - b0 : BP__SHARE(b1 - b0, t + 1, nt);
+        const int q0 = rows ? 0 : mine0, q1 = rows ? b1 - b0 : mine1;
+        const int jc = b0 * BP__NR, nc = (b1 * BP__NR < g->N ? b1 * BP__NR : g->N) - jc;
+        for (pc = 0; pc < g->K; pc += BP__KC) {
+            const int kc = g->K - pc < BP__KC ? g->K - pc : BP__KC;
+            const float *Bk = g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb;
+            if (inplace) {
+                if (full < q1)          /* the partial panel, zero-padded, into this slot */
+                    bp__pack_b(Bk + (size_t)full * BP__NR, g->rsb, 1, kc, nc - full * BP__NR, pack, ps, 0, 1, 0);
+            } else {
+#ifdef _OPENMP
+                /* a shared block: everyone is done with the last one; split by columns, only
+                   a new column block reuses another thread's panels */
+                if (nt > 1 && ((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
+#endif
+                bp__pack_b(Bk, g->rsb, g->csb, kc, nc, pack, ps, mine0, mine1, t);
+#ifdef _OPENMP
+                if (!alone) { BP__PRAGMA(omp barrier) }                    /* all packed */
+                /* (alone whenever nt == 1: one thread of a team, working for all, meets none) */
+#endif
+            }
+            for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR) {
+                const int q = jr / BP__NR;
+                const float *b = !inplace ? pack + (size_t)q * ps : q < full ? Bk + jr : pack;
+                const size_t ldb = inplace && q < full ? g->rsb : BP__NR;
+                bp__tiles(g, i0, i1, jc + jr, pc, kc, b, ldb);
+            }
+        }
+    }
+    /* split by rows, the thread's own rows; by columns, the same share of rows (the hook is
+       C-free then) */
+    if (g->rows_done && BP__SHARE(g->M, t, nt) < BP__SHARE(g->M, t + 1, nt))
+        g->rows_done(g, BP__SHARE(g->M, t, nt), BP__SHARE(g->M, t + 1, nt));
+    (void)sync;
+}
+
+/* The reference product, which BP_NO_SIMD builds instead of the kernels: C = A B by the
+   textbook triple loop, each element summed over k in order by BP__FMA, the same chain every
+   tile computes (so the same bits); then what the product is for, row by row: the fused step
+   from the row (bp_update's arithmetic), or C *= f'(Y); then the rows_done hook. This is the
+   place a port to a new compiler or instruction set starts from. */
+BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
+    int i, j, k;
+    for (i = 0; i < g->M; i++) {
+        const size_t row = (size_t)i * g->ldc;
+        float *c = g->C + row;
+        for (j = 0; j < g->N; j++) {
+            float acc = 0.0f;
+            for (k = 0; k < g->K; k++) {
+                const float a = g->A[(size_t)i * g->rsa + (size_t)k * g->csa];
+                acc = BP__FMA(a, g->B[(size_t)k * g->rsb + (size_t)j * g->csb], acc);
+            }
+            c[j] = acc;
+        }
+        if (g->piece) g->piece(g, i, 0, 1, g->N, c, g->ldc);
+    }
+    if (g->rows_done) g->rows_done(g, 0, g->M);
+}
+
+/* C = A B, or the fused step with it (see bp__mm). */
+BP__PRIVATE void bp__gemm(const bp__mm *g) {
+#ifdef BP_NO_SIMD
+    bp__gemm_ref(g);
+    return;
+#endif
+#ifdef BP_CBLAS
+    {
+        /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
+           transpose of a row-major array (Trans). A single row or column may have any
+           leading dimension, but BLAS insists on one at least as long as the row. The piece
+           hook then gets the stored rows, one at a time. */
+        const int ta = g->csa != 1, tb = g->csb != 1;
+        int lda = (int)(ta ? g->csa : g->rsa), ldb = (int)(tb ? g->csb : g->rsb), r;
+        if (lda < (ta ? g->M : g->K)) lda = ta ? g->M : g->K;
+        if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
+        for (r = 0; r < g->M && g->piece; r++) g->piece(g, r, 0, 1, g->N, g->C + (size_t)r * g->ldc, g->ldc);
+        if (g->rows_done) g->rows_done(g, 0, g->M);
+        return;
+    }
+#endif
+#ifdef _OPENMP
+    {
+        /* worth threads: enough work, and (split by rows) two row tiles a thread; too few
+           rows, and the columns may be split instead (cols_ok), a panel a thread at least */
+        const int nt = g->team ? omp_get_num_threads() : omp_get_max_threads();
+        const int np = (g->N + BP__NR - 1) / BP__NR;
+        bp__mm h;
+        int split;
+        /* rows_done free of C: the columns are split instead of the rows when there are too
+           few rows, or when B is packed and its panels go evenly to the threads (each then
+           packs only its own panels; split by rows, each packs all of B) */
+        if (g->by_rows && g->cols_ok && ((g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR)
+                                         || (!BP__IN_PLACE(g) && np >= nt && np % nt == 0))) {
+            h = *g;
+            h.by_rows = 0;
+            g = &h;
+        }
+        split = (long)g->M * g->N * g->K >= 4L * BP__OMP_MIN && (!g->by_rows || g->M >= 2 * BP__MR * nt);
+        BP_ASSERT(!g->rows_done || g->by_rows || g->cols_ok);
+        if (g->team) {       /* the team is there already: split, or leave it to one thread */
+            if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+            else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
+            if (!g->last) { BP__PRAGMA(omp barrier) }
+            return;
+        }
+        BP__PRAGMA(omp parallel if (split))
+        bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+    }
+#else
+    bp__gemm_part(g, 0, 1);
+#endif
+}
+
+/* Four rows of W against one x, each with bp__dot's arithmetic; x is loaded once for all four. */
+BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
+                          int n, float *out) {
+    const float *w0 = w, *w1 = w + stride, *w2 = w + 2 * stride, *w3 = w + 3 * stride;
+    float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
+    float r0, r1, r2, r3;
+    int i = 0, j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) {
+            const float xv = x[i + j];
+            s0[j] = BP__FMA(w0[i + j], xv, s0[j]); s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
+            s2[j] = BP__FMA(w2[i + j], xv, s2[j]); s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
+        }
+    r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
+    for (; i < n; i++) {
+        r0 = BP__FMA(w0[i], x[i], r0); r1 = BP__FMA(w1[i], x[i], r1);
+        r2 = BP__FMA(w2[i], x[i], r2); r3 = BP__FMA(w3[i], x[i], r3);
+    }
+    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
+}
+
+/* Four weight rows: first the pending one-sample SGD step w -= lr (gs[r] ga), then the dot
+   product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
+   on each row followed by bp__dot4, element for element. */
+BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1, float *BP__RESTRICT w2,
+                              float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
+                              float lr, const float *BP__RESTRICT x, int n, float *out) {
+    /* four restrict row pointers: the rows are distinct, and saying so spares the compiler
+       the run-time overlap checks it would otherwise put around the loop */
+    const float g0 = gs[0], g1 = gs[1], g2 = gs[2], g3 = gs[3];
+    float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
+    float r0, r1, r2, r3, g;
+    int i = 0, j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) {
+            const float xv = x[i + j], av = ga[i + j];
+            g = g0 * av; w0[i + j] -= lr * g; s0[j] = BP__FMA(w0[i + j], xv, s0[j]);
+            g = g1 * av; w1[i + j] -= lr * g; s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
+            g = g2 * av; w2[i + j] -= lr * g; s2[j] = BP__FMA(w2[i + j], xv, s2[j]);
+            g = g3 * av; w3[i + j] -= lr * g; s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
+        }
+    r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
+    for (; i < n; i++) {
+        g = g0 * ga[i]; w0[i] -= lr * g; r0 = BP__FMA(w0[i], x[i], r0);
+        g = g1 * ga[i]; w1[i] -= lr * g; r1 = BP__FMA(w1[i], x[i], r1);
+        g = g2 * ga[i]; w2[i] -= lr * g; r2 = BP__FMA(w2[i], x[i], r2);
+        g = g3 * ga[i]; w3[i] -= lr * g; r3 = BP__FMA(w3[i], x[i], r3);
+    }
+    out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
+}
+
+/* Square roots of 16 floats in place, by vector instructions where the target has them:
+   compilers do not vectorize sqrtf without -fno-math-errno, and Adam takes one per weight.
+   IEEE square roots are correctly rounded, so these are the same bits as sqrtf (BP_NO_SIMD's
+   plain loop). */
+#if defined(__AVX512F__) && !defined(BP_NO_SIMD)
+#include <immintrin.h>
+BP__PRIVATE void bp__sqrt16(float *r) { _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r))); }
+#elif defined(__AVX__) && !defined(BP_NO_SIMD)
+#include <immintrin.h>
+BP__PRIVATE void bp__sqrt16(float *r) {
+    _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
+    _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
+}
+#elif (defined(__SSE__) || defined(_M_X64)) && !defined(BP_NO_SIMD)
+#include <xmmintrin.h>
+BP__PRIVATE void bp__sqrt16(float *r) {
+    int j;
+    for (j = 0; j < 16; j += 4) _mm_storeu_ps(r + j, _mm_sqrt_ps(_mm_loadu_ps(r + j)));
+}
+#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(BP_NO_SIMD)
+#include <arm_neon.h>
+BP__PRIVATE void bp__sqrt16(float *r) {
+    int j;
+    for (j = 0; j < 16; j += 4) vst1q_f32(r + j, vsqrtq_f32(vld1q_f32(r + j)));
+}
+#else
+BP__PRIVATE void bp__sqrt16(float *r) {
+    int j;
+    for (j = 0; j < 16; j++) r[j] = BP_SQRTF(r[j]);
+}
+#endif
+
+/* =============================================================================================
+   PART 3. THE MODEL FORMAT and the file helpers (the format is specified in DESIGN.md)
+   ============================================================================================= */
 
 /* ---- saving and loading ----------------------------------------------------------------- */
 
