@@ -1,4 +1,5 @@
-/* backprop.h - v0.2.0 - neural networks trained by backpropagation, one C99 header - MIT or public domain
+/* backprop.h - v0.2.1 - neural networks trained by backpropagation, one C99 header
+   MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
      static     dense feed-forward nets (bp_net): forward pass, backward pass by the chain rule,
@@ -8,6 +9,14 @@
                 the parameters are refused (see ERRORS);
      recurrent  a fully connected recurrent net (bp_rnet) relaxed to a fixed point, its error
                 carried back by a second, linear relaxation (Almeida-Pineda): see bp_rnet below.
+
+   READING THE CODE (the implementation, after these declarations, in three fenced parts)
+     PART 1  the algorithm: layers, activations, losses, the forward pass, the backward pass by
+             the chain rule, the update rules, training, the recurrent net; read it alone.
+     PART 2  performance kernels, optional reading: the blocked GEMM (packing, tiles, threads,
+             BLAS); BP_NO_SIMD builds Part 1 on a plain triple loop instead, to the same bits.
+     PART 3  the model format: versioned, checksummed bytes that hostile input cannot break,
+             and the file helpers.
 
    ENABLE
      In exactly one C or C++ file:
@@ -38,8 +47,12 @@
                           (on the 2-core VM we measured, sleeping made 2 threads slower than 1).
                           Called inside a parallel region of yours, its products open nested
                           regions, which OpenMP runs on one thread unless nesting is enabled.
-     BACKPROP_NO_STDIO    leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
-                          never touches stdio. Implementation file.
+     BP_OMP_MIN           with OpenMP: the fewest floats a loop touches (a product: a quarter
+                          of its multiply-adds) for it to run on threads (default 16384).
+                          Implementation file.
+     BP_NO_STDIO          leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
+                          never touches stdio. Implementation file. (0.2.0's spelling,
+                          BACKPROP_NO_STDIO, still works until 0.3.)
      BP_NO_FMA            never use fmaf. By default the kernels use it where <math.h> says it
                           is an instruction (FP_FAST_FMAF), as with -march=native or on a
                           Cortex-M4F; results then differ from a build without FMA in the last
@@ -142,7 +155,7 @@
      expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
      is a single instruction (see BP_NO_FMA; never with the libm hooks); the file helpers
      also use fopen fread fwrite fflush fclose ferror remove rename (none of them under
-     BACKPROP_NO_STDIO). No malloc, ever. Adam's and RMSprop's square roots go through the
+     BP_NO_STDIO). No malloc, ever. Adam's and RMSprop's square roots go through the
      target's vector square root (<immintrin.h> / <xmmintrin.h> on x86, <arm_neon.h> on
      AArch64: compilers do not vectorize sqrtf), BP_SQRTF elsewhere; the same bits either way.
 
@@ -172,13 +185,19 @@
      lower lr, or set clip); a wrong but finite target; weight decay or momentum multiplying
      weights that are already beyond about 1e30. bp_sgd is the bare step, unchecked.
 */
+/* 0.2.0's spelling of an option, kept until 0.3 (options are BP_...; BACKPROP_... says how the
+   header is included) */
+#if defined(BACKPROP_NO_STDIO) && !defined(BP_NO_STDIO)
+#define BP_NO_STDIO
+#endif
+
 #ifndef BACKPROP_H
 #define BACKPROP_H
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 2
-#define BACKPROP_VERSION_PATCH 0
-#define BACKPROP_VERSION_STRING "0.2.0"
+#define BACKPROP_VERSION_PATCH 1
+#define BACKPROP_VERSION_STRING "0.2.1"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -222,8 +241,8 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_LOSS_ACT,       "cross-entropy needs a sigmoid or softmax output layer") \
     X(BP_ERR_MAX_BATCH,      "max_batch is less than 1") \
     X(BP_ERR_OVERFLOW,       "the sizes are too large: the float count overflows size_t") \
-    X(BP_ERR_PARAMS_SHORT,   "params is shorter than bp_params_size (or bp_rnet_params_size) says") \
-    X(BP_ERR_GRADS_SHORT,    "grads is shorter than bp_params_size (or bp_rnet_params_size) says") \
+    X(BP_ERR_PARAMS_SHORT,   "params is shorter than bp_params_size (or bp_rnet_...) says") \
+    X(BP_ERR_GRADS_SHORT,    "grads is shorter than bp_params_size (or bp_rnet_...) says") \
     X(BP_ERR_WORK_SHORT,     "work is shorter than bp_work_size (or bp_rnet_work_size) says") \
     X(BP_ERR_STATE_SHORT,    "the optimizer state is shorter than bp_opt_state_size says") \
     X(BP_ERR_BATCH,          "the batch (or sample count) is outside its range") \
@@ -417,7 +436,8 @@ BPDEF bp_status bp_evaluate(bp_net *net, const float *x, const float *target, in
    checks all n first). labels: batch (or n) ints, a length you vouch for. */
 BPDEF bp_status bp_train_step_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                                      const float *x, const int *labels, int batch, float *loss);
-BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *state,
+                                      size_t state_len,
                                       const float *x, const int *labels, int n, const int *order,
                                       float *mean_loss, int *done);
 BPDEF bp_status bp_evaluate_labels(bp_net *net, const float *x, const int *labels, int n,
@@ -531,7 +551,8 @@ BPDEF const float *bp_rnet_output(const bp_rnet *net);
    be NULL). BP_ERR_ADJOINT_NOT_SETTLED if the adjoint does not settle, BP_ERR_NONFINITE if a
    target, the loss, the adjoint or a gradient is infinite or NaN: in both cases grads must
    not be used (params are never touched here). */
-BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss);
+BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target,
+                                 float *loss);
 
 /* Applies *opt to net->params with the gradient in net->grads, as bp_update does for a bp_net
    (weight decay on W and U, not on b). Checked the same way: BP_ERR_NONFINITE, params and
@@ -568,8 +589,8 @@ BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_i
                              int *n_outputs, bp_act *act);
 BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len);
 
-#ifndef BACKPROP_NO_STDIO
-/* File helpers (compiled out by BACKPROP_NO_STDIO). Saving writes path + ".tmp" next to the
+#ifndef BP_NO_STDIO
+/* File helpers (compiled out by BP_NO_STDIO). Saving writes path + ".tmp" next to the
    target, then renames it over the target, so a crash mid-save leaves the previous file
    whole (it does not fsync: surviving power loss is the file system's business). Loading
    makes the checks of bp_load in one pass, decoding the parameters into grads (used as
@@ -577,7 +598,8 @@ BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len);
    allocated; about 5 KB of stack. BP_ERR_IO when the system refuses (errno says why). */
 BPDEF bp_status bp_save_file(const bp_net *net, const char *path);
 BPDEF bp_status bp_load_file(bp_net *net, const char *path);
-BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts, bp_loss *loss);
+BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts,
+                             bp_loss *loss);
 BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path);
 BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #endif
@@ -620,7 +642,7 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #define BP_MEMCPY memcpy
 #endif
 #include <float.h>      /* FLT_MAX, FLT_EPSILON: a freestanding header, no libc needed */
-#ifndef BACKPROP_NO_STDIO
+#ifndef BP_NO_STDIO
 #include <stdio.h>
 #endif
 #ifdef BP_CBLAS
@@ -766,13 +788,17 @@ extern "C" {
    never depend on the thread count. Without OpenMP it is the plain loop. */
 #ifdef _OPENMP
 #define BP__PRAGMA(x) _Pragma(#x)
-#ifndef BP__OMP_MIN
-#define BP__OMP_MIN 16384
+#ifndef BP_OMP_MIN
+#ifdef BP__OMP_MIN
+#define BP_OMP_MIN BP__OMP_MIN      /* 0.2.0's spelling, until 0.3 */
+#else
+#define BP_OMP_MIN 16384
+#endif
 #endif
 #define BP__FOR(team, work, i, n, STMT) do {                                                \
         if (team) {                                                                         \
             BP__PRAGMA(omp for schedule(static)) for (i = 0; i < (n); i++) { STMT }          \
-        } else if ((work) >= BP__OMP_MIN) {                                                 \
+        } else if ((work) >= BP_OMP_MIN) {                                                 \
             BP__PRAGMA(omp parallel for schedule(static)) for (i = 0; i < (n); i++) { STMT } \
         } else {                 /* not even an if(0) region: it costs a call per sample */ \
             for (i = 0; i < (n); i++) { STMT }                                              \
@@ -827,7 +853,8 @@ BP__PRIVATE void bp__gemm(const bp__mm *g);
 BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
                           int n, float *out);
 /* Four rows: the pending one-sample SGD step, then bp__dot4's products (Part 2). */
-BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1, float *BP__RESTRICT w2,
+BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
+                              float *BP__RESTRICT w2,
                               float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
                               float lr, const float *BP__RESTRICT x, int n, float *out);
 /* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where there are (Part 2). */
@@ -960,8 +987,9 @@ BP__PRIVATE float *bp__gather_buf(const bp_net *net) {     /* G: a gathered batc
 }
 
 BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after G (max_batch > 1 only) */
-    return net->max_batch > 1 ? bp__gather_buf(net) + (size_t)net->max_batch
-                                * ((size_t)net->sizes[0] + (size_t)net->sizes[net->n_layers]) : NULL;
+    const size_t g = (size_t)net->max_batch
+                     * ((size_t)net->sizes[0] + (size_t)net->sizes[net->n_layers]);
+    return net->max_batch > 1 ? bp__gather_buf(net) + g : NULL;
 }
 BP__PRIVATE size_t bp__pack_n(const bp_net *net) {     /* its floats: the rest of work */
     return net->max_batch > 1 ? net->n_work - (size_t)(bp__pack_buf(net) - net->work) : 0;
@@ -1162,8 +1190,9 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *B
 
 /* A macro, not a function: passing the partial sums by address would keep them in memory
    at -O2, where GCC does not always inline. */
-#define BP__HSUM(s) (((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14]))) \
-                   + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15]))))
+#define BP__HSUM(s)                                                                             \
+    (((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14])))      \
+     + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15]))))
 
 BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b, int n) {
     float s[BP__LANES] = {0}, r;
@@ -1208,8 +1237,9 @@ BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAM
    caller compiles a copy without them, since the square root and the division already keep
    the divider busy (BENCHMARKS.md, "Adam from the stored gradient"). */
 BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
-                                       float *BP__RESTRICT v, float gs, const float *BP__RESTRICT ga,
-                                       size_t n, const bp__rule *u, float wd, int bare) {
+                                       float *BP__RESTRICT v, float gs,
+                                       const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                       float wd, int bare) {
     const bp_opt *o = u->opt;
     const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
     const float eps = o->eps, c1 = u->c1, c2 = u->c2;
@@ -1243,7 +1273,8 @@ BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRIC
     }
 }
 
-BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m, float *BP__RESTRICT v,
+BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m,
+                                       float *BP__RESTRICT v,
                           float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                           float wd) {
     if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1);
@@ -1252,7 +1283,8 @@ BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRIC
 
 /* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
    without momentum); blocks of 16 as in bp__adam. */
-BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v, float *BP__RESTRICT b,
+BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v,
+                                          float *BP__RESTRICT b,
                              float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                              float wd) {
     const bp_opt *o = u->opt;
@@ -1297,7 +1329,8 @@ BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__REST
    span (0 for biases). bp_update and bp_train_step both come here, which makes them
    bit-identical. */
 BP__HOT BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
-                                  const float *BP__RESTRICT ga, size_t n, const bp__rule *u, float wd) {
+                                  const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                  float wd) {
     const bp_opt *opt = u->opt;
     const float lr = opt->lr, mu = opt->momentum;
     float *BP__RESTRICT v = s;
@@ -1394,7 +1427,8 @@ BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
     if (bp__adam_like(u->opt->method)) state[2 * u->plane] += 1.0f;
 }
 
-BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
+BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state,
+                                    size_t state_len) {
     if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
     return bp__check_rule(opt, state, state_len, net->n_params);
 }
@@ -1433,7 +1467,8 @@ BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
         const int n = i1 - o < 16 ? i1 - o : 16;
         for (s = 0; s < f->batch; s++) {
             const size_t row = (size_t)s * (size_t)f->no + (size_t)o;
-            for (c = 0; c < n; c++) f->z[row + (size_t)c] = g->C[(size_t)(o + c) * (size_t)f->batch + (size_t)s] + f->bias[o + c];
+            for (c = 0; c < n; c++) f->z[row + (size_t)c] = g->C[(size_t)(o
+                    + c) * (size_t)f->batch + (size_t)s] + f->bias[o + c];
         }
     }
     if (f->act != BP_SOFTMAX)
@@ -1462,8 +1497,8 @@ BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
    BP__NARROW units is split by samples, and each thread finishes its rows, softmax too.
    Returns whether it applied the activation. */
 BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z, int batch,
-                          int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act, float *a,
-                          int team) {
+                          int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act,
+                          float *a, int team) {
     int o, k;
     float r[4];
     if (batch > 1) {
@@ -1530,14 +1565,16 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
             int o, k;
             for (o = 0; o + 4 <= no; o += 4) {
                 float *w = p + (size_t)o * (size_t)ni;
-                bp__sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o, pend_x, opt->opt->lr, x, ni, r);
+                bp__sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o,
+                             pend_x, opt->opt->lr, x, ni, r);
                 for (k = 0; k < 4; k++) {
                     bp__step(bias + o + k, NULL, 1.0f, pend_d + o + k, 1, opt, 0.0f);
                     z[o + k] = r[k] + bias[o + k];
                 }
             }
             for (; o < no; o++) {
-                bp__step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt, 0.0f);
+                bp__step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt,
+                         0.0f);
                 bp__step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
                 z[o] = bp__dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
             }
@@ -1548,7 +1585,8 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
         if (!done)
             BP__FOR(team, (long)batch * no * (net->act[l] == BP_SOFTMAX ? 32 : 8), b, batch,
-                    bp__activate(net->act[l], z + (size_t)b * (size_t)no, a + (size_t)b * (size_t)no, 1, no););
+                    bp__activate(net->act[l], z + (size_t)b * (size_t)no,
+                                 a + (size_t)b * (size_t)no, 1, no););
         p += ((size_t)ni + 1) * (size_t)no;
         in = a;
     }
@@ -1579,7 +1617,8 @@ BP__PRIVATE float bp__sample_loss(const bp_net *net, const float *z, const float
         /* -[t log y + (1-t) log(1-y)], y = sigmoid z: log y = -softplus(-z) and
            log(1-y) = -softplus(z). Two non-negative terms: no cancellation when y rounds to 1
            (the equal form softplus(z) - t z loses it all at z = 30, t = 1). */
-        for (k = 0; k < n; k++) loss += t[k] * bp__softplus(-z[k]) + (1.0f - t[k]) * bp__softplus(z[k]);
+        for (k = 0; k < n; k++)
+            loss += t[k] * bp__softplus(-z[k]) + (1.0f - t[k]) * bp__softplus(z[k]);
     }
     return loss;
 }
@@ -1655,7 +1694,8 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
     int o, s, c;
     if (x->late) {
         const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
-        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u, x->u->opt->weight_decay);
+        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u,
+                 x->u->opt->weight_decay);
     }
     for (o = i0; o < i1; o += 16) {
         const int n = i1 - o < 16 ? i1 - o : 16;
@@ -1663,7 +1703,8 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
         for (c = 0; c < n; c++) gb[c] = g->A[o + c];
         for (s = 1; s < g->K; s++)
             for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
-        if (x->u) bp__step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u, 0.0f);
+        if (x->u) bp__step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u,
+                           0.0f);
     }
 }
 
@@ -1742,7 +1783,8 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
     if (bp__maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
     for (l = 1; l <= net->n_layers; l++) {
         const size_t n = b * (size_t)net->sizes[l];
-        const float d = bp__maxabs(bp__delta_buf(net, l), n), a = bp__maxabs(bp__act_buf(net, l), n);
+        const float d = bp__maxabs(bp__delta_buf(net, l), n), a = bp__maxabs(bp__act_buf(net, l),
+                n);
         const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
         if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
         if (u && !(u->opt->lr * bound <= BP__STEP_LIMIT)) return 0;
@@ -1762,8 +1804,8 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
    forward pass applies. *loss_out: the batch-mean loss. BP_ERR_NONFINITE if a check fails, with
    params, state and grads untouched. */
 BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target, int batch,
-                                   const bp__rule *opt, float *state, const float **defer0, int team,
-                                   float *loss_out) {
+                                   const bp__rule *opt, float *state, const float **defer0,
+                                   int team, float *loss_out) {
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
     float *losses = bp__loss_buf(net), *dout = bp__delta_buf(net, L);
@@ -1844,7 +1886,8 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
                 const size_t r = (size_t)o * (size_t)ni;
                 float gb = d[o];
                 if (opt) {
-                    bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt, opt->opt->weight_decay);
+                    bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt,
+                             opt->opt->weight_decay);
                     bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
                 } else {
                     bp__scale(gW + r, gb, aprev, ni);
@@ -1921,7 +1964,7 @@ BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *sta
     if (s != BP_OK) return s;
     for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
         const size_t off = bp__param_offset(net, l);
-        const size_t nw = (size_t)net->sizes[l] * (size_t)net->sizes[l + 1], no = (size_t)net->sizes[l + 1];
+        const size_t no = (size_t)net->sizes[l + 1], nw = (size_t)net->sizes[l] * no;
         float *W = net->params + off, *gW = net->grads + off, *vW = state ? state + off : NULL;
         bp__step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
         bp__step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
@@ -1930,7 +1973,8 @@ BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *sta
     return BP_OK;
 }
 
-BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len) {
+BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state,
+                                       size_t state_len) {
     bp_status s = bp__check_opt(net, opt, state, state_len);
     return s != BP_OK ? s : bp__apply_grads(net, opt, state);
 }
@@ -1956,7 +2000,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
     /* a batch worth threads: one parallel region for the whole step, every thread running
        the code below and splitting its products and loops (barriers, not forks, between);
        each thread makes the step's checks itself, on the same data, to the same verdict */
-    if (batch > 1 && (long)batch * (long)net->n_params >= 4L * BP__OMP_MIN
+    if (batch > 1 && (long)batch * (long)net->n_params >= 4L * BP_OMP_MIN
         && omp_get_max_threads() > 1 && !omp_in_parallel()) {
         BP__PRAGMA(omp parallel)
         {
@@ -2066,9 +2110,11 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
                 if (target) tb = target + (size_t)order[i] * nout;
             } else if (order) {      /* gather the batch into G: the same bits as a copy */
                 for (k = 0; k < b; k++) {
-                    BP_MEMCPY(gx + (size_t)k * nin, x + (size_t)order[i + k] * nin, nin * sizeof *gx);
+                    BP_MEMCPY(gx + (size_t)k * nin, x + (size_t)order[i + k] * nin,
+                              nin * sizeof *gx);
                     if (target)
-                        BP_MEMCPY(gt + (size_t)k * nout, target + (size_t)order[i + k] * nout, nout * sizeof *gt);
+                        BP_MEMCPY(gt + (size_t)k * nout, target + (size_t)order[i + k] * nout,
+                                  nout * sizeof *gt);
                 }
                 xb = gx;
                 tb = target ? gt : tb;
@@ -2098,7 +2144,8 @@ BPDEF bp_status bp_train_epoch(bp_net *net, const bp_opt *opt, float *state, siz
     return bp__epoch(net, opt, state, state_len, x, target, NULL, n, order, mean_loss, done);
 }
 
-BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *state,
+                                      size_t state_len,
                                       const float *x, const int *labels, int n, const int *order,
                                       float *mean_loss, int *done) {
     if (!labels) return BP_ERR_NULL;
@@ -2126,7 +2173,8 @@ BPDEF int bp_argmax(const float *v, int n) {
 }
 
 /* bp_evaluate and bp_evaluate_labels: target rows, or labels made into rows in G. */
-BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *target, const int *labels,
+BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *target,
+                                   const int *labels,
                                    int n, float *mean_loss, float *accuracy) {
     int done = 0, right = 0, nin, nout;
     float loss_sum = 0.0f, *gt;
@@ -2202,7 +2250,8 @@ BPDEF bp_status bp_gradcheck(bp_net *net, const float *x, const float *target, i
                              float step, float *max_err) {
     float nmax = 0.0f, emax = 0.0f;
     size_t i;
-    if (!net || !x || !target || !max_err || !net->params || !net->grads || !net->work) return BP_ERR_NULL;
+    if (!net || !x || !target || !max_err || !net->params || !net->grads
+        || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
     if (!(step >= 0.0f && bp__finite(step))) return BP_ERR_OPT;
     if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
@@ -2259,7 +2308,8 @@ BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs) {
 
 /* The rules of a recurrent topology and of its relaxation settings: bp_rnet_init and
    bp_rnet_settle enforce them, and so does the reader of a model's bytes. */
-BP__PRIVATE bp_status bp__check_rnet_topology(int n_units, int n_inputs, int n_outputs, bp_act act) {
+BP__PRIVATE bp_status bp__check_rnet_topology(int n_units, int n_inputs, int n_outputs,
+                                              bp_act act) {
     if (n_units < 1 || n_inputs < 0) return BP_ERR_SIZE;
     if (n_outputs < 1 || n_outputs > n_units) return BP_ERR_OUTPUTS;
     if (!bp__valid_enum((unsigned)act, BP_ACT_COUNT)) return BP_ERR_ACT;
@@ -2359,7 +2409,8 @@ typedef struct bp__noise { float gw, gc, gy; } bp__noise;
    a new low for BP__STALL steps: float cannot do better, so a tol below its resolution
    settles too instead of running to max_iters. Returns BP_OK, the status not_settled after
    max_iters steps, or BP_ERR_NONFINITE; *steps counts the steps taken. */
-BP__PRIVATE bp_status bp__relax(const bp_rnet *net, void (*map)(const bp_rnet *, const float *, float *),
+BP__PRIVATE bp_status bp__relax(const bp_rnet *net, void (*map)(const bp_rnet *, const float *,
+                                                                float *),
                                 const bp__noise *ns, float *v, float *out, bp_status not_settled,
                                 int *steps) {
     const int n = net->n_units;
@@ -2399,7 +2450,9 @@ BP__PRIVATE float bp__abs_sum_max(const float *W, int n, int by_rows) {
     for (i = 0; i < n; i++) {
         float sum = 0.0f;
         for (j = 0; j < n; j++) {
-            const float w = by_rows ? W[(size_t)i * (size_t)n + (size_t)j] : W[(size_t)j * (size_t)n + (size_t)i];
+            const size_t at = by_rows ? (size_t)i * (size_t)n + (size_t)j
+                                      : (size_t)j * (size_t)n + (size_t)i;
+            const float w = W[at];
             sum += w < 0.0f ? -w : w;
         }
         if (sum > most) most = sum;
@@ -2418,7 +2471,8 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     m = net->n_inputs;
     U = net->params + (size_t)n * (size_t)n;
     b = U + (size_t)n * (size_t)m;
-    x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1); fp = BP__RNET_ROW(net, 2); s = BP__RNET_ROW(net, 4);
+    x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1); fp = BP__RNET_ROW(net,
+            2); s = BP__RNET_ROW(net, 4);
     net->settled = 0;
     for (o = 0; o < n; o++) c[o] = b[o] + (m ? bp__dot(U + (size_t)o * (size_t)m, input, m) : 0.0f);
     if ((cmax = bp__maxabs(c, (size_t)n)) < 0.0f) { net->iters = 0; return BP_ERR_NONFINITE; }
@@ -2445,7 +2499,8 @@ BPDEF const float *bp_rnet_output(const bp_rnet *net) {
     return net->work + (net->n_units - net->n_outputs);
 }
 
-BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target, float *loss) {
+BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *target,
+                                 float *loss) {
     bp_status st = bp__rnet_check(net, input);
     int n, m, k, o;
     float *x, *e, *fp, *z, *t, *gW, *gU, *gb, sum = 0.0f;
@@ -2473,7 +2528,8 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
         ns.gy = 0.0f;
     }
     BP_MEMCPY(z, e, (size_t)n * sizeof *z);     /* start at e: the first term of the series */
-    st = bp__relax(net, bp__rnet_adjoint_map, &ns, z, t, BP_ERR_ADJOINT_NOT_SETTLED, &net->adjoint_iters);
+    st = bp__relax(net, bp__rnet_adjoint_map, &ns, z, t, BP_ERR_ADJOINT_NOT_SETTLED,
+                   &net->adjoint_iters);
     if (st != BP_OK) return st;
     gW = net->grads;
     gU = gW + (size_t)n * (size_t)n;
@@ -2572,11 +2628,11 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
 #define BP__SHUFFLE 0
 #endif
 
-/* A transposed panel reads NR rows at once, a line of each every 16 k: too many streams for
-   the hardware's prefetchers, and the loads waited on memory a few lines at a time. Asking
-   for the line two ahead in every row (BP__AHEAD floats) keeps about 2 NR lines on their way
-   (BENCHMARKS.md, v0.1.5's row). A pass reading the batch in order first did as well; a
-   burst of prefetches for a whole block did nothing. */
+/* A transposed panel reads NR rows at once, a new line of each every sixteenth k: too many
+   streams for the hardware's prefetchers, and the loads waited on memory a few lines at a
+   time. Asking for the line two ahead in every row (BP__AHEAD floats) keeps about 2 NR lines
+   on their way (BENCHMARKS.md, v0.1.5's row). A pass reading the batch in order first did as
+   well; a burst of prefetches for a whole block did nothing. */
 #define BP__AHEAD 32   /* (its test stays at the two call sites: moved inside, W2 ran slower) */
 BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
     int j;
@@ -2607,11 +2663,12 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
         } else if (cs == 1) {
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
+                for (j = 0; j < BP__NR; j++)
+                    out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
             }
         } else if (p + BP__NR <= nc) {
             /* the transpose of a row-major array, a whole panel: for each k, one float from
-               each of NR rows (each row's cache line serves 16 k in a row), stored as one
+               each of NR rows (each row's cache line serves sixteen k in a row), stored as one
                contiguous run */
             const float *col = B + (size_t)p * cs;
             k = 0;
@@ -2619,12 +2676,14 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
             for (; k + 8 <= kc; k += 8) {
                 if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
                 for (j = 0; j < BP__NR; j += 8)
-                    bp__transpose8(col + (size_t)j * cs + (size_t)k, cs, out + (size_t)k * BP__NR + (size_t)j, BP__NR);
+                    bp__transpose8(col + (size_t)j * cs + (size_t)k, cs,
+                                   out + (size_t)k * BP__NR + (size_t)j, BP__NR);
             }
 #endif
             for (; k < kc; k++) {
                 if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
-                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
+                for (j = 0; j < BP__NR; j++)
+                    out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
             }
         } else {
             /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
@@ -2843,12 +2902,14 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
             const float *Bk = g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb;
             if (inplace) {
                 if (full < q1)          /* the partial panel, zero-padded, into this slot */
-                    bp__pack_b(Bk + (size_t)full * BP__NR, g->rsb, 1, kc, nc - full * BP__NR, pack, ps, 0, 1, 0);
+                    bp__pack_b(Bk + (size_t)full * BP__NR, g->rsb, 1, kc, nc - full * BP__NR,
+                               pack, ps, 0, 1, 0);
             } else {
 #ifdef _OPENMP
                 /* a shared block: everyone is done with the last one; split by columns, only
                    a new column block reuses another thread's panels */
-                if (nt > 1 && ((rows && !alone) || (!rows && pc == 0)) && sync++) { BP__PRAGMA(omp barrier) }
+                if (nt > 1 && ((rows && !alone) || (!rows && pc == 0))
+                    && sync++) { BP__PRAGMA(omp barrier) }
 #endif
                 bp__pack_b(Bk, g->rsb, g->csb, kc, nc, pack, ps, mine0, mine1, t);
 #ifdef _OPENMP
@@ -2912,7 +2973,8 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
-        for (r = 0; r < g->M && g->piece; r++) g->piece(g, r, 0, 1, g->N, g->C + (size_t)r * g->ldc, g->ldc);
+        for (r = 0; r < g->M && g->piece; r++) g->piece(g, r, 0, 1, g->N,
+                                                        g->C + (size_t)r * g->ldc, g->ldc);
         if (g->rows_done) g->rows_done(g, 0, g->M);
         return;
     }
@@ -2934,7 +2996,8 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
             h.by_rows = 0;
             g = &h;
         }
-        split = (long)g->M * g->N * g->K >= 4L * BP__OMP_MIN && (!g->by_rows || g->M >= 2 * BP__MR * nt);
+        split = (long)g->M * g->N * g->K >= 4L * BP_OMP_MIN && (!g->by_rows || g->M >= 2 * BP__MR
+                                                                * nt);
         BP_ASSERT(!g->rows_done || g->by_rows || g->cols_ok);
         if (g->team) {       /* the team is there already: split, or leave it to one thread */
             if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
@@ -2974,7 +3037,8 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
 /* Four weight rows: first the pending one-sample SGD step w -= lr (gs[r] ga), then the dot
    product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
    on each row followed by bp__dot4, element for element. */
-BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1, float *BP__RESTRICT w2,
+BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
+                              float *BP__RESTRICT w2,
                               float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
                               float lr, const float *BP__RESTRICT x, int n, float *out) {
     /* four restrict row pointers: the rows are distinct, and saying so spares the compiler
@@ -3136,7 +3200,8 @@ BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
     bp__put32(h + 8, BP__FORMAT_VERSION);
     bp__put32(h + 12, m->kind);
     bp__put32(h + 16, (uint32_t)total);
-    bp__put32(h + 20, (uint32_t)(((uint64_t)total >> 16) >> 16));   /* no shift by 32 on 32-bit size_t */
+    bp__put32(h + 20,
+              (uint32_t)(((uint64_t)total >> 16) >> 16));   /* no shift by 32 on 32-bit size_t */
     if (m->kind == 1) {
         bp__put32(h + k, (uint32_t)m->n_layers); k += 4;
         bp__put32(h + k, (uint32_t)m->loss); k += 4;
@@ -3158,7 +3223,7 @@ BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
 /* Where bytes go: a buffer or a file, with the running CRC. */
 typedef struct bp__sink {
     unsigned char *mem;
-#ifndef BACKPROP_NO_STDIO
+#ifndef BP_NO_STDIO
     FILE *f;
 #endif
     uint32_t crc;
@@ -3171,7 +3236,7 @@ BP__PRIVATE void bp__sink_write(bp__sink *s, const unsigned char *p, size_t n) {
         BP_MEMCPY(s->mem, p, n);
         s->mem += n;
     }
-#ifndef BACKPROP_NO_STDIO
+#ifndef BP_NO_STDIO
     else if (fwrite(p, 1, n, s->f) != n) s->failed = 1;
 #endif
 }
@@ -3193,7 +3258,7 @@ BP__PRIVATE void bp__write_model(bp__sink *s, const bp__model *m, const float *p
 typedef struct bp__src {
     const unsigned char *mem;
     size_t len, pos;
-#ifndef BACKPROP_NO_STDIO
+#ifndef BP_NO_STDIO
     FILE *f;
 #endif
     uint32_t crc;
@@ -3206,7 +3271,7 @@ BP__PRIVATE size_t bp__src_read(bp__src *s, unsigned char *dst, size_t n) {
         got = s->len - s->pos < n ? s->len - s->pos : n;
         BP_MEMCPY(dst, s->mem + s->pos, got);
     }
-#ifndef BACKPROP_NO_STDIO
+#ifndef BP_NO_STDIO
     else got = fread(dst, 1, n, s->f);
 #endif
     s->pos += got;
@@ -3233,7 +3298,8 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
     if (s->mem) {
         if (total > (uint64_t)s->len) return BP_ERR_TRUNCATED;
         if (total < (uint64_t)s->len) return BP_ERR_TRAILING;
-        if (bp__crc32(0, s->mem, s->len - 4) != bp__get32(s->mem + s->len - 4)) return BP_ERR_CHECKSUM;
+        if (bp__crc32(0, s->mem,
+                      s->len - 4) != bp__get32(s->mem + s->len - 4)) return BP_ERR_CHECKSUM;
     }
     m->kind = bp__get32(h + 12);
     if (m->kind == 1) {
@@ -3255,13 +3321,15 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
             if (!bp__valid_enum(v, BP_ACT_COUNT)) return BP_ERR_CORRUPT;
             m->acts[l] = (bp_act)v;
         }
-        if (bp__check_topology(m->n_layers, m->sizes, m->acts, m->loss) != BP_OK) return BP_ERR_CORRUPT;
+        if (bp__check_topology(m->n_layers, m->sizes, m->acts,
+                               m->loss) != BP_OK) return BP_ERR_CORRUPT;
         m->n_params = bp_params_size(m->n_layers, m->sizes);
     } else if (m->kind == 2) {
         const unsigned char *t = h + BP__HEAD_FIXED;
         if (bp__src_read(s, h + BP__HEAD_FIXED, 28) < 28) return BP_ERR_TRUNCATED;
         /* range checks so that the conversions below are exact; then bp_rnet_init's rules */
-        if (bp__get32(t) > 0x7fffffffu || bp__get32(t + 4) > 0x7fffffffu || bp__get32(t + 8) > 0x7fffffffu
+        if (bp__get32(t) > 0x7fffffffu || bp__get32(t + 4) > 0x7fffffffu || bp__get32(t
+                + 8) > 0x7fffffffu
             || !bp__valid_enum(bp__get32(t + 12), BP_ACT_COUNT) || bp__get32(t + 24) > 0x7fffffffu)
             return BP_ERR_CORRUPT;
         m->n_units = (int)bp__get32(t);
@@ -3430,7 +3498,7 @@ BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len) {
     return st;
 }
 
-#ifndef BACKPROP_NO_STDIO
+#ifndef BP_NO_STDIO
 /* Writes the model to path + ".tmp", then renames it over path. */
 BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, const char *path) {
     char tmp[4096];
@@ -3467,7 +3535,8 @@ BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, con
 
 /* Reads and checks the model at path; decodes its parameters into scratch (scratch_n floats)
    when the count matches. */
-BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, float *scratch, size_t scratch_n) {
+BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, float *scratch,
+                                     size_t scratch_n) {
     bp__src s;
     bp_status st;
     if (!path) return BP_ERR_NULL;
@@ -3499,7 +3568,8 @@ BPDEF bp_status bp_save_file(const bp_net *net, const char *path) {
     return bp__save_file(&m, net->params, path);
 }
 
-BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts, bp_loss *loss) {
+BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts,
+                             bp_loss *loss) {
     bp__model m;
     bp_status st = bp__parse_file(path, &m, NULL, 0);
     return st != BP_OK ? st : bp__peek_out(&m, n_layers, sizes, acts, loss);
@@ -3528,7 +3598,7 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
     if (st == BP_OK) bp__rnet_settings(net, &got);
     return st;
 }
-#endif /* BACKPROP_NO_STDIO */
+#endif /* BP_NO_STDIO */
 
 #ifdef __cplusplus
 }
@@ -3537,52 +3607,15 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 #endif /* BACKPROP_IMPLEMENTATION */
 
 /*
-   VERSION HISTORY
-     0.2.0 (2026-12-04)  breaking: bp_init and bp_rnet_init take each array's length and refuse
-                         a short one; optimizer state (velocity, Adam's moments) is passed with
-                         its length, after the bp_opt (bp_update(net, opt, state, len), ...);
-                         bp_train_epoch takes an order and reports how far it got; bp_opt has
-                         new fields (use bp_opt_sgd / bp_opt_adam); bp_randomize, bp_sgd and
-                         bp_rnet_randomize return a status; the work layout keeps every layer's
-                         deltas. New: Adam, AdamW, RMSprop, clipping; class labels; bp_shuffle;
-                         schedules; bp_gradcheck; bp_rnet_update. Training refuses non-finite
-                         values and out-of-range targets before writing anything; relaxations
-                         stop on a scale-aware test float can always pass. Same bits as 0.1.5
-                         for every 0.1 setting.
-     0.1.5 (2026-11-28)  the transposing pack asks for each row's next lines ahead (its rows
-                         are too many streams for the hardware's prefetchers). Same results.
-     0.1.4 (2026-11-28)  batched products: the AVX-512 tile is 8 x 32, not 6 x 32; with AVX
-                         the transposing pack moves 8 x 8 blocks through registers, and a
-                         partial last panel row by row; threads that each pack a whole block
-                         start at different panels. Fixed: bp_sgd and bp_update are never
-                         inlined (in a caller whose arrays GCC could not tell apart it dropped
-                         their restrict and ran the update scalar). Same results.
-     0.1.3 (2026-11-28)  batched products: GCC's AVX2 + FMA tile is 4 x 16, not 6 x 16, whose
-                         accumulators did not fit the 16 registers; the tile's accumulators are
-                         vectors under clang and under GCC on x86 without a fast FMA; a last
-                         panel of at most half the tile width goes to half-width kernels;
-                         activations, their derivatives and the row-major pack vectorize at
-                         GCC -O2 too; with threads, a product whose B is packed splits its
-                         columns where its panels divide evenly. Same results.
-     0.1.2 (2026-11-28)  batched products: threads split rows evenly, the last rows by 2- and
-                         4-row kernels; a narrow layer's forward product (an output layer of a
-                         few classes) split by samples, each finished by its thread; a weight
-                         gradient with too few rows to split splits its columns. Same results.
-                         Under clang the tile's accumulators stay in registers, and bp_sgd
-                         vectorizes under clang and GCC -O2 (restrict parameters, not locals).
-     0.1.1 (2026-11-28)  faster batched training: the weight-gradient product applies the
-                         update tile by tile (a batched bp_train_step no longer stores the weight
-                         gradient), the forward product transposes the smaller operand,
-                         row-major operands are mostly read in place, a batched bp_train_step
-                         is one OpenMP parallel region; bp_work_size needs less (the pack
-                         area P holds B panels only).
-                         (How much each version gained: BENCHMARKS.md, "What changed".)
-     0.1.0 (2026-11-27)  dense layers, six activations, squared and cross-entropy losses,
-                         forward/backward over caller-owned arrays, SGD with momentum, Nesterov
-                         and weight decay, fused train step and epoch, seeded init, evaluation
-                         helpers; bp_rnet, recurrent backpropagation to a fixed point
-                         (Almeida-Pineda); versioned, checksummed save/load with file helpers;
-                         blocked GEMM for batches, optional OpenMP and CBLAS.
+   VERSION HISTORY (one line each; the details: README "Breaking changes", BENCHMARKS.md)
+     0.2.1 (2026-12-04)  three fenced parts; BP_NO_SIMD, the plain path, same bits; BP_NO_STDIO
+     0.2.0 (2026-12-04)  breaking: array lengths; Adam, AdamW, RMSprop, labels; no NaN steps
+     0.1.5 (2026-11-28)  the transposing pack prefetches each row's next lines
+     0.1.4 (2026-11-28)  AVX-512 tile 8 x 32; 8 x 8 transposes; bp_sgd, bp_update not inlined
+     0.1.3 (2026-11-28)  tiles that fit their registers; half-width kernels for a last panel
+     0.1.2 (2026-11-28)  threads split rows evenly; narrow layers split by samples
+     0.1.1 (2026-11-28)  the weight gradient's step fused into its product; one OpenMP region
+     0.1.0 (2026-11-27)  dense and recurrent backpropagation, SGD, save/load, GEMM, OpenMP
 
    ---------------------------------------------------------------------------------------------
    This software is available under two licenses; choose whichever you prefer.

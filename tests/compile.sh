@@ -38,6 +38,8 @@ for cc in $ccs; do
     try "$cc included twice"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/twice.c -lm
     try "$cc two units"          $cc $STRICT $PICKY -o "$out/prog" tests/compile/tu_a.c tests/compile/tu_b.c -lm
     try "$cc hooks, no libm"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/hooks.c
+    try "$cc hooks, no libm, BACKPROP_NO_STDIO (0.2.0's spelling)" $cc $STRICT $PICKY -DOLD_SPELLING \
+        -o "$out/prog" tests/compile/hooks.c
     # bp_sgd and bp_update stay calls (see update_calls.c), at the optimization that inlines most
     if command -v objdump >/dev/null 2>&1; then
         try "$cc -O3: bp_sgd and bp_update are not inlined into their caller" sh -c \

@@ -1,5 +1,6 @@
-/* Built without libm, <math.h> and <stdio.h> (BACKPROP_NO_STDIO): every libm and libc function
-   the core uses comes through a hook. Linked without -lm; the hooks count their calls. */
+/* Built without libm, <math.h> and <stdio.h> (BP_NO_STDIO; with -DOLD_SPELLING, 0.2.0's
+   BACKPROP_NO_STDIO, which still works until 0.3): every libm and libc function the core uses
+   comes through a hook. Linked without -lm; the hooks count their calls. */
 #include <stddef.h>
 
 static int calls_exp, calls_log, calls_tanh, calls_sqrt, calls_memset, calls_memcpy;
@@ -30,7 +31,11 @@ static void *my_memcpy(void *d, const void *s, size_t n) { unsigned char *q = (u
 #define BP_SQRTF my_sqrt
 #define BP_MEMSET my_memset
 #define BP_MEMCPY my_memcpy
+#ifdef OLD_SPELLING
 #define BACKPROP_NO_STDIO
+#else
+#define BP_NO_STDIO
+#endif
 #define BACKPROP_IMPLEMENTATION
 #include "../../backprop.h"
 
@@ -38,7 +43,7 @@ static void *my_memcpy(void *d, const void *s, size_t n) { unsigned char *q = (u
 #error "<math.h> was included although every libm hook is defined"
 #endif
 #ifdef EOF
-#error "<stdio.h> was included under BACKPROP_NO_STDIO"
+#error "<stdio.h> was included under BP_NO_STDIO"
 #endif
 
 int main(void) {

@@ -1,9 +1,9 @@
 /* A small trainer for a microcontroller: init, randomize, forward, backward and SGD (with
-   momentum) on XOR, every array static, no stdio (BACKPROP_NO_STDIO), nothing allocated.
+   momentum) on XOR, every array static, no stdio (BP_NO_STDIO), nothing allocated.
    tests/embedded.sh builds it for a Cortex-M4 with hard float and measures what the library
    adds against BASELINE (the same program without the library); it also runs it on the host,
    where the exit status says whether it learned XOR (0: every output within 0.1). */
-#define BACKPROP_NO_STDIO
+#define BP_NO_STDIO
 #define BACKPROP_IMPLEMENTATION
 #include "../../backprop.h"
 #ifdef SEMIHOSTING
