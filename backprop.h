@@ -1490,52 +1490,59 @@ BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
     }
 }
 
-/* z[b][o] = sum_i W[o][i] x[b][i] + bias[o]: one sample by dot products, four weight rows at
-   a time; a batch by the GEMM, as X W^T, or, when the batch is smaller than the layer (the
-   smaller operand is the one transposed into panels), as (W X^T)^T through the scratch zt,
-   and then, unless act is softmax, a = act(z) in the same pass; X W^T for fewer than
-   BP__NARROW units is split by samples, and each thread finishes its rows, softmax too.
-   Returns whether it applied the activation. */
+/* A batch's z[b][o] = sum_i W[o][i] x[b][i] + bias[o] by the GEMM: as X W^T, or, when the
+   batch is smaller than the layer (the smaller operand is the one transposed into panels), as
+   (W X^T)^T through the scratch zt, and then, unless act is softmax, a = act(z) in the same
+   pass; X W^T for fewer than BP__NARROW units is split by samples, and each thread finishes
+   its rows, softmax too. Returns whether it applied the activation. */
+BP__PRIVATE int bp__dense_batch(const float *W, const float *bias, const float *x, float *z,
+                                int batch, int ni, int no, float *pack, size_t pack_n, float *zt,
+                                bp_act act, float *a, int team) {
+    bp__mm g;
+    bp__fwd_ctx f;
+    int b;
+    BP_MEMSET(&g, 0, sizeof g);
+    g.K = ni;
+    g.pack = pack;
+    g.pack_n = pack_n;
+    g.team = team;
+    f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
+    if (batch < no) {
+        g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
+        g.A = W; g.rsa = (size_t)ni; g.csa = 1;
+        g.B = x; g.rsb = 1; g.csb = (size_t)ni;
+        g.C = zt; g.ldc = (size_t)batch;
+        g.rows_done = bp__fwd_rows; g.ctx = &f;
+        bp__gemm(&g);
+        return act != BP_SOFTMAX;
+    }
+    g.M = batch; g.N = no;
+    g.A = x; g.rsa = (size_t)ni; g.csa = 1;
+    g.B = W; g.rsb = 1; g.csb = (size_t)ni;
+    g.C = z; g.ldc = (size_t)no;
+    if (no < BP__NARROW) {       /* too few columns to split: rows, each finished at once */
+        g.by_rows = 1;
+        g.rows_done = bp__fwd_xw_rows; g.ctx = &f;
+        bp__gemm(&g);
+        return 1;
+    }
+    bp__gemm(&g);
+    BP__FOR(team, (long)batch * no, b, batch,
+            int c;
+            for (c = 0; c < no; c++) z[(size_t)b * (size_t)no + (size_t)c] += bias[c];);
+    return 0;
+}
+
+/* z = W x + b: z[o] = sum_i W[o][i] x[i] + bias[o] (a batch: each row of x, by
+   bp__dense_batch). One sample by dot products, four rows at a time (bp__dot4, Part 2: the
+   same sums as bp__dot). Returns whether it applied the activation too (only a batch may). */
 BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z, int batch,
                           int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act,
                           float *a, int team) {
     int o, k;
     float r[4];
-    if (batch > 1) {
-        bp__mm g;
-        bp__fwd_ctx f;
-        int b;
-        BP_MEMSET(&g, 0, sizeof g);
-        g.K = ni;
-        g.pack = pack;
-        g.pack_n = pack_n;
-        g.team = team;
-        f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
-        if (batch < no) {
-            g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
-            g.A = W; g.rsa = (size_t)ni; g.csa = 1;
-            g.B = x; g.rsb = 1; g.csb = (size_t)ni;
-            g.C = zt; g.ldc = (size_t)batch;
-            g.rows_done = bp__fwd_rows; g.ctx = &f;
-            bp__gemm(&g);
-            return act != BP_SOFTMAX;
-        }
-        g.M = batch; g.N = no;
-        g.A = x; g.rsa = (size_t)ni; g.csa = 1;
-        g.B = W; g.rsb = 1; g.csb = (size_t)ni;
-        g.C = z; g.ldc = (size_t)no;
-        if (no < BP__NARROW) {       /* too few columns to split: rows, each finished at once */
-            g.by_rows = 1;
-            g.rows_done = bp__fwd_xw_rows; g.ctx = &f;
-            bp__gemm(&g);
-            return 1;
-        }
-        bp__gemm(&g);
-        BP__FOR(team, (long)batch * no, b, batch,
-                int c;
-                for (c = 0; c < no; c++) z[(size_t)b * (size_t)no + (size_t)c] += bias[c];);
-        return 0;
-    }
+    if (batch > 1)
+        return bp__dense_batch(W, bias, x, z, batch, ni, no, pack, pack_n, zt, act, a, team);
     for (o = 0; o + 4 <= no; o += 4) {
         bp__dot4(W + (size_t)o * (size_t)ni, (size_t)ni, x, ni, r);
         for (k = 0; k < 4; k++) z[o + k] = r[k] + bias[o + k];
@@ -1560,7 +1567,13 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
         float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
         float *bias = p + (size_t)ni * (size_t)no;
         int b, done = 0;
-        if (l == 0 && pend_d) {
+        if (!(l == 0 && pend_d)) {                          /* z = W a + b (then a = f(z)) */
+            done = bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__pack_n(net),
+                             bp__delta_buf(net, l + 1), net->act[l], a, team);
+        } else {
+            /* a per-sample SGD epoch's first layer: the previous sample's step W -= lr d x^T,
+               b -= lr d, row by row in the same pass as this sample's z = W x + b (bp__sgd_dot4:
+               bp__step's arithmetic, then bp__dot's) */
             float r[4];
             int o, k;
             for (o = 0; o + 4 <= no; o += 4) {
@@ -1578,9 +1591,6 @@ BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, con
                 bp__step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
                 z[o] = bp__dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
             }
-        } else {
-            done = bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__pack_n(net),
-                             bp__delta_buf(net, l + 1), net->act[l], a, team);
         }
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
         if (!done)
@@ -1793,16 +1803,64 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
     return 1;
 }
 
+/* A batch's input deltas D_l = (D_{l+1} W_l) * f'(A_l): the GEMM with M = batch, N = ni,
+   K = no, each finished piece multiplied by f' at once (bp__deriv_piece). */
+BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
+    const int ni = net->sizes[l], no = net->sizes[l + 1];
+    bp__mm g;
+    bp__deriv_ctx dc;
+    BP_MEMSET(&g, 0, sizeof g);
+    g.pack = bp__pack_buf(net);
+    g.pack_n = bp__pack_n(net);
+    g.team = team;
+    g.M = batch; g.N = ni; g.K = no;
+    g.A = bp__delta_buf(net, l + 1); g.rsa = (size_t)no; g.csa = 1;
+    g.B = net->params + bp__param_offset(net, l); g.rsb = (size_t)ni; g.csb = 1;
+    g.C = bp__delta_buf(net, l); g.ldc = (size_t)ni;
+    dc.Y = bp__act_buf(net, l); dc.act = net->act[l - 1];
+    g.piece = bp__deriv_piece; g.ctx = &dc;
+    bp__gemm(&g);
+}
+
+/* A batch's gradient of layer l, gW = D^T A (M = no, N = ni, K = batch; A = aprev), the
+   bias gradient the column sums of D, each thread summing and stepping the rows it computed
+   (bp__grad_rows). With opt, SGD's step is applied to each finished piece and gW never stored
+   (bp__grad_piece); Adam and RMSprop take a square root and a division a weight, and are
+   applied to a thread's stored rows at once, which ran faster than a piece at a time
+   (BENCHMARKS.md, "Adam from the stored gradient"). */
+BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int batch,
+                                  const bp__rule *opt, float *state, int team) {
+    const int ni = net->sizes[l], no = net->sizes[l + 1];
+    const size_t off = bp__param_offset(net, l);
+    bp__mm g;
+    bp__grad_ctx gc;
+    BP_MEMSET(&g, 0, sizeof g);
+    g.pack = bp__pack_buf(net);
+    g.pack_n = bp__pack_n(net);
+    g.team = team;
+    g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;       /* each thread its rows of W */
+    g.A = bp__delta_buf(net, l + 1); g.rsa = 1; g.csa = (size_t)no;
+    g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
+    g.C = net->grads + off; g.ldc = (size_t)ni;
+    gc.u = opt; gc.W = net->params + off; gc.V = state ? state + off : NULL;
+    gc.late = opt && opt->opt->method != BP_SGD;
+    g.piece = opt && !gc.late ? bp__grad_piece : NULL;
+    g.rows_done = bp__grad_rows;
+    g.ctx = &gc;
+    g.cols_ok = !gc.late;                                 /* late reads C */
+    g.last = l == 0;
+    bp__gemm(&g);
+}
+
 /* The backward pass, in two phases, so that nothing is written before everything is known to
    be finite. 1: the deltas of every layer from the output down, with the old weights:
-   D_L = dLoss/dz of the output, then D_l = (D_{l+1} W_l) * f'(A_l) (a batch by the GEMM, one
-   sample row by row: D_l += D_{l+1}[o] W_l[o]); layer 0 needs no input deltas. Then the
-   checks (bp__step_ok). 2: each layer's weight gradient D_{l+1}^T A_l, with the bias gradient
-   the column sums of D_{l+1}: with opt (the fused step) applied as it is computed, tile by
-   tile or row by row, never stored; else stored in grads. With defer0 (bp_train_epoch, one
-   sample, plain SGD) layer 0 is left alone and *defer0 points at its deltas, which the next
-   forward pass applies. *loss_out: the batch-mean loss. BP_ERR_NONFINITE if a check fails, with
-   params, state and grads untouched. */
+   D_L = dLoss/dz of the output, then D_l = (D_{l+1} W_l) * f'(A_l); layer 0 needs no input
+   deltas. Then the checks (bp__step_ok). 2: each layer's gradient dL/dW_l = D_{l+1}^T A_l,
+   dL/db_l = the column sums of D_{l+1}: with opt (the fused step) applied as it is computed,
+   else stored in grads. With defer0 (bp_train_epoch, one sample, plain SGD) layer 0 is left
+   alone and *defer0 points at its deltas, which the next forward pass applies. *loss_out: the
+   batch-mean loss. BP_ERR_NONFINITE if a check fails, with params, state and grads untouched.
+   One sample is written out below; a batch does the same through the GEMM. */
 BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target, int batch,
                                    const bp__rule *opt, float *state, const float **defer0,
                                    int team, float *loss_out) {
@@ -1812,40 +1870,27 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
     const float scale = 1.0f / (float)batch;
     float loss = 0.0f;
     int l, b, o;
-    /* each sample's loss and output deltas; the losses summed in order */
+    /* each sample's loss and output deltas D_L; the losses summed in order */
     BP__FOR(team, (long)batch * nout * 32, b, batch,
             const size_t off = (size_t)b * (size_t)nout;
             losses[b] = bp__sample_loss(net, z + off, y + off, target + off, nout);
             bp__output_delta(net, y + off, target + off, dout + off, nout, scale););
     for (b = 0; b < batch; b++) loss += losses[b];
     *loss_out = loss * scale;
-    for (l = L - 1; l >= 1; l--) {                      /* 1: the deltas, old weights */
+    for (l = L - 1; l >= 1; l--) {          /* 1: D_l = (D_{l+1} W_l) * f'(A_l), old weights */
         const int ni = net->sizes[l], no = net->sizes[l + 1];
         const float *W = net->params + bp__param_offset(net, l), *d = bp__delta_buf(net, l + 1);
-        const float *aprev = bp__act_buf(net, l);
         float *dprev = bp__delta_buf(net, l);
-        if (batch > 1) {                        /* M = batch, N = ni, K = no */
-            bp__mm g;
-            bp__deriv_ctx dc;
-            BP_MEMSET(&g, 0, sizeof g);
-            g.pack = bp__pack_buf(net);
-            g.pack_n = bp__pack_n(net);
-            g.team = team;
-            g.M = batch; g.N = ni; g.K = no;
-            g.A = d; g.rsa = (size_t)no; g.csa = 1;
-            g.B = W; g.rsb = (size_t)ni; g.csb = 1;
-            g.C = dprev; g.ldc = (size_t)ni;
-            dc.Y = aprev; dc.act = net->act[l - 1];        /* then dprev *= f'(aprev) */
-            g.piece = bp__deriv_piece; g.ctx = &dc;
-            bp__gemm(&g);
-        } else {
-            BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
-            for (o = 0; o < no; o++) bp__axpy(dprev, d[o], W + (size_t)o * (size_t)ni, ni);
-            bp__mul_deriv(net->act[l - 1], aprev, dprev, (size_t)ni);
+        if (batch > 1) {
+            bp__input_grads(net, l, batch, team);
+            continue;
         }
+        BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
+        for (o = 0; o < no; o++) bp__axpy(dprev, d[o], W + (size_t)o * (size_t)ni, ni);
+        bp__mul_deriv(net->act[l - 1], bp__act_buf(net, l), dprev, (size_t)ni);
     }
     if (!bp__step_ok(net, x, batch, *loss_out, opt)) return BP_ERR_NONFINITE;
-    for (l = L - 1; l >= 0; l--) {                      /* 2: the weight gradients */
+    for (l = L - 1; l >= 0; l--) {          /* 2: dL/dW_l = D_{l+1}^T A_l, dL/db_l = sum D_{l+1} */
         const int ni = net->sizes[l], no = net->sizes[l + 1];
         const size_t off = bp__param_offset(net, l), nw = (size_t)ni * (size_t)no;
         float *W = net->params + off, *gW = net->grads + off;
@@ -1856,43 +1901,21 @@ BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *tar
             break;
         }
         if (batch > 1) {
-            /* gW = D^T aprev (M = no, N = ni, K = batch), with the fused step applied tile by
-               tile, and the bias gradient, the column sums of D */
-            bp__mm g;
-            bp__grad_ctx gc;
-            BP_MEMSET(&g, 0, sizeof g);
-            g.pack = bp__pack_buf(net);
-            g.pack_n = bp__pack_n(net);
-            g.team = team;
-            g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;   /* each thread its rows of W */
-            g.A = d; g.rsa = 1; g.csa = (size_t)no;
-            g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
-            g.C = gW; g.ldc = (size_t)ni;
-            gc.u = opt; gc.W = W; gc.V = vW;
-            /* Adam and RMSprop take a square root and a division a weight: on a tile row at
-               a time they ran slower than from the stored gradient, a thread's rows at once
-               (BENCHMARKS.md, "Adam from the stored gradient") */
-            gc.late = opt && opt->opt->method != BP_SGD;
-            g.piece = opt && !gc.late ? bp__grad_piece : NULL;
-            g.rows_done = bp__grad_rows;                      /* and the biases of those rows */
-            g.ctx = &gc;
-            g.cols_ok = !gc.late;                             /* late reads C */
-            g.last = l == 0;
-            bp__gemm(&g);
-        } else {
-            /* one sample: the gradient row is d[o] * aprev, which the fused step applies
-               without storing, so each row is read and written once */
-            for (o = 0; o < no; o++) {
-                const size_t r = (size_t)o * (size_t)ni;
-                float gb = d[o];
-                if (opt) {
-                    bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt,
-                             opt->opt->weight_decay);
-                    bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
-                } else {
-                    bp__scale(gW + r, gb, aprev, ni);
-                    gW[nw + (size_t)o] = gb;
-                }
+            bp__weight_grads(net, l, aprev, batch, opt, state, team);
+            continue;
+        }
+        /* one sample: row o of the gradient is d[o] aprev, which the fused step applies
+           without storing, so each row is read and written once */
+        for (o = 0; o < no; o++) {
+            const size_t r = (size_t)o * (size_t)ni;
+            float gb = d[o];
+            if (opt) {
+                bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt,
+                         opt->opt->weight_decay);
+                bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
+            } else {
+                bp__scale(gW + r, gb, aprev, ni);
+                gW[nw + (size_t)o] = gb;
             }
         }
     }
