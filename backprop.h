@@ -88,11 +88,8 @@
      S            max_batch floats: the batch's per-sample losses
      G            max_batch rows of sizes[0], then of sizes[L]: a batch gathered by
                   bp_train_epoch in a given order, and the one-hot rows made from labels
-     P            when max_batch > 1: packing space for the batched matrix products: the
-                  largest, over each layer's products (N x K = min(B, out) x in forward,
-                  in x B weight gradient, in x out input gradient, none for layer 0), of
-                  min(up(N, 32), 512) min(K, 256), up() rounding up to a multiple of 32; at
-                  most 131,072 floats
+     P            when max_batch > 1: scratch of the batched matrix products (Part 2's
+                  packing space), at most 131,072 floats; bp_work_size counts it
 
    EXAMPLE (learns XOR; tests/compile.sh compiles and runs this very text)
          #define BACKPROP_IMPLEMENTATION
@@ -836,6 +833,7 @@ typedef struct bp__mm_ {
        out, rows ldo apart) instead of storing it: the hook does what the product is for */
     void (*piece)(const struct bp__mm_ *g, int i, int j, int mr, int nr, const float *out,
                   size_t ldo);
+    int stored;                        /* the piece is stored first, and out is C */
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
        rows): the work on them that follows stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
@@ -1818,7 +1816,7 @@ BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     g.B = net->params + bp__param_offset(net, l); g.rsb = (size_t)ni; g.csb = 1;
     g.C = bp__delta_buf(net, l); g.ldc = (size_t)ni;
     dc.Y = bp__act_buf(net, l); dc.act = net->act[l - 1];
-    g.piece = bp__deriv_piece; g.ctx = &dc;
+    g.piece = bp__deriv_piece; g.ctx = &dc; g.stored = 1;
     bp__gemm(&g);
 }
 
@@ -2817,21 +2815,26 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         }
     }
 #endif
-    if (g->piece && k0 + kc == g->K) {
+    if (g->piece && !g->stored && k0 + kc == g->K) {
 #if BP__TILE_VEC
         g->piece(g, i, j, mr, nr, io[0], BP__NR);
 #else
         /* a copy: the accumulators' own address, passed to a call GCC cannot see into, kept
-           them out of registers (the tile ran scalar) */
+           them out of registers (the tile ran scalar); all R rows, unrolled, which GCC stores
+           straight from the registers (as a loop to mr rows it called memcpy) */
         float out[BP__MR][BP__NR];
-        for (r = 0; r < mr; r++)
+        BP__UNROLL
+        for (r = 0; r < R; r++) {
+            BP__UNROLL
             for (c = 0; c < NW; c++) out[r][c] = acc[r][c];
+        }
         g->piece(g, i, j, mr, nr, out[0], BP__NR);
 #endif
         return;
     }
     for (r = 0; r < mr; r++)
         for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
+    if (g->piece && k0 + kc == g->K) g->piece(g, i, j, mr, nr, C, g->ldc);
 }
 
 /* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
