@@ -815,6 +815,21 @@ extern "C" {
 #else
 #define BP__TILE_VEC 0
 #endif
+/* The vector tile's a * b + c fused exactly where BP__FMA fuses: clang, with a fast FMA, by
+   this pragma (it would not, or would by its own rules, without it). */
+#if defined(BP__FUSED) && defined(__clang__)
+#define BP__CONTRACT _Pragma("clang fp contract(fast)")
+#else
+#define BP__CONTRACT
+#endif
+/* The transposing pack's 8 x 8 register transposes (Part 2, bp__transpose8) need the vector
+   extension's __builtin_shufflevector: clang, and GCC from 12; AVX, or GCC splits the
+   8-float vectors into scalar moves. */
+#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && defined(__AVX__)
+#define BP__SHUFFLE 1
+#else
+#define BP__SHUFFLE 0
+#endif
 
 /* ---- the interface of Part 2 ----------------------------------------------------------------- */
 
@@ -829,11 +844,11 @@ typedef struct bp__mm_ {
     float *pack;                       /* the pack area: at least bp__pack_floats(N, K) */
     size_t pack_n;                     /* floats, all of it (more lets threads pack alone) */
     int by_rows;                       /* threads split C by rows (else by column panels) */
-    /* if not NULL, given each finished mr x nr piece of C at row i, column j (its values at
-       out, rows ldo apart) instead of storing it: the hook does what the product is for */
-    void (*piece)(const struct bp__mm_ *g, int i, int j, int mr, int nr, const float *out,
-                  size_t ldo);
-    int stored;                        /* the piece is stored first, and out is C */
+    /* What the product is for, piece by piece (Part 1 defines the two hooks): with piece,
+       each finished mr x nr piece of C at row i, column j goes to bp__piece (its values at
+       out, rows ldo apart) instead of being stored; with stored_piece, it is stored, then
+       given to bp__stored_piece (out = C) */
+    int piece, stored_piece;
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
        rows): the work on them that follows stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
@@ -847,6 +862,13 @@ typedef struct bp__mm_ {
 
 /* C = A B, then the hooks (Part 2; bp__gemm_ref is its plain form). */
 BP__PRIVATE void bp__gemm(const bp__mm *g);
+/* The piece hooks (Part 1). Direct calls, not pointers: through a pointer GCC could not see
+   that out does not escape, and the tile's accumulators had to be copied first; the two cost
+   W2 2-3 % (BENCHMARKS.md, "v0.2.1"). */
+BP__PRIVATE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
+                           size_t ldo);
+BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr,
+                                  const float *out, size_t ldo);
 /* Four rows of W against one x, each with bp__dot's arithmetic (Part 2). */
 BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
                           int n, float *out);
@@ -1672,18 +1694,18 @@ BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float
 
 /* What the backward pass's products are for (the hooks of bp__gemm, see bp__mm).
    The weight gradient gW = D^T A (C = gW, A = D, K = the batch): with a fused step, each
-   finished piece of gW is applied to the same corner of W at once (bp__grad_piece), as
-   bp_update would apply it; else gW is stored, and when a thread's rows are done their bias
-   gradients are summed and, with a step, the rows are stepped from the stored gradient
-   (bp__grad_rows). */
+   finished piece of gW is applied to the same corner of W at once (bp__piece, the GEMM's
+   piece hook), as bp_update would apply it; else gW is stored, and when a thread's rows are
+   done their bias gradients are summed and, with a step, the rows are stepped from the
+   stored gradient (bp__grad_rows). */
 typedef struct {
     const bp__rule *u;                 /* the step, or NULL: the gradient is only stored */
     float *W, *V;                      /* the layer's weights (biases after them), its state */
     int late;                          /* step in bp__grad_rows from the stored gradient */
 } bp__grad_ctx;
 
-BP__PRIVATE void bp__grad_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
-                                size_t ldo) {
+BP__PRIVATE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
+                           size_t ldo) {
     const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
     int r;
     for (r = 0; r < mr; r++) {
@@ -1716,19 +1738,19 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
     }
 }
 
-/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece stored, then multiplied
-   by the derivative at the layer's outputs while still in cache. */
+/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece, stored in C (out),
+   multiplied by the derivative at the layer's outputs while still in cache (the GEMM's
+   stored-piece hook). */
 typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
 
-BP__PRIVATE void bp__deriv_piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
-                                 size_t ldo) {
+BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr,
+                                  const float *out, size_t ldo) {
     const bp__deriv_ctx *x = (const bp__deriv_ctx *)g->ctx;
-    int r, c;
+    int r;
+    (void)out;
+    (void)ldo;
     for (r = 0; r < mr; r++) {
         const size_t at = (size_t)(i + r) * g->ldc + (size_t)j;
-        const float *o = out + (size_t)r * ldo;
-        if (o != g->C + at)
-            for (c = 0; c < nr; c++) g->C[at + (size_t)c] = o[c];
         bp__mul_deriv(x->act, x->Y + at, g->C + at, (size_t)nr);
     }
 }
@@ -1802,7 +1824,7 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
 }
 
 /* A batch's input deltas D_l = (D_{l+1} W_l) * f'(A_l): the GEMM with M = batch, N = ni,
-   K = no, each finished piece multiplied by f' at once (bp__deriv_piece). */
+   K = no, each finished piece multiplied by f' at once (bp__stored_piece). */
 BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     const int ni = net->sizes[l], no = net->sizes[l + 1];
     bp__mm g;
@@ -1816,14 +1838,14 @@ BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     g.B = net->params + bp__param_offset(net, l); g.rsb = (size_t)ni; g.csb = 1;
     g.C = bp__delta_buf(net, l); g.ldc = (size_t)ni;
     dc.Y = bp__act_buf(net, l); dc.act = net->act[l - 1];
-    g.piece = bp__deriv_piece; g.ctx = &dc; g.stored = 1;
+    g.stored_piece = 1; g.ctx = &dc;
     bp__gemm(&g);
 }
 
 /* A batch's gradient of layer l, gW = D^T A (M = no, N = ni, K = batch; A = aprev), the
    bias gradient the column sums of D, each thread summing and stepping the rows it computed
    (bp__grad_rows). With opt, SGD's step is applied to each finished piece and gW never stored
-   (bp__grad_piece); Adam and RMSprop take a square root and a division a weight, and are
+   (bp__piece); Adam and RMSprop take a square root and a division a weight, and are
    applied to a thread's stored rows at once, which ran faster than a piece at a time
    (BENCHMARKS.md, "Adam from the stored gradient"). */
 BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int batch,
@@ -1842,7 +1864,7 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
     g.C = net->grads + off; g.ldc = (size_t)ni;
     gc.u = opt; gc.W = net->params + off; gc.V = state ? state + off : NULL;
     gc.late = opt && opt->opt->method != BP_SGD;
-    g.piece = opt && !gc.late ? bp__grad_piece : NULL;
+    g.piece = opt && !gc.late;
     g.rows_done = bp__grad_rows;
     g.ctx = &gc;
     g.cols_ok = !gc.late;                                 /* late reads C */
@@ -2621,8 +2643,7 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
    transposing pack ran at about one float a cycle without it: GCC assembled each stored
    vector from scalar loads. With SSE2 alone GCC splits these 8-float vectors into scalar
    moves, so there (and elsewhere) the plain loop stays. */
-#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && defined(__AVX__)
-#define BP__SHUFFLE 1
+#if BP__SHUFFLE
 typedef float bp__v8 __attribute__((vector_size(32)));
 BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t ldd) {
     bp__v8 r[8], t[8], u[8];
@@ -2645,8 +2666,6 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
         BP_MEMCPY(dst + (size_t)(a + 4) * ldd, &hi, sizeof hi);
     }
 }
-#else
-#define BP__SHUFFLE 0
 #endif
 
 /* A transposed panel reads NR rows at once, a new line of each every sixteenth k: too many
@@ -2742,11 +2761,6 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
 #if BP__TILE_VEC
 #define BP__TILE_OUT io
 typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
-#if defined(BP__FUSED) && defined(__clang__)
-#define BP__CONTRACT _Pragma("clang fp contract(fast)")
-#else
-#define BP__CONTRACT
-#endif
 #else
 #define BP__TILE_OUT acc
 #endif
@@ -2815,26 +2829,13 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         }
     }
 #endif
-    if (g->piece && !g->stored && k0 + kc == g->K) {
-#if BP__TILE_VEC
-        g->piece(g, i, j, mr, nr, io[0], BP__NR);
-#else
-        /* a copy: the accumulators' own address, passed to a call GCC cannot see into, kept
-           them out of registers (the tile ran scalar); all R rows, unrolled, which GCC stores
-           straight from the registers (as a loop to mr rows it called memcpy) */
-        float out[BP__MR][BP__NR];
-        BP__UNROLL
-        for (r = 0; r < R; r++) {
-            BP__UNROLL
-            for (c = 0; c < NW; c++) out[r][c] = acc[r][c];
-        }
-        g->piece(g, i, j, mr, nr, out[0], BP__NR);
-#endif
+    if (g->piece && k0 + kc == g->K) {
+        bp__piece(g, i, j, mr, nr, BP__TILE_OUT[0], BP__NR);
         return;
     }
     for (r = 0; r < mr; r++)
         for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
-    if (g->piece && k0 + kc == g->K) g->piece(g, i, j, mr, nr, C, g->ldc);
+    if (g->stored_piece && k0 + kc == g->K) bp__stored_piece(g, i, j, mr, nr, C, g->ldc);
 }
 
 /* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
@@ -2976,7 +2977,8 @@ BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
             }
             c[j] = acc;
         }
-        if (g->piece) g->piece(g, i, 0, 1, g->N, c, g->ldc);
+        if (g->piece) bp__piece(g, i, 0, 1, g->N, c, g->ldc);
+        if (g->stored_piece) bp__stored_piece(g, i, 0, 1, g->N, c, g->ldc);
     }
     if (g->rows_done) g->rows_done(g, 0, g->M);
 }
@@ -2999,8 +3001,11 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         if (ldb < (tb ? g->K : g->N)) ldb = tb ? g->K : g->N;
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     g->M, g->N, g->K, 1.0f, g->A, lda, g->B, ldb, 0.0f, g->C, (int)g->ldc);
-        for (r = 0; r < g->M && g->piece; r++) g->piece(g, r, 0, 1, g->N,
-                                                        g->C + (size_t)r * g->ldc, g->ldc);
+        for (r = 0; r < g->M; r++) {
+            float *c = g->C + (size_t)r * g->ldc;
+            if (g->piece) bp__piece(g, r, 0, 1, g->N, c, g->ldc);
+            if (g->stored_piece) bp__stored_piece(g, r, 0, 1, g->N, c, g->ldc);
+        }
         if (g->rows_done) g->rows_done(g, 0, g->M);
         return;
     }

@@ -512,7 +512,7 @@ static void test_rng(void) {
    is given every row once, also when too few rows make the weight-gradient form split its
    columns instead (cols_ok). Every element must be, to the bit, the sum over k in order by
    BP__FMA (whatever the kernel, blocking or thread). The fused SGD step on the weight-gradient
-   form (the piece hook bp__grad_piece) must leave W exactly as the stored product followed by
+   form (the piece hook, bp__piece) must leave W exactly as the stored product followed by
    bp__step row by row does: each piece given to it once, with the stored values. */
 /* A rows_done hook that counts the rows it is given (each must come exactly once). */
 static int hook_hits[600];
@@ -600,7 +600,7 @@ static void test_gemm_against_naive(void) {
                             bp__step(W[0] + (size_t)m * N, V[0] + (size_t)m * N, 1.0f, C + (size_t)m * N,
                                      (size_t)N, &u, opt.weight_decay);
                         gc.u = &u; gc.W = W[1]; gc.V = V[1]; gc.late = 0;
-                        g.piece = bp__grad_piece; g.ctx = &gc;      /* the backward pass's hook */
+                        g.piece = 1; g.ctx = &gc;                  /* the backward pass's step hook */
                         bp__gemm(&g);
                         fused++;
                         if (memcmp(W[0], W[1], (size_t)M * N * sizeof(float))
