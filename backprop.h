@@ -741,9 +741,11 @@ extern "C" {
 #define BP__KEEP_LOOP
 #endif
 
-/* The update's loop runs over every weight every step: where it lands relative to a 64-byte
-   line swung W1's speed at -O2, flipping with edits elsewhere in the file (BENCHMARKS.md,
-   "v0.2.0", code placement). Starting the function on a line keeps it put. */
+/* For the functions whose loops run over every weight or every sample of a per-sample pass
+   (the update, the forward and backward passes): where their loops land relative to a 64-byte
+   line swung W1's speed at -O2 by 6-20 %, flipping with edits elsewhere in the file
+   (BENCHMARKS.md, "v0.2.0" and "v0.2.1", code placement). Starting them on a line keeps them
+   put. */
 #if defined(__GNUC__) || defined(__clang__)
 #define BP__HOT __attribute__((aligned(64)))
 #else
@@ -1556,9 +1558,9 @@ BP__PRIVATE int bp__dense_batch(const float *W, const float *bias, const float *
 /* z = W x + b: z[o] = sum_i W[o][i] x[i] + bias[o] (a batch: each row of x, by
    bp__dense_batch). One sample by dot products, four rows at a time (bp__dot4, Part 2: the
    same sums as bp__dot). Returns whether it applied the activation too (only a batch may). */
-BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z, int batch,
-                          int ni, int no, float *pack, size_t pack_n, float *zt, bp_act act,
-                          float *a, int team) {
+BP__HOT BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z,
+                                  int batch, int ni, int no, float *pack, size_t pack_n,
+                                  float *zt, bp_act act, float *a, int team) {
     int o, k;
     float r[4];
     if (batch > 1)
@@ -1576,8 +1578,9 @@ BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, flo
 /* The forward pass. pend_d, if not NULL (one sample, plain SGD; see bp_train_epoch): the
    previous sample's first-layer deltas, whose update with input pend_x is applied to each row
    of layer 0 in the same pass as this sample's product with it. */
-BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, const float *pend_d,
-                                     const float *pend_x, const bp__rule *opt, int team) {
+BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch,
+                                             const float *pend_d, const float *pend_x,
+                                             const bp__rule *opt, int team) {
     const float *in = x;
     float *p = net->params;
     int l;
@@ -1881,9 +1884,9 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
    alone and *defer0 points at its deltas, which the next forward pass applies. *loss_out: the
    batch-mean loss. BP_ERR_NONFINITE if a check fails, with params, state and grads untouched.
    One sample is written out below; a batch does the same through the GEMM. */
-BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target, int batch,
-                                   const bp__rule *opt, float *state, const float **defer0,
-                                   int team, float *loss_out) {
+BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target,
+                                           int batch, const bp__rule *opt, float *state,
+                                           const float **defer0, int team, float *loss_out) {
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
     float *losses = bp__loss_buf(net), *dout = bp__delta_buf(net, L);
