@@ -675,8 +675,8 @@ extern "C" {
    THE IMPLEMENTATION. A map:
      helpers       compiler helpers and workarounds, all in one block; the multiply-add rule
      interface     what Part 1 calls in Part 2: the batched product bp__gemm (which knows
-                   nothing of activations or optimizers: its caller passes hooks) and a few
-                   kernels
+                   nothing of activations or optimizers: what a product is for is done by
+                   hooks Part 1 defines) and a few kernels
      PART 1        THE ALGORITHM: sizes and layout, random numbers, activations, one sample's
                    products, the update rules, the forward pass and the loss, the backward pass
                    and its checks, training steps and epochs, helpers, the recurrent net.
@@ -743,7 +743,7 @@ extern "C" {
 
 /* For the functions whose loops run over every weight or every sample of a per-sample pass
    (the update, the forward and backward passes): where their loops land relative to a 64-byte
-   line swung W1's speed at -O2 by 6-20 %, flipping with edits elsewhere in the file
+   line swung W1's speed at -O2, flipping with edits elsewhere in the file
    (BENCHMARKS.md, "v0.2.0" and "v0.2.1", code placement). Starting them on a line keeps them
    put. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -836,7 +836,8 @@ extern "C" {
 /* ---- the interface of Part 2 ----------------------------------------------------------------- */
 
 /* One batched product, its operands and what is done with it (see bp__gemm). The product
-   knows nothing of what it is for: its caller passes hooks. */
+   knows nothing of what it is for: its caller flags the piece hooks Part 1 defines and may
+   pass a hook for finished rows. */
 typedef struct bp__mm_ {
     int M, N, K;
     const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
@@ -865,8 +866,8 @@ typedef struct bp__mm_ {
 /* C = A B, then the hooks (Part 2; bp__gemm_ref is its plain form). */
 BP__PRIVATE void bp__gemm(const bp__mm *g);
 /* The piece hooks (Part 1). Direct calls, not pointers: through a pointer GCC could not see
-   that out does not escape, and the tile's accumulators had to be copied first; the two cost
-   W2 2-3 % (BENCHMARKS.md, "v0.2.1"). */
+   that out does not escape, the tile's accumulators had to be copied first, and W2 ran
+   slower (BENCHMARKS.md, "v0.2.1"). */
 BP__PRIVATE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
                            size_t ldo);
 BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr,
@@ -876,9 +877,9 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
                           int n, float *out);
 /* Four rows: the pending one-sample SGD step, then bp__dot4's products (Part 2). */
 BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
-                              float *BP__RESTRICT w2,
-                              float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
-                              float lr, const float *BP__RESTRICT x, int n, float *out);
+                              float *BP__RESTRICT w2, float *BP__RESTRICT w3, const float *gs,
+                              const float *BP__RESTRICT ga, float lr, const float *BP__RESTRICT x,
+                              int n, float *out);
 /* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where there are (Part 2). */
 BP__PRIVATE void bp__sqrt16(float *r);
 
@@ -1489,8 +1490,9 @@ BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
         const int n = i1 - o < 16 ? i1 - o : 16;
         for (s = 0; s < f->batch; s++) {
             const size_t row = (size_t)s * (size_t)f->no + (size_t)o;
-            for (c = 0; c < n; c++) f->z[row + (size_t)c] = g->C[(size_t)(o
-                    + c) * (size_t)f->batch + (size_t)s] + f->bias[o + c];
+            for (c = 0; c < n; c++)
+                f->z[row + (size_t)c] = g->C[(size_t)(o + c) * (size_t)f->batch + (size_t)s]
+                                        + f->bias[o + c];
         }
     }
     if (f->act != BP_SOFTMAX)
@@ -1816,8 +1818,8 @@ BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float 
     if (bp__maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
     for (l = 1; l <= net->n_layers; l++) {
         const size_t n = b * (size_t)net->sizes[l];
-        const float d = bp__maxabs(bp__delta_buf(net, l), n), a = bp__maxabs(bp__act_buf(net, l),
-                n);
+        const float d = bp__maxabs(bp__delta_buf(net, l), n);
+        const float a = bp__maxabs(bp__act_buf(net, l), n);
         const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
         if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
         if (u && !(u->opt->lr * bound <= BP__STEP_LIMIT)) return 0;
@@ -2455,8 +2457,8 @@ typedef struct bp__noise { float gw, gc, gy; } bp__noise;
    a new low for BP__STALL steps: float cannot do better, so a tol below its resolution
    settles too instead of running to max_iters. Returns BP_OK, the status not_settled after
    max_iters steps, or BP_ERR_NONFINITE; *steps counts the steps taken. */
-BP__PRIVATE bp_status bp__relax(const bp_rnet *net, void (*map)(const bp_rnet *, const float *,
-                                                                float *),
+BP__PRIVATE bp_status bp__relax(const bp_rnet *net,
+                                void (*map)(const bp_rnet *, const float *, float *),
                                 const bp__noise *ns, float *v, float *out, bp_status not_settled,
                                 int *steps) {
     const int n = net->n_units;
@@ -2517,8 +2519,8 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     m = net->n_inputs;
     U = net->params + (size_t)n * (size_t)n;
     b = U + (size_t)n * (size_t)m;
-    x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1); fp = BP__RNET_ROW(net,
-            2); s = BP__RNET_ROW(net, 4);
+    x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1);
+    fp = BP__RNET_ROW(net, 2); s = BP__RNET_ROW(net, 4);
     net->settled = 0;
     for (o = 0; o < n; o++) c[o] = b[o] + (m ? bp__dot(U + (size_t)o * (size_t)m, input, m) : 0.0f);
     if ((cmax = bp__maxabs(c, (size_t)n)) < 0.0f) { net->iters = 0; return BP_ERR_NONFINITE; }
@@ -3072,9 +3074,9 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
    product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
    on each row followed by bp__dot4, element for element. */
 BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
-                              float *BP__RESTRICT w2,
-                              float *BP__RESTRICT w3, const float *gs, const float *BP__RESTRICT ga,
-                              float lr, const float *BP__RESTRICT x, int n, float *out) {
+                              float *BP__RESTRICT w2, float *BP__RESTRICT w3, const float *gs,
+                              const float *BP__RESTRICT ga, float lr, const float *BP__RESTRICT x,
+                              int n, float *out) {
     /* four restrict row pointers: the rows are distinct, and saying so spares the compiler
        the run-time overlap checks it would otherwise put around the loop */
     const float g0 = gs[0], g1 = gs[1], g2 = gs[2], g3 = gs[3];
@@ -3234,8 +3236,8 @@ BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
     bp__put32(h + 8, BP__FORMAT_VERSION);
     bp__put32(h + 12, m->kind);
     bp__put32(h + 16, (uint32_t)total);
-    bp__put32(h + 20,
-              (uint32_t)(((uint64_t)total >> 16) >> 16));   /* no shift by 32 on 32-bit size_t */
+    /* the high half: no shift by 32 on 32-bit size_t */
+    bp__put32(h + 20, (uint32_t)(((uint64_t)total >> 16) >> 16));
     if (m->kind == 1) {
         bp__put32(h + k, (uint32_t)m->n_layers); k += 4;
         bp__put32(h + k, (uint32_t)m->loss); k += 4;
@@ -3332,8 +3334,8 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
     if (s->mem) {
         if (total > (uint64_t)s->len) return BP_ERR_TRUNCATED;
         if (total < (uint64_t)s->len) return BP_ERR_TRAILING;
-        if (bp__crc32(0, s->mem,
-                      s->len - 4) != bp__get32(s->mem + s->len - 4)) return BP_ERR_CHECKSUM;
+        if (bp__crc32(0, s->mem, s->len - 4) != bp__get32(s->mem + s->len - 4))
+            return BP_ERR_CHECKSUM;
     }
     m->kind = bp__get32(h + 12);
     if (m->kind == 1) {
