@@ -59,9 +59,10 @@
                           bits, as with any BLAS. (clang also fuses a * b + c written out, by
                           default; -ffp-contract=off stops it.) Implementation file.
      BP_NO_SIMD           the plain reference path: the batched products by a textbook triple
-                          loop (bp__gemm_ref) instead of the packed, tiled kernels, and no
-                          intrinsics. Slower, and the same bits as the kernels of the same
-                          build (make test checks it). Where a port starts. Implementation file.
+                          loop (bp__gemm_ref) instead of the packed, tiled kernels, no
+                          intrinsics, one thread. Slower, and the same bits as the kernels
+                          of the same build (make test checks it). Where a port starts.
+                          Implementation file.
 
    MEMORY MODEL
      Ask the size, hand in the arrays with their lengths, init:
@@ -850,7 +851,7 @@ typedef struct bp__mm_ {
     /* What the product is for, piece by piece (Part 1 defines the two hooks): with piece,
        each finished mr x nr piece of C at row i, column j goes to bp__piece (its values at
        out, rows ldo apart) instead of being stored; with stored_piece, it is stored, then
-       given to bp__stored_piece (out = C) */
+       bp__stored_piece works on it in C */
     int piece, stored_piece;
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
        rows): the work on them that follows stays with the thread and its cache */
@@ -863,6 +864,14 @@ typedef struct bp__mm_ {
                                           region's) is the barrier */
 } bp__mm;
 
+/* A product with nothing set but its pack area and team: the caller fills in the rest. */
+BP__PRIVATE void bp__mm_init(bp__mm *g, float *pack, size_t pack_n, int team) {
+    BP_MEMSET(g, 0, sizeof *g);
+    g->pack = pack;
+    g->pack_n = pack_n;
+    g->team = team;
+}
+
 /* C = A B, then the hooks (Part 2; bp__gemm_ref is its plain form). */
 BP__PRIVATE void bp__gemm(const bp__mm *g);
 /* The piece hooks (Part 1). Direct calls, not pointers: through a pointer GCC could not see
@@ -870,8 +879,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g);
    slower (BENCHMARKS.md, "v0.2.1"). */
 BP__PRIVATE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
                            size_t ldo);
-BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr,
-                                  const float *out, size_t ldo);
+BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
 /* Four rows of W against one x, each with bp__dot's arithmetic (Part 2). */
 BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
                           int n, float *out);
@@ -1525,11 +1533,8 @@ BP__PRIVATE int bp__dense_batch(const float *W, const float *bias, const float *
     bp__mm g;
     bp__fwd_ctx f;
     int b;
-    BP_MEMSET(&g, 0, sizeof g);
+    bp__mm_init(&g, pack, pack_n, team);
     g.K = ni;
-    g.pack = pack;
-    g.pack_n = pack_n;
-    g.team = team;
     f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
     if (batch < no) {
         g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
@@ -1748,12 +1753,9 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
    stored-piece hook). */
 typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
 
-BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr,
-                                  const float *out, size_t ldo) {
+BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr) {
     const bp__deriv_ctx *x = (const bp__deriv_ctx *)g->ctx;
     int r;
-    (void)out;
-    (void)ldo;
     for (r = 0; r < mr; r++) {
         const size_t at = (size_t)(i + r) * g->ldc + (size_t)j;
         bp__mul_deriv(x->act, x->Y + at, g->C + at, (size_t)nr);
@@ -1834,10 +1836,7 @@ BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     const int ni = net->sizes[l], no = net->sizes[l + 1];
     bp__mm g;
     bp__deriv_ctx dc;
-    BP_MEMSET(&g, 0, sizeof g);
-    g.pack = bp__pack_buf(net);
-    g.pack_n = bp__pack_n(net);
-    g.team = team;
+    bp__mm_init(&g, bp__pack_buf(net), bp__pack_n(net), team);
     g.M = batch; g.N = ni; g.K = no;
     g.A = bp__delta_buf(net, l + 1); g.rsa = (size_t)no; g.csa = 1;
     g.B = net->params + bp__param_offset(net, l); g.rsb = (size_t)ni; g.csb = 1;
@@ -1859,10 +1858,7 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
     const size_t off = bp__param_offset(net, l);
     bp__mm g;
     bp__grad_ctx gc;
-    BP_MEMSET(&g, 0, sizeof g);
-    g.pack = bp__pack_buf(net);
-    g.pack_n = bp__pack_n(net);
-    g.team = team;
+    bp__mm_init(&g, bp__pack_buf(net), bp__pack_n(net), team);
     g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;       /* each thread its rows of W */
     g.A = bp__delta_buf(net, l + 1); g.rsa = 1; g.csa = (size_t)no;
     g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
@@ -2840,7 +2836,7 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
     }
     for (r = 0; r < mr; r++)
         for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
-    if (g->stored_piece && k0 + kc == g->K) bp__stored_piece(g, i, j, mr, nr, C, g->ldc);
+    if (g->stored_piece && k0 + kc == g->K) bp__stored_piece(g, i, j, mr, nr);
 }
 
 /* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
@@ -2983,7 +2979,7 @@ BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
             c[j] = acc;
         }
         if (g->piece) bp__piece(g, i, 0, 1, g->N, c, g->ldc);
-        if (g->stored_piece) bp__stored_piece(g, i, 0, 1, g->N, c, g->ldc);
+        if (g->stored_piece) bp__stored_piece(g, i, 0, 1, g->N);
     }
     if (g->rows_done) g->rows_done(g, 0, g->M);
 }
@@ -3009,7 +3005,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         for (r = 0; r < g->M; r++) {
             float *c = g->C + (size_t)r * g->ldc;
             if (g->piece) bp__piece(g, r, 0, 1, g->N, c, g->ldc);
-            if (g->stored_piece) bp__stored_piece(g, r, 0, 1, g->N, c, g->ldc);
+            if (g->stored_piece) bp__stored_piece(g, r, 0, 1, g->N);
         }
         if (g->rows_done) g->rows_done(g, 0, g->M);
         return;

@@ -23,6 +23,9 @@ try() {  # name, then the command that builds $out/prog; the program is then run
 # the EXAMPLE block of the header's manual, as a program
 awk '/^   EXAMPLE/{f=1;next} /^   LOSSES/{f=0} f' backprop.h | sed 's/^         //' > "$out/manual_example.c"
 
+# this CPU runs AVX2 + FMA code (else those builds are skipped)
+avx2=$(grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo yes)
+
 ccs="${1:-cc}"
 for c in gcc clang; do
     if command -v "$c" >/dev/null 2>&1; then
@@ -59,7 +62,7 @@ for cc in $ccs; do
         -ffp-contract=off -DFP_FAST_FMAF -D_POSIX_C_SOURCE=200809L -o "$out/prog" tests/test_backprop.c -lm
     # the AVX tile (GCC with FMA 4 x 16, else 6 x 16; -O2 alone gives SSE's 4 x 8,
     # -march=native here AVX-512's 8 x 32)
-    if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
+    if [ -n "$avx2" ]; then
         try "$cc -O2 -mavx2 -mfma, the unit tests" $cc $STRICT -O2 -mavx2 -mfma -D_POSIX_C_SOURCE=200809L \
             -o "$out/prog" tests/test_backprop.c -lm
     else
@@ -79,19 +82,14 @@ for cc in $ccs; do
     try "$cc -DBP_NO_SIMD, picky" $cc $STRICT $PICKY -O2 -DBP_NO_SIMD -o "$out/prog" tests/compile/twice.c -lm
     try "$cc -DBP_NO_SIMD, the unit tests" $cc $STRICT -O2 -DBP_NO_SIMD -D_POSIX_C_SOURCE=200809L \
         -o "$out/prog" tests/test_backprop.c -lm
-    isas="-O2|-O3 -march=native"
-    if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then isas="$isas|-O3 -mavx2 -mfma"; fi
-    old_ifs=$IFS; IFS='|'
-    for isa in $isas; do
-        IFS=$old_ifs
+    for isa in "-O2" "-O3 -march=native" "-O3 -mavx2 -mfma"; do
+        case $isa in *avx2*) [ -n "$avx2" ] || continue ;; esac
         try "$cc $isa: BP_NO_SIMD trains to the same bits as the kernels" sh -c \
             "$cc $STRICT $isa -o $out/sb_kernels tests/same_bits.c -lm &&
              $cc $STRICT $isa -DBP_NO_SIMD -o $out/sb_reference tests/same_bits.c -lm &&
              $out/sb_kernels > $out/sb_kernels.txt && $out/sb_reference > $out/sb_reference.txt &&
              cmp $out/sb_kernels.txt $out/sb_reference.txt && cp $out/sb_kernels $out/prog"
-        IFS='|'
     done
-    IFS=$old_ifs
     # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
     try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
 done
