@@ -63,6 +63,18 @@
                           intrinsics, one thread. Slower, and the same bits as the kernels
                           of the same build (make test checks it). Where a port starts.
                           Implementation file.
+     BP_NO_DISPATCH       only the kernels the compiler's flags give (see INSTRUCTION SETS).
+                          Implementation file.
+
+   INSTRUCTION SETS
+     On x86-64 under GCC (8 or later; not MinGW, whose stack alignment breaks AVX spills) and
+     clang, the kernels (the batched products, the one-sample products, the update rules) are
+     compiled for AVX-512 and for AVX2 + FMA beside what the flags give, and bp_init picks the
+     widest the CPU runs (__builtin_cpu_supports), kept in net->level: a plain -O2 build runs
+     as fast as -march=native, and to the same bits in ISO C mode. A build whose flags already
+     give a level (-march=native, -mavx2 -mfma) compiles nothing below it. bp_set_level pins a
+     level; BP_NO_DISPATCH compiles only what the flags give. bp_sgd, which has no net, runs
+     the widest level (its arithmetic is the same on every level).
 
    MEMORY MODEL
      Ask the size, hand in the arrays with their lengths, init:
@@ -267,7 +279,8 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_CHECKSUM,       "the model's checksum does not match: it is corrupt") \
     X(BP_ERR_CORRUPT,        "the model's header is invalid or inconsistent: it is corrupt") \
     X(BP_ERR_TOPOLOGY,       "the model's topology differs from the net's") \
-    X(BP_ERR_IO,             "a file could not be opened, read or written")
+    X(BP_ERR_IO,             "a file could not be opened, read or written") \
+    X(BP_ERR_LEVEL,          "this build or this CPU cannot run that instruction-set level")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -275,6 +288,15 @@ typedef enum bp_status {
 #undef BP__STATUS_ENUM
     BP_STATUS_COUNT
 } bp_status;
+
+/* The instruction set the kernels run at (see INSTRUCTION SETS at the top). BP_LEVEL_BASE is
+   what the compiler's flags give when they give neither AVX2 + FMA nor AVX-512 (SSE2 at plain
+   -O2 on x86-64; every level of other CPUs); BP_LEVEL_AVX2 (with FMA) and BP_LEVEL_AVX512 (F,
+   VL, BW, DQ) fuse their multiply-adds and train to the same bits as each other. */
+typedef enum bp_level {
+    BP_LEVEL_BEST,                /* for bp_set_level: the widest the build and the CPU allow */
+    BP_LEVEL_BASE, BP_LEVEL_AVX2, BP_LEVEL_AVX512, BP_LEVEL_COUNT
+} bp_level;
 
 typedef struct bp_net {           /* fields are public and documented, but set by bp_init */
     int n_layers;                 /* number of weight layers */
@@ -285,6 +307,7 @@ typedef struct bp_net {           /* fields are public and documented, but set b
     float *params; size_t n_params;   /* caller-owned */
     float *grads;                     /* caller-owned, n_params floats, same layout */
     float *work;   size_t n_work;     /* caller-owned: activations and deltas */
+    bp_level level;                   /* the kernels' instruction set (bp_set_level) */
 } bp_net;
 
 /* Optimizers. */
@@ -348,6 +371,14 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch);
 BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
                         bp_loss loss, int max_batch, float *params, size_t params_len,
                         float *grads, size_t grads_len, float *work, size_t work_len);
+
+/* The kernels' instruction set, which bp_init sets to the widest the build and this CPU
+   allow (INSTRUCTION SETS at the top): pin one, for the same bits on every machine
+   (BP_LEVEL_BASE) or to compare; BP_LEVEL_BEST goes back to bp_init's choice. BP_ERR_LEVEL,
+   the net unchanged, if the build lacks that level's kernels or the CPU cannot run them.
+   bp_level_name: "base", "avx2", "avx512" ("?" for anything else). */
+BPDEF bp_status bp_set_level(bp_net *net, bp_level level);
+BPDEF const char *bp_level_name(bp_level level);
 
 /* Weights uniform in [-r, r]: Xavier/Glorot r = sqrt(6 / (in + out)) for linear, sigmoid,
    tanh and softmax layers; He r = sqrt(6 / in) for ReLU and leaky ReLU. Biases 0. The draws
@@ -514,6 +545,7 @@ typedef struct bp_rnet {
     float *work;   size_t n_work;     /* state, f'(u*), adjoint */
     int iters, adjoint_iters;         /* steps the last settle / backward took (read them) */
     int settled;                      /* nonzero after a successful settle (read it) */
+    bp_level level;                   /* the kernels' instruction set (bp_rnet_set_level) */
 } bp_rnet;
 
 /* Floats of params (and grads): n*n + n*m + n. 0 if n < 1, m < 0 or it overflows. */
@@ -530,6 +562,9 @@ BPDEF size_t bp_rnet_work_size(int n_units, int n_inputs);
 BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outputs, bp_act act,
                              float *params, size_t params_len, float *grads, size_t grads_len,
                              float *work, size_t work_len);
+
+/* bp_set_level for a recurrent net. */
+BPDEF bp_status bp_rnet_set_level(bp_rnet *net, bp_level level);
 
 /* W uniform with standard deviation 0.45 / (sqrt(n) max f'): its spectral norm, about
    2 sqrt(n) times that, keeps f(W x + ...) a contraction (about 0.9), so relaxation settles.
@@ -697,8 +732,17 @@ extern "C" {
 #if defined(FP_FAST_FMAF) && !defined(BP_NO_FMA)
 #define BP__FMA(a, b, c) fmaf(a, b, c)
 #define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
+#define BP__OWN_FUSED 1
 #else
 #define BP__FMA(a, b, c) ((a) * (b) + (c))
+#define BP__OWN_FUSED 0
+#endif
+/* The same, fused where the constant `fused` says: the kernels are compiled once per
+   instruction set (Part 2), and those for AVX2 and AVX-512 fuse as a build for them does. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__FMA_AT(fused, a, b, c) ((fused) ? __builtin_fmaf(a, b, c) : (a) * (b) + (c))
+#else
+#define BP__FMA_AT(fused, a, b, c) ((fused) ? fmaf(a, b, c) : (a) * (b) + (c))
 #endif
 
 /* ---- compiler helpers and workarounds ---------------------------------------------------
@@ -828,7 +872,12 @@ extern "C" {
 /* The transposing pack's 8 x 8 register transposes (Part 2, bp__transpose8) need the vector
    extension's __builtin_shufflevector: clang, and GCC from 12; AVX, or GCC splits the
    8-float vectors into scalar moves. */
-#if (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)) && defined(__AVX__)
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define BP__HAS_SHUFFLE 1
+#else
+#define BP__HAS_SHUFFLE 0
+#endif
+#if BP__HAS_SHUFFLE && defined(__AVX__)
 #define BP__SHUFFLE 1
 #else
 #define BP__SHUFFLE 0
@@ -836,10 +885,40 @@ extern "C" {
 
 /* ---- the interface of Part 2 ----------------------------------------------------------------- */
 
+/* The kernels of one instruction-set level (Part 2 compiles them per level, from the bodies
+   Part 1 writes; a net keeps its level): the batched product's loops, one sample's products
+   and the update rules. mr x nr is its GEMM tile. */
+struct bp__mm_;
+struct bp__rule;
+typedef struct bp__kern {
+    bp_level level;
+    int fused;                         /* its multiply-add rule: fused (fmaf) or not */
+    int mr, nr;
+    void (*gemm_part)(const struct bp__mm_ *g, int t, int nt);
+    float (*dot)(const float *a, const float *b, int n);
+    void (*axpy)(float *y, float a, const float *x, int n);
+    void (*scale)(float *y, float a, const float *x, int n);
+    void (*dot4)(const float *w, size_t stride, const float *x, int n, float *out);
+    void (*sgd_dot4)(float *w0, float *w1, float *w2, float *w3, const float *gs, const float *ga,
+                     float lr, const float *x, int n, float *out);
+    void (*step)(float *w, float *s, float gs, const float *ga, size_t n,
+                 const struct bp__rule *u, float wd);
+    void (*adam)(float *w, float *m, float *v, float gs, const float *ga, size_t n,
+                 const struct bp__rule *u, float wd);
+    void (*rmsprop)(float *w, float *v, float *b, float gs, const float *ga, size_t n,
+                    const struct bp__rule *u, float wd);
+} bp__kern;
+
+/* A level's kernels, NULL if this build has none for it (level is not BP_LEVEL_BEST); the
+   widest level the build and the CPU allow. */
+BP__PRIVATE const bp__kern *bp__kern_of(bp_level level);
+BP__PRIVATE bp_level bp__best_level(void);
+
 /* One batched product, its operands and what is done with it (see bp__gemm). The product
    knows nothing of what it is for: its caller flags the piece hooks Part 1 defines and may
    pass a hook for finished rows. */
 typedef struct bp__mm_ {
+    const bp__kern *k;                 /* the level's kernels */
     int M, N, K;
     const float *A, *B;                /* A(m, k) = A[m rsa + k csa], B(k, n) = B[k rsb + n csb] */
     size_t rsa, csa, rsb, csb;
@@ -865,8 +944,10 @@ typedef struct bp__mm_ {
 } bp__mm;
 
 /* A product with nothing set but its pack area and team: the caller fills in the rest. */
-BP__PRIVATE void bp__mm_init(bp__mm *g, float *pack, size_t pack_n, int team) {
+BP__PRIVATE void bp__mm_init(bp__mm *g, const bp__kern *k, float *pack, size_t pack_n,
+                             int team) {
     BP_MEMSET(g, 0, sizeof *g);
+    g->k = k;
     g->pack = pack;
     g->pack_n = pack_n;
     g->team = team;
@@ -877,19 +958,12 @@ BP__PRIVATE void bp__gemm(const bp__mm *g);
 /* The piece hooks (Part 1). Direct calls, not pointers: through a pointer GCC could not see
    that out does not escape, the tile's accumulators had to be copied first, and W2 ran
    slower (BENCHMARKS.md, "v0.2.1"). */
-BP__PRIVATE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
-                           size_t ldo);
+BP__PRIVATE BP__INLINE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr,
+                                      const float *out, size_t ldo);
 BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
-/* Four rows of W against one x, each with bp__dot's arithmetic (Part 2). */
-BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
-                          int n, float *out);
-/* Four rows: the pending one-sample SGD step, then bp__dot4's products (Part 2). */
-BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
-                              float *BP__RESTRICT w2, float *BP__RESTRICT w3, const float *gs,
-                              const float *BP__RESTRICT ga, float lr, const float *BP__RESTRICT x,
-                              int n, float *out);
-/* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where there are (Part 2). */
-BP__PRIVATE void bp__sqrt16(float *r);
+/* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where the level has them
+   (Part 2). */
+BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
 
 /* =============================================================================================
    PART 1. THE ALGORITHM
@@ -1065,12 +1139,37 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
     for (l = 0; l < n_layers; l++) net->act[l] = acts[l];
     net->loss = loss;
     net->max_batch = max_batch;
+    net->level = bp__best_level();
     net->params = params;
     net->n_params = np;
     net->grads = grads;
     net->work = work;
     net->n_work = nw;
     return BP_OK;
+}
+
+/* A level's kernels where the build has them and the CPU runs them; BP_LEVEL_BEST: the
+   widest. */
+BP__PRIVATE bp_status bp__pick_level(bp_level *level, bp_level want) {
+    if (want == BP_LEVEL_BEST) want = bp__best_level();
+    if (!bp__valid_enum((unsigned)want, BP_LEVEL_COUNT) || !bp__kern_of(want)
+        || (unsigned)want > (unsigned)bp__best_level())
+        return BP_ERR_LEVEL;
+    *level = want;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_set_level(bp_net *net, bp_level level) {
+    return net ? bp__pick_level(&net->level, level) : BP_ERR_NULL;
+}
+
+BPDEF const char *bp_level_name(bp_level level) {
+    switch (level) {
+    case BP_LEVEL_BASE:   return "base";
+    case BP_LEVEL_AVX2:   return "avx2";
+    case BP_LEVEL_AVX512: return "avx512";
+    default:              return "?";
+    }
 }
 
 /* ---- random numbers --------------------------------------------------------------------- */
@@ -1216,7 +1315,10 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *B
    j + 16, ...), added in a fixed tree, then the tail in order: the compiler can vectorize this
    without -ffast-math because the order of the additions is written out, not left to
    reassociation. bp__dot, bp__dot4 and bp__sgd_dot4 share exactly this arithmetic; a batch
-   goes through the GEMM instead, which sums each product in order. */
+   goes through the GEMM instead, which sums each product in order.
+   These bodies, and the update rules below, are inline: Part 2 compiles them once per
+   instruction-set level into the kernels a net calls (net->level; bp__kern), with `fused`
+   the level's multiply-add rule (see BP__FMA_AT) and lv the level. */
 #define BP__LANES 16
 
 /* A macro, not a function: passing the partial sums by address would keep them in memory
@@ -1225,32 +1327,37 @@ BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *B
     (((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14])))      \
      + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15]))))
 
-BP__PRIVATE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b, int n) {
+BP__PRIVATE BP__INLINE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b,
+                                      int n, const int fused) {
     float s[BP__LANES] = {0}, r;
     int i = 0, j;
     for (; i + BP__LANES <= n; i += BP__LANES)
-        for (j = 0; j < BP__LANES; j++) s[j] = BP__FMA(a[i + j], b[i + j], s[j]);
+        for (j = 0; j < BP__LANES; j++) s[j] = BP__FMA_AT(fused, a[i + j], b[i + j], s[j]);
     r = BP__HSUM(s);
-    for (; i < n; i++) r = BP__FMA(a[i], b[i], r);
+    for (; i < n; i++) r = BP__FMA_AT(fused, a[i], b[i], r);
     return r;
 }
 
 /* y += a * x */
-BP__PRIVATE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
+BP__PRIVATE BP__INLINE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x,
+                                     int n, const int fused) {
     size_t i;
-    BP__EACH(i, n, y[i] = BP__FMA(a, x[i], y[i]););
+    BP__EACH(i, n, y[i] = BP__FMA_AT(fused, a, x[i], y[i]););
 }
 
 /* y = a * x */
-BP__PRIVATE void bp__scale(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x, int n) {
+BP__PRIVATE BP__INLINE void bp__scale(float *BP__RESTRICT y, float a,
+                                      const float *BP__RESTRICT x, int n) {
     size_t i;
     BP__EACH(i, n, y[i] = a * x[i];);
 }
 
 /* ---- the update rules ------------------------------------------------------------------------ */
 
-/* One update's settings: the bp_opt, and what the step count fixes for this step. */
+/* One update's settings: the bp_opt, and what the step count fixes for this step; the
+   kernels that take it. */
 typedef struct bp__rule {
+    const bp__kern *k;
     const bp_opt *opt;
     size_t plane;      /* floats from one array of the optimizer state to the next: n_params */
     float c1, c2;      /* Adam: 1 / (1 - beta1^t), 1 / (1 - beta2^t), t counting this step */
@@ -1270,7 +1377,7 @@ BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAM
 BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
                                        float *BP__RESTRICT v, float gs,
                                        const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                                       float wd, int bare) {
+                                       float wd, int bare, bp_level lv) {
     const bp_opt *o = u->opt;
     const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
     const float eps = o->eps, c1 = u->c1, c2 = u->c2;
@@ -1290,7 +1397,7 @@ BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRIC
             v[i + j] = b2 * v[i + j] + a2 * (g * g);
             r[j] = v[i + j] * c2;
         }
-        bp__sqrt16(r);
+        bp__sqrt16(r, lv);
         BP__KEEP_LOOP
         for (j = 0; j < 16; j++) w[i + j] -= lr * ((m[i + j] * c1) / (r[j] + eps));
     }
@@ -1304,20 +1411,20 @@ BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRIC
     }
 }
 
-BP__NOINLINE BP__PRIVATE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m,
-                                       float *BP__RESTRICT v,
-                          float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                          float wd) {
-    if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1);
-    else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0);
+BP__PRIVATE BP__INLINE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m,
+                                     float *BP__RESTRICT v, float gs,
+                                     const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                     float wd, bp_level lv) {
+    if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
+    else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0, lv);
 }
 
 /* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
    without momentum); blocks of 16 as in bp__adam. */
-BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v,
-                                          float *BP__RESTRICT b,
-                             float gs, const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                             float wd) {
+BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v,
+                                        float *BP__RESTRICT b, float gs,
+                                        const float *BP__RESTRICT ga, size_t n,
+                                        const bp__rule *u, float wd, bp_level lv) {
     const bp_opt *o = u->opt;
     const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
     float r[16], g16[16], q;
@@ -1329,7 +1436,7 @@ BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__REST
             v[i + j] = al * v[i + j] + a1 * (g * g);
             r[j] = v[i + j];
         }
-        bp__sqrt16(r);
+        bp__sqrt16(r, lv);
         BP__KEEP_LOOP
         for (j = 0; j < 16; j++) {
             q = g16[j] / (r[j] + eps);
@@ -1357,20 +1464,31 @@ BP__NOINLINE BP__PRIVATE void bp__rmsprop(float *BP__RESTRICT w, float *BP__REST
    gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
    ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
    state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
-   span (0 for biases). bp_update and bp_train_step both come here, which makes them
-   bit-identical. */
-BP__HOT BP__PRIVATE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
-                                  const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                                  float wd) {
+   span (0 for biases). bp_update and bp_train_step both come here (through u->k->step), which
+   makes them bit-identical. Adam and RMSprop go to the level's own copies of the two above. */
+BP__PRIVATE BP__INLINE void bp__sgd_step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
+                                         const float *BP__RESTRICT ga, size_t n,
+                                         const bp_opt *opt, float wd);
+BP__PRIVATE BP__INLINE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
+                                     const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                     float wd) {
     const bp_opt *opt = u->opt;
+    if (bp__adam_like(opt->method))
+        u->k->adam(w, s, s + u->plane, gs, ga, n, u, wd);
+    else if (opt->method == BP_RMSPROP)
+        u->k->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
+    else
+        bp__sgd_step(w, s, gs, ga, n, opt, wd);
+}
+
+/* SGD, with momentum or Nesterov's (v the momentum buffer); the fused step's pieces come
+   here directly (bp__piece). */
+BP__PRIVATE BP__INLINE void bp__sgd_step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
+                                         const float *BP__RESTRICT ga, size_t n,
+                                         const bp_opt *opt, float wd) {
     const float lr = opt->lr, mu = opt->momentum;
-    float *BP__RESTRICT v = s;
     size_t i;
-    if (bp__adam_like(opt->method)) {
-        bp__adam(w, s, s + u->plane, gs, ga, n, u, wd);
-    } else if (opt->method == BP_RMSPROP) {
-        bp__rmsprop(w, s, mu != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
-    } else if (mu == 0.0f) {
+    if (mu == 0.0f) {
         if (wd == 0.0f) BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * g; });
         else            BP__EACH(i, n, { float g = gs * ga[i]; w[i] -= lr * (g + wd * w[i]); });
     } else if (opt->nesterov) {
@@ -1441,7 +1559,9 @@ BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t sta
 /* The rule of the step about to be taken; state (checked) may be NULL when none is kept.
    Adam's bias corrections come from the step count t kept after the moments, as
    beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
-BP__PRIVATE void bp__rule_of(bp__rule *u, const bp_opt *opt, const float *state, size_t n) {
+BP__PRIVATE void bp__rule_of(bp__rule *u, const bp__kern *k, const bp_opt *opt,
+                             const float *state, size_t n) {
+    u->k = k;
     u->opt = opt;
     u->plane = n;
     u->c1 = u->c2 = 1.0f;
@@ -1527,13 +1647,13 @@ BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
    (W X^T)^T through the scratch zt, and then, unless act is softmax, a = act(z) in the same
    pass; X W^T for fewer than BP__NARROW units is split by samples, and each thread finishes
    its rows, softmax too. Returns whether it applied the activation. */
-BP__PRIVATE int bp__dense_batch(const float *W, const float *bias, const float *x, float *z,
-                                int batch, int ni, int no, float *pack, size_t pack_n, float *zt,
-                                bp_act act, float *a, int team) {
+BP__PRIVATE int bp__dense_batch(const bp__kern *k, const float *W, const float *bias,
+                                const float *x, float *z, int batch, int ni, int no, float *pack,
+                                size_t pack_n, float *zt, bp_act act, float *a, int team) {
     bp__mm g;
     bp__fwd_ctx f;
     int b;
-    bp__mm_init(&g, pack, pack_n, team);
+    bp__mm_init(&g, k, pack, pack_n, team);
     g.K = ni;
     f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
     if (batch < no) {
@@ -1565,18 +1685,19 @@ BP__PRIVATE int bp__dense_batch(const float *W, const float *bias, const float *
 /* z = W x + b: z[o] = sum_i W[o][i] x[i] + bias[o] (a batch: each row of x, by
    bp__dense_batch). One sample by dot products, four rows at a time (bp__dot4, Part 2: the
    same sums as bp__dot). Returns whether it applied the activation too (only a batch may). */
-BP__HOT BP__PRIVATE int bp__dense(const float *W, const float *bias, const float *x, float *z,
-                                  int batch, int ni, int no, float *pack, size_t pack_n,
-                                  float *zt, bp_act act, float *a, int team) {
-    int o, k;
+BP__HOT BP__PRIVATE int bp__dense(const bp__kern *k, const float *W, const float *bias,
+                                  const float *x, float *z, int batch, int ni, int no,
+                                  float *pack, size_t pack_n, float *zt, bp_act act, float *a,
+                                  int team) {
+    int o, c;
     float r[4];
     if (batch > 1)
-        return bp__dense_batch(W, bias, x, z, batch, ni, no, pack, pack_n, zt, act, a, team);
+        return bp__dense_batch(k, W, bias, x, z, batch, ni, no, pack, pack_n, zt, act, a, team);
     for (o = 0; o + 4 <= no; o += 4) {
-        bp__dot4(W + (size_t)o * (size_t)ni, (size_t)ni, x, ni, r);
-        for (k = 0; k < 4; k++) z[o + k] = r[k] + bias[o + k];
+        k->dot4(W + (size_t)o * (size_t)ni, (size_t)ni, x, ni, r);
+        for (c = 0; c < 4; c++) z[o + c] = r[c] + bias[o + c];
     }
-    for (; o < no; o++) z[o] = bp__dot(W + (size_t)o * (size_t)ni, x, ni) + bias[o];
+    for (; o < no; o++) z[o] = k->dot(W + (size_t)o * (size_t)ni, x, ni) + bias[o];
     return 0;
 }
 
@@ -1588,6 +1709,7 @@ BP__HOT BP__PRIVATE int bp__dense(const float *W, const float *bias, const float
 BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch,
                                              const float *pend_d, const float *pend_x,
                                              const bp__rule *opt, int team) {
+    const bp__kern *k = bp__kern_of(net->level);
     const float *in = x;
     float *p = net->params;
     int l;
@@ -1598,28 +1720,28 @@ BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int ba
         float *bias = p + (size_t)ni * (size_t)no;
         int b, done = 0;
         if (!(l == 0 && pend_d)) {                          /* z = W a + b (then a = f(z)) */
-            done = bp__dense(p, bias, in, z, batch, ni, no, bp__pack_buf(net), bp__pack_n(net),
-                             bp__delta_buf(net, l + 1), net->act[l], a, team);
+            done = bp__dense(k, p, bias, in, z, batch, ni, no, bp__pack_buf(net),
+                             bp__pack_n(net), bp__delta_buf(net, l + 1), net->act[l], a, team);
         } else {
             /* a per-sample SGD epoch's first layer: the previous sample's step W -= lr d x^T,
                b -= lr d, row by row in the same pass as this sample's z = W x + b (bp__sgd_dot4:
                bp__step's arithmetic, then bp__dot's) */
             float r[4];
-            int o, k;
+            int o, c;
             for (o = 0; o + 4 <= no; o += 4) {
                 float *w = p + (size_t)o * (size_t)ni;
-                bp__sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o,
-                             pend_x, opt->opt->lr, x, ni, r);
-                for (k = 0; k < 4; k++) {
-                    bp__step(bias + o + k, NULL, 1.0f, pend_d + o + k, 1, opt, 0.0f);
-                    z[o + k] = r[k] + bias[o + k];
+                k->sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o,
+                            pend_x, opt->opt->lr, x, ni, r);
+                for (c = 0; c < 4; c++) {
+                    k->step(bias + o + c, NULL, 1.0f, pend_d + o + c, 1, opt, 0.0f);
+                    z[o + c] = r[c] + bias[o + c];
                 }
             }
             for (; o < no; o++) {
-                bp__step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt,
-                         0.0f);
-                bp__step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
-                z[o] = bp__dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
+                k->step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt,
+                        0.0f);
+                k->step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
+                z[o] = k->dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
             }
         }
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
@@ -1714,14 +1836,14 @@ typedef struct {
     int late;                          /* step in bp__grad_rows from the stored gradient */
 } bp__grad_ctx;
 
-BP__PRIVATE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr, const float *out,
-                           size_t ldo) {
+BP__PRIVATE BP__INLINE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr,
+                                      const float *out, size_t ldo) {
     const bp__grad_ctx *x = (const bp__grad_ctx *)g->ctx;
     int r;
     for (r = 0; r < mr; r++) {
         const size_t w = (size_t)(i + r) * g->ldc + (size_t)j;
-        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, out + (size_t)r * ldo, (size_t)nr, x->u,
-                 x->u->opt->weight_decay);
+        bp__sgd_step(x->W + w, x->V ? x->V + w : NULL, 1.0f, out + (size_t)r * ldo, (size_t)nr,
+                     x->u->opt, x->u->opt->weight_decay);
     }
 }
 
@@ -1734,8 +1856,8 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
     int o, s, c;
     if (x->late) {
         const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
-        bp__step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u,
-                 x->u->opt->weight_decay);
+        x->u->k->step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u,
+                      x->u->opt->weight_decay);
     }
     for (o = i0; o < i1; o += 16) {
         const int n = i1 - o < 16 ? i1 - o : 16;
@@ -1743,8 +1865,9 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
         for (c = 0; c < n; c++) gb[c] = g->A[o + c];
         for (s = 1; s < g->K; s++)
             for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
-        if (x->u) bp__step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u,
-                           0.0f);
+        if (x->u)
+            x->u->k->step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u,
+                          0.0f);
     }
 }
 
@@ -1836,7 +1959,7 @@ BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     const int ni = net->sizes[l], no = net->sizes[l + 1];
     bp__mm g;
     bp__deriv_ctx dc;
-    bp__mm_init(&g, bp__pack_buf(net), bp__pack_n(net), team);
+    bp__mm_init(&g, bp__kern_of(net->level), bp__pack_buf(net), bp__pack_n(net), team);
     g.M = batch; g.N = ni; g.K = no;
     g.A = bp__delta_buf(net, l + 1); g.rsa = (size_t)no; g.csa = 1;
     g.B = net->params + bp__param_offset(net, l); g.rsb = (size_t)ni; g.csb = 1;
@@ -1858,7 +1981,7 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
     const size_t off = bp__param_offset(net, l);
     bp__mm g;
     bp__grad_ctx gc;
-    bp__mm_init(&g, bp__pack_buf(net), bp__pack_n(net), team);
+    bp__mm_init(&g, bp__kern_of(net->level), bp__pack_buf(net), bp__pack_n(net), team);
     g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;       /* each thread its rows of W */
     g.A = bp__delta_buf(net, l + 1); g.rsa = 1; g.csa = (size_t)no;
     g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
@@ -1885,6 +2008,7 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
 BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target,
                                            int batch, const bp__rule *opt, float *state,
                                            const float **defer0, int team, float *loss_out) {
+    const bp__kern *k = bp__kern_of(net->level);
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
     float *losses = bp__loss_buf(net), *dout = bp__delta_buf(net, L);
@@ -1907,7 +2031,7 @@ BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const fl
             continue;
         }
         BP_MEMSET(dprev, 0, (size_t)ni * sizeof *dprev);
-        for (o = 0; o < no; o++) bp__axpy(dprev, d[o], W + (size_t)o * (size_t)ni, ni);
+        for (o = 0; o < no; o++) k->axpy(dprev, d[o], W + (size_t)o * (size_t)ni, ni);
         bp__mul_deriv(net->act[l - 1], bp__act_buf(net, l), dprev, (size_t)ni);
     }
     if (!bp__step_ok(net, x, batch, *loss_out, opt)) return BP_ERR_NONFINITE;
@@ -1931,11 +2055,11 @@ BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const fl
             const size_t r = (size_t)o * (size_t)ni;
             float gb = d[o];
             if (opt) {
-                bp__step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt,
-                         opt->opt->weight_decay);
-                bp__step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
+                k->step(W + r, vW ? vW + r : NULL, gb, aprev, (size_t)ni, opt,
+                        opt->opt->weight_decay);
+                k->step(W + nw + o, vW ? vW + nw + o : NULL, 1.0f, &gb, 1, opt, 0.0f);
             } else {
-                bp__scale(gW + r, gb, aprev, ni);
+                k->scale(gW + r, gb, aprev, ni);
                 gW[nw + (size_t)o] = gb;
             }
         }
@@ -1965,8 +2089,8 @@ BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n,
        (the two must not overlap: documented), which clang honours and restrict locals it does
        not (with those, clang too left the loop scalar) */
     o = bp_opt_sgd(lr);
-    bp__rule_of(&u, &o, NULL, n);
-    bp__step(params, NULL, 1.0f, grads, n, &u, 0.0f);
+    bp__rule_of(&u, bp__kern_of(bp__best_level()), &o, NULL, n);
+    u.k->step(params, NULL, 1.0f, grads, n, &u, 0.0f);
     return BP_OK;
 }
 
@@ -1976,15 +2100,15 @@ BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n,
    *gs: with clip, min(1, clip / ||g||_2), the norm summed over (g / max|g|)^2 (each term at
    most 1: no overflow; one fixed order; float, so no soft double on a single-precision FPU),
    else 1. One pass finds max|g| for both. */
-BP__PRIVATE bp_status bp__stored_step(const float *g, size_t n, const bp_opt *opt, float **state,
-                                      bp__rule *u, float *gs) {
+BP__PRIVATE bp_status bp__stored_step(const bp__kern *k, const float *g, size_t n,
+                                      const bp_opt *opt, float **state, bp__rule *u, float *gs) {
     const float gmax = bp__maxabs(g, n);
     float sum = 0.0f;
     size_t i;
     if (!(gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT))
         return BP_ERR_NONFINITE;
     if (bp_opt_state_size(opt, n) == 0) *state = NULL;
-    bp__rule_of(u, opt, *state, n);
+    bp__rule_of(u, k, opt, *state, n);
     *gs = 1.0f;
     if (opt->clip > 0.0f && gmax > 0.0f) {
         float norm;
@@ -2004,14 +2128,15 @@ BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *sta
     bp__rule u;
     float gs;
     int l;
-    bp_status s = bp__stored_step(net->grads, net->n_params, opt, &state, &u, &gs);
+    bp_status s = bp__stored_step(bp__kern_of(net->level), net->grads, net->n_params, opt, &state,
+                                  &u, &gs);
     if (s != BP_OK) return s;
     for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
         const size_t off = bp__param_offset(net, l);
         const size_t no = (size_t)net->sizes[l + 1], nw = (size_t)net->sizes[l] * no;
         float *W = net->params + off, *gW = net->grads + off, *vW = state ? state + off : NULL;
-        bp__step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
-        bp__step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
+        u.k->step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
+        u.k->step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
     }
     if (state) bp__rule_done(&u, state);
     return BP_OK;
@@ -2039,7 +2164,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
         if (loss) *loss = l;
         return s != BP_OK ? s : bp__apply_grads(net, opt, state);
     }
-    bp__rule_of(&u, opt, state, net->n_params);
+    bp__rule_of(&u, bp__kern_of(net->level), opt, state, net->n_params);
 #if defined(_OPENMP) && !defined(BP_CBLAS) && !defined(BP_NO_SIMD)
     /* a batch worth threads: one parallel region for the whole step, every thread running
        the code below and splitting its products and loops (barriers, not forks, between);
@@ -2076,8 +2201,8 @@ BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, co
     const int ni = net->sizes[0], no = net->sizes[1];
     int o;
     for (o = 0; o < no; o++) {
-        bp__step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni, opt, 0.0f);
-        bp__step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1, opt, 0.0f);
+        opt->k->step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni, opt, 0.0f);
+        opt->k->step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1, opt, 0.0f);
     }
 }
 
@@ -2127,7 +2252,7 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
         && opt->weight_decay == 0.0f && opt->clip == 0.0f) {
         const float *pend_d = NULL, *pend_x = NULL;
         bp__rule u;
-        bp__rule_of(&u, opt, NULL, net->n_params);
+        bp__rule_of(&u, bp__kern_of(net->level), opt, NULL, net->n_params);
         for (i = 0; i < n; i++) {
             const size_t at = (size_t)(order ? order[i] : i);
             const float *xi = x + at * nin, *ti = target ? target + at * nout : gt;
@@ -2388,12 +2513,17 @@ BPDEF bp_status bp_rnet_init(bp_rnet *net, int n_units, int n_inputs, int n_outp
     net->tau = 0.5f;
     net->tol = 1e-5f;
     net->max_iters = 1000;
+    net->level = bp__best_level();
     net->params = params;
     net->n_params = np;
     net->grads = grads;
     net->work = work;
     net->n_work = nw;
     return BP_OK;
+}
+
+BPDEF bp_status bp_rnet_set_level(bp_rnet *net, bp_level level) {
+    return net ? bp__pick_level(&net->level, level) : BP_ERR_NULL;
 }
 
 BPDEF bp_status bp_rnet_randomize(bp_rnet *net, uint64_t seed) {
@@ -2425,7 +2555,8 @@ BP__PRIVATE void bp__rnet_forward_map(const bp_rnet *net, const float *v, float 
     const int n = net->n_units;
     const float *c = BP__RNET_ROW(net, 1);
     int o;
-    for (o = 0; o < n; o++) out[o] = bp__dot(net->params + (size_t)o * (size_t)n, v, n) + c[o];
+    const bp__kern *k = bp__kern_of(net->level);
+    for (o = 0; o < n; o++) out[o] = k->dot(net->params + (size_t)o * (size_t)n, v, n) + c[o];
     bp__activate(net->act, out, out, 1, n);
 }
 
@@ -2434,8 +2565,9 @@ BP__PRIVATE void bp__rnet_adjoint_map(const bp_rnet *net, const float *v, float 
     const int n = net->n_units;
     const float *e = BP__RNET_ROW(net, 1), *fp = BP__RNET_ROW(net, 2);
     int o;
+    const bp__kern *k = bp__kern_of(net->level);
     BP_MEMCPY(out, e, (size_t)n * sizeof *out);
-    for (o = 0; o < n; o++) bp__axpy(out, fp[o] * v[o], net->params + (size_t)o * (size_t)n, n);
+    for (o = 0; o < n; o++) k->axpy(out, fp[o] * v[o], net->params + (size_t)o * (size_t)n, n);
 }
 
 /* How far float rounding can move one evaluation of a relaxation's map g(v): at most
@@ -2518,7 +2650,9 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     x = BP__RNET_ROW(net, 0); c = BP__RNET_ROW(net, 1);
     fp = BP__RNET_ROW(net, 2); s = BP__RNET_ROW(net, 4);
     net->settled = 0;
-    for (o = 0; o < n; o++) c[o] = b[o] + (m ? bp__dot(U + (size_t)o * (size_t)m, input, m) : 0.0f);
+    for (o = 0; o < n; o++)   /* c = U i + b */
+        c[o] = b[o] + (m ? bp__kern_of(net->level)->dot(U + (size_t)o * (size_t)m, input, m)
+                         : 0.0f);
     if ((cmax = bp__maxabs(c, (size_t)n)) < 0.0f) { net->iters = 0; return BP_ERR_NONFINITE; }
     {   /* the map's rounding: bp__dot's depth (lanes of n/16 terms, a tree of 4, a tail of
            up to 15), + c, then f's own few ulps (sigmoid, tanh; leaky ReLU's one product) */
@@ -2595,10 +2729,11 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
     float gs;
     if (!net || !net->params || !net->grads) return BP_ERR_NULL;
     if ((s = bp__check_rule(opt, state, state_len, net->n_params)) != BP_OK) return s;
-    if ((s = bp__stored_step(net->grads, net->n_params, opt, &state, &u, &gs)) != BP_OK) return s;
+    s = bp__stored_step(bp__kern_of(net->level), net->grads, net->n_params, opt, &state, &u, &gs);
+    if (s != BP_OK) return s;
     nw = (size_t)net->n_units * ((size_t)net->n_units + (size_t)net->n_inputs);   /* W and U */
-    bp__step(net->params, state, gs, net->grads, nw, &u, opt->weight_decay);
-    bp__step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,
+    u.k->step(net->params, state, gs, net->grads, nw, &u, opt->weight_decay);
+    u.k->step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,
              (size_t)net->n_units, &u, 0.0f);
     if (state) bp__rule_done(&u, state);
     return BP_OK;
@@ -2637,6 +2772,8 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
 #define BP__MR 4
 #define BP__NR 8
 #endif
+#define BP__MR_MAX 8           /* the largest of every level's (see "instruction-set levels") */
+#define BP__NR_MAX 32
 
 /* An 8 x 8 block, 8 rows of src (stride ld) into 8 rows of dst (stride ldd), transposed in
    registers: unpack pairs of rows, then pairs of pairs, then halves (the vector extension's
@@ -2644,9 +2781,9 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
    transposing pack ran at about one float a cycle without it: GCC assembled each stored
    vector from scalar loads. With SSE2 alone GCC splits these 8-float vectors into scalar
    moves, so there (and elsewhere) the plain loop stays. */
-#if BP__SHUFFLE
+#if BP__HAS_SHUFFLE
 typedef float bp__v8 __attribute__((vector_size(32)));
-BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t ldd) {
+BP__PRIVATE BP__INLINE void bp__transpose8(const float *src, size_t ld, float *dst, size_t ldd) {
     bp__v8 r[8], t[8], u[8];
     int a;
     for (a = 0; a < 8; a++) BP_MEMCPY(&r[a], src + (size_t)a * ld, sizeof r[a]);
@@ -2675,9 +2812,9 @@ BP__PRIVATE void bp__transpose8(const float *src, size_t ld, float *dst, size_t 
    on their way (BENCHMARKS.md, v0.1.5's row). A pass reading the batch in order first did as
    well; a burst of prefetches for a whole block did nothing. */
 #define BP__AHEAD 32   /* (its test stays at the two call sites: moved inside, W2 ran slower) */
-BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
+BP__PRIVATE BP__INLINE void bp__prefetch_rows(const float *p, size_t cs, const int NR) {
     int j;
-    for (j = 0; j < BP__NR; j++) BP__PREFETCH(p + (size_t)j * cs);
+    for (j = 0; j < NR; j++) BP__PREFETCH(p + (size_t)j * cs);
 }
 
 /* B(k, n) = B[k rs + n cs], the kc x nc block, into panels of NR columns, panel q at
@@ -2688,43 +2825,47 @@ BP__PRIVATE void bp__prefetch_rows(const float *p, size_t cs) {
    start at different panels (rot = the thread): each panel comes from memory once, to one of
    them, and to the other from its cache (W2's X^T: two threads 1.02x faster; both in step,
    both waited on memory). */
-BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc, float *pb,
-                            size_t ps, int q0, int q1, int rot) {
+BP__PRIVATE BP__INLINE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc,
+                                       float *pb, size_t ps, int q0, int q1, int rot, const int NR,
+                                       const int shuffle) {
     int i;
+    (void)shuffle;
     BP_ASSERT(cs == 1 || rs == 1);
     for (i = 0; i < q1 - q0; i++) {
-        const int q = q0 + (i + rot) % (q1 - q0), p = q * BP__NR;
+        const int q = q0 + (i + rot) % (q1 - q0), p = q * NR;
         float *out = pb + (size_t)q * ps;
         int k, j;
-        if (cs == 1 && p + BP__NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
+        if (cs == 1 && p + NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < BP__NR; j++) out[(size_t)k * BP__NR + (size_t)j] = row[j];
+                for (j = 0; j < NR; j++) out[(size_t)k * NR + (size_t)j] = row[j];
             }
         } else if (cs == 1) {
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < BP__NR; j++)
-                    out[(size_t)k * BP__NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
+                for (j = 0; j < NR; j++)
+                    out[(size_t)k * NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
             }
-        } else if (p + BP__NR <= nc) {
+        } else if (p + NR <= nc) {
             /* the transpose of a row-major array, a whole panel: for each k, one float from
                each of NR rows (each row's cache line serves sixteen k in a row), stored as one
                contiguous run */
             const float *col = B + (size_t)p * cs;
             k = 0;
-#if BP__SHUFFLE
-            for (; k + 8 <= kc; k += 8) {
-                if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
-                for (j = 0; j < BP__NR; j += 8)
+#if BP__HAS_SHUFFLE
+            for (; shuffle && k + 8 <= kc; k += 8) {
+                if (k % 16 == 0 && k + BP__AHEAD < kc)
+                    bp__prefetch_rows(col + k + BP__AHEAD, cs, NR);
+                for (j = 0; j < NR; j += 8)
                     bp__transpose8(col + (size_t)j * cs + (size_t)k, cs,
-                                   out + (size_t)k * BP__NR + (size_t)j, BP__NR);
+                                   out + (size_t)k * NR + (size_t)j, NR);
             }
 #endif
             for (; k < kc; k++) {
-                if (k % 16 == 0 && k + BP__AHEAD < kc) bp__prefetch_rows(col + k + BP__AHEAD, cs);
-                for (j = 0; j < BP__NR; j++)
-                    out[(size_t)k * BP__NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
+                if (k % 16 == 0 && k + BP__AHEAD < kc)
+                    bp__prefetch_rows(col + k + BP__AHEAD, cs, NR);
+                for (j = 0; j < NR; j++)
+                    out[(size_t)k * NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
             }
         } else {
             /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
@@ -2732,90 +2873,56 @@ BP__PRIVATE void bp__pack_b(const float *B, size_t rs, size_t cs, int kc, int nc
                another cache line) */
             const float *col = B + (size_t)p * cs;
             for (k = 0; k < kc; k++) {
-                float *o = out + (size_t)k * BP__NR;
+                float *o = out + (size_t)k * NR;
                 for (j = 0; j < nc - p; j++) o[j] = col[(size_t)j * cs + (size_t)k];
-                for (; j < BP__NR; j++) o[j] = 0.0f;
+                for (; j < NR; j++) o[j] = 0.0f;
             }
         }
     }
 }
 
-/* One R x NR tile of C at row i, column j (R: MR, or fewer for the last rows of a thread):
-   acc = (k0 == 0 ? 0 : C) + the sum over kc values of k of A(r, k) b(k, c), b(k, c) =
-   b[k ldb + c]. A is read in place: each k needs only R values of it (broadcast), while b, a
-   panel of B (packed, or in place), is the wide operand. Rows past mr repeat the last valid
-   row (read, never stored): nothing outside A is touched. The valid mr x nr corner goes to C,
-   or, on the last k block of the fused step, is the gradient of the same corner of W (row
-   stride ldc too), applied at once by bp__step, as bp_update would apply it; or, with Y, the
-   stored rows are multiplied by f'(Y) (the input deltas) while still in cache. Every element
-   is the same chain of fused multiply-adds whatever R: which kernel computes a row does not
+/* One R x NW tile of C at row i, column j (R: MR, or fewer for the last rows of a thread;
+   NW: NR, or NR/2 for a last, narrow panel): acc = (k0 == 0 ? 0 : C) + the sum over kc values
+   of k of A(r, k) b(k, c), b(k, c) = b[k ldb + c]. A is read in place: each k needs only R
+   values of it (broadcast), while b, a panel of B (packed, or in place), is the wide operand.
+   Rows past mr repeat the last valid row (read, never stored): nothing outside A is touched.
+   The valid mr x nr corner goes to C, or, on the last k block of the fused step, is the
+   gradient of the same corner of W (row stride ldc too), applied at once by bp__piece, as
+   bp_update would apply it; or, with stored_piece, the stored rows are multiplied by f'(Y)
+   (the input deltas) while still in cache. Every element is the same chain of multiply-adds
+   (fused, or not, as the level's rule says) whatever R: which kernel computes a row does not
    change its bits. */
-/* The accumulators as vectors of half a tile row (the vector extension GCC and clang share),
-   the valid corner in and out through io: under clang always, under GCC on x86 without a
-   fast FMA. Written as float arrays, clang kept them in memory when indexed under loops to mr
-   or nr, and else copied each one between registers every k, spilling where registers are
-   few; GCC's -O3 vectorized the arrays' loops its own way without FMA (BENCHMARKS.md, "What
-   changed since the first run", the clang and GCC rows). The vector a * b + c is fused
-   exactly where BP__FMA is (by contract(fast) under clang with fmaf; else neither is, or the
-   command line decides for both): the same bits. With a fast FMA, GCC makes the best of the
-   plain arrays and keeps them: in ISO C it would not fuse the vector form. */
-#if BP__TILE_VEC
-#define BP__TILE_OUT io
-typedef float bp__vhalf __attribute__((vector_size(BP__NR * 2)));
-#else
-#define BP__TILE_OUT acc
-#endif
+BP__PRIVATE BP__INLINE void bp__tile_out(const bp__mm *g, int i, int mr, int j, int nr, int k0,
+                                         int kc, const float *out, size_t ldo) {
+    float *BP__RESTRICT C = g->C + (size_t)i * g->ldc + (size_t)j;
+    int r, c;
+    if (g->piece && k0 + kc == g->K) {
+        bp__piece(g, i, j, mr, nr, out, ldo);
+        return;
+    }
+    for (r = 0; r < mr; r++)
+        for (c = 0; c < nr; c++)
+            C[(size_t)r * g->ldc + (size_t)c] = out[(size_t)r * ldo + (size_t)c];
+    if (g->stored_piece && k0 + kc == g->K) bp__stored_piece(g, i, j, mr, nr);
+}
 
+/* The rows' pointers into A (rows past mr repeat the last). */
+#define BP__TILE_ROWS(a, R)                                                                    \
+    for (r = 0; r < (R); r++)                                                                  \
+        a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa
+
+/* The accumulators as float arrays, scalarized by the compiler (GCC with a fast FMA). acc
+   starts from C only when it holds partial sums: C may be untouched memory (the fused step
+   never stores it), and even a masked-off vector load from a page not yet mapped is slow. */
 BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, int k0, int kc,
                                        const float *BP__RESTRICT b, size_t ldb, const int R,
-                                       const int NW) {
+                                       const int NW, const int fused) {
     const int nr = g->N - j < NW ? g->N - j : NW;
-    const size_t at = (size_t)i * g->ldc + (size_t)j;
-    float *BP__RESTRICT C = g->C + at;
-#if BP__TILE_VEC
-    float io[BP__MR][BP__NR];
-    bp__vhalf v[BP__MR][2];
-#else
-    float acc[BP__MR][BP__NR];
-#endif
-    const float *a[BP__MR];
+    const float *C = g->C + (size_t)i * g->ldc + (size_t)j;
+    float acc[BP__MR_MAX][BP__NR_MAX];
+    const float *a[BP__MR_MAX];
     int k, r, c;
-    for (r = 0; r < R; r++)
-        a[r] = g->A + (size_t)(i + (r < mr ? r : mr - 1)) * g->rsa + (size_t)k0 * g->csa;
-    /* acc starts from C only when it holds partial sums: C may be untouched memory (the fused
-       step never stores it), and even a masked-off vector load from a page not yet mapped is
-       slow */
-#if BP__TILE_VEC
-    if (k0 > 0) {
-        for (r = 0; r < R; r++)
-            for (c = 0; c < NW; c++) io[r][c] = 0.0f;
-        for (r = 0; r < mr; r++)
-            for (c = 0; c < nr; c++) io[r][c] = C[(size_t)r * g->ldc + (size_t)c];
-        for (r = 0; r < R; r++) {
-            BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);
-            if (NW == BP__NR) BP_MEMCPY(&v[r][1], io[r] + BP__NR / 2, sizeof v[r][1]);
-        }
-    } else {
-        const bp__vhalf zero = {0.0f};
-        for (r = 0; r < R; r++) v[r][0] = v[r][1] = zero;
-    }
-    for (k = 0; k < kc; k++, b += ldb) {
-        BP__CONTRACT
-        bp__vhalf b0, b1;
-        BP_MEMCPY(&b0, b, sizeof b0);
-        if (NW == BP__NR) BP_MEMCPY(&b1, b + BP__NR / 2, sizeof b1);
-        BP__UNROLL
-        for (r = 0; r < R; r++) {
-            const float ar = a[r][(size_t)k * g->csa];
-            v[r][0] = ar * b0 + v[r][0];
-            if (NW == BP__NR) v[r][1] = ar * b1 + v[r][1];
-        }
-    }
-    for (r = 0; r < R; r++) {
-        BP_MEMCPY(io[r], &v[r][0], sizeof v[r][0]);
-        if (NW == BP__NR) BP_MEMCPY(io[r] + BP__NR / 2, &v[r][1], sizeof v[r][1]);
-    }
-#else
+    BP__TILE_ROWS(a, R);
     for (r = 0; r < R; r++)
         for (c = 0; c < NW; c++) acc[r][c] = 0.0f;
     if (k0 > 0)
@@ -2826,52 +2933,100 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         for (r = 0; r < R; r++) {
             const float ar = a[r][(size_t)k * g->csa];
             BP__UNROLL
-            for (c = 0; c < NW; c++) acc[r][c] = BP__FMA(ar, b[c], acc[r][c]);
+            for (c = 0; c < NW; c++) acc[r][c] = BP__FMA_AT(fused, ar, b[c], acc[r][c]);
         }
     }
-#endif
-    if (g->piece && k0 + kc == g->K) {
-        bp__piece(g, i, j, mr, nr, BP__TILE_OUT[0], BP__NR);
-        return;
-    }
-    for (r = 0; r < mr; r++)
-        for (c = 0; c < nr; c++) C[(size_t)r * g->ldc + (size_t)c] = BP__TILE_OUT[r][c];
-    if (g->stored_piece && k0 + kc == g->K) bp__stored_piece(g, i, j, mr, nr);
+    bp__tile_out(g, i, mr, j, nr, k0, kc, acc[0], BP__NR_MAX);
 }
 
-/* The kernels, each kept a function of its own: inlined into the GEMM's loops, GCC 12 at -O2
-   stopped vectorizing them (BENCHMARKS.md). Threads split rows evenly, not by tiles
-   (256 rows in tiles of 6 are 43 tiles, 22 for one of two threads), so each may end on a
-   short tile, which a 2- or 4-row kernel computes in a fraction of a full one's time. */
-#define BP__TILE_FN(name, R, NW)                                                              \
-    BP__NOINLINE BP__PRIVATE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc, \
-                                       const float *BP__RESTRICT b, size_t ldb) {             \
-        bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R, NW);                                       \
+/* The accumulators as vectors of half a tile row, VT (H floats), of the vector extension GCC
+   and clang share, the valid corner in and out through io: under clang always, and under GCC
+   on x86 without a fast FMA. Written as float arrays, clang kept them in memory when indexed
+   under loops to mr or nr, and else copied each one between registers every k, spilling where
+   registers are few; GCC's -O3 vectorized the arrays' loops its own way without FMA
+   (BENCHMARKS.md, "What changed since the first run", the clang and GCC rows). The vector
+   a * b + c is fused exactly where the level fuses (by contract(fast) under clang where the
+   instruction set has FMA; else neither is): the same bits. With a fast FMA, GCC makes the
+   best of the plain arrays and keeps them: in ISO C it would not fuse the vector form.
+   A macro, once for each vector width (C has no other way to make the type a parameter). */
+#define BP__TILE_V(name, VT, H)                                                                \
+    BP__PRIVATE BP__INLINE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc,    \
+                                     const float *BP__RESTRICT b, size_t ldb, const int R,     \
+                                     const int NW) {                                           \
+        const int nr = g->N - j < NW ? g->N - j : NW;                                          \
+        const float *C = g->C + (size_t)i * g->ldc + (size_t)j;                                \
+        float io[BP__MR_MAX][2 * (H)];                                                         \
+        VT v[BP__MR_MAX][2];                                                                   \
+        const float *a[BP__MR_MAX];                                                            \
+        int k, r, c;                                                                           \
+        BP__TILE_ROWS(a, R);                                                                   \
+        if (k0 > 0) {                                                                          \
+            for (r = 0; r < R; r++)                                                            \
+                for (c = 0; c < NW; c++) io[r][c] = 0.0f;                                      \
+            for (r = 0; r < mr; r++)                                                           \
+                for (c = 0; c < nr; c++) io[r][c] = C[(size_t)r * g->ldc + (size_t)c];         \
+            for (r = 0; r < R; r++) {                                                          \
+                BP_MEMCPY(&v[r][0], io[r], sizeof v[r][0]);                                    \
+                if (NW == 2 * (H)) BP_MEMCPY(&v[r][1], io[r] + (H), sizeof v[r][1]);           \
+            }                                                                                  \
+        } else {                                                                               \
+            const VT zero = {0.0f};                                                            \
+            for (r = 0; r < R; r++) v[r][0] = v[r][1] = zero;                                  \
+        }                                                                                      \
+        for (k = 0; k < kc; k++, b += ldb) {                                                   \
+            BP__CONTRACT                                                                       \
+            VT b0, b1;                                                                         \
+            BP_MEMCPY(&b0, b, sizeof b0);                                                      \
+            if (NW == 2 * (H)) BP_MEMCPY(&b1, b + (H), sizeof b1);                             \
+            BP__UNROLL                                                                         \
+            for (r = 0; r < R; r++) {                                                          \
+                const float ar = a[r][(size_t)k * g->csa];                                     \
+                v[r][0] = ar * b0 + v[r][0];                                                   \
+                if (NW == 2 * (H)) v[r][1] = ar * b1 + v[r][1];                                \
+            }                                                                                  \
+        }                                                                                      \
+        for (r = 0; r < R; r++) {                                                              \
+            BP_MEMCPY(io[r], &v[r][0], sizeof v[r][0]);                                        \
+            if (NW == 2 * (H)) BP_MEMCPY(io[r] + (H), &v[r][1], sizeof v[r][1]);               \
+        }                                                                                      \
+        bp__tile_out(g, i, mr, j, nr, k0, kc, io[0], 2 * (H));                                 \
     }
-BP__TILE_FN(bp__tile, BP__MR, BP__NR)
-BP__TILE_FN(bp__tile2, 2, BP__NR)
-BP__TILE_FN(bp__half, BP__MR, BP__NR / 2)     /* a last panel of at most NR/2 columns */
-BP__TILE_FN(bp__half2, 2, BP__NR / 2)
-#if BP__MR > 4
-BP__TILE_FN(bp__tile4, 4, BP__NR)
-BP__TILE_FN(bp__half4, 4, BP__NR / 2)
+#if defined(__GNUC__) || defined(__clang__)
+typedef float bp__v4 __attribute__((vector_size(16)));
+typedef float bp__v8h __attribute__((vector_size(32)));
+typedef float bp__v16 __attribute__((vector_size(64)));
+BP__TILE_V(bp__tile_v4, bp__v4, 4)
+BP__TILE_V(bp__tile_v8, bp__v8h, 8)
+BP__TILE_V(bp__tile_v16, bp__v16, 16)
+#define BP__TILE_AT(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, fused, vec)                         \
+    ((vec) && (NR) == 8    ? bp__tile_v4(g, i, mr, j, k0, kc, b, ldb, R, NW)                    \
+     : (vec) && (NR) == 16 ? bp__tile_v8(g, i, mr, j, k0, kc, b, ldb, R, NW)                    \
+     : (vec)               ? bp__tile_v16(g, i, mr, j, k0, kc, b, ldb, R, NW)                   \
+                           : bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R, NW, fused))
 #else
-#define bp__tile4 bp__tile
-#define bp__half4 bp__half
+#define BP__TILE_AT(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, fused, vec)                         \
+    bp__tile_r(g, i, mr, j, k0, kc, b, ldb, R, NW, fused)
 #endif
 
 /* The row tiles of rows i0 .. i1-1 against one panel: MR rows at a time, the last few by a
    shorter kernel; a last panel of at most NR/2 columns (N = 784 ends on 16, a 10-class output
-   is 10) by kernels half as wide. */
+   is 10) by kernels half as wide. ks: the level's kernels (see BP__LEVEL), each a function of
+   its own: inlined into the GEMM's loops, GCC 12 at -O2 stopped vectorizing them
+   (BENCHMARKS.md). Threads split rows evenly, not by tiles (256 rows in tiles of 6 are 43
+   tiles, 22 for one of two threads), so each may end on a short tile, which a 2- or 4-row
+   kernel computes in a fraction of a full one's time. */
 typedef void (*bp__kernel)(const bp__mm *g, int i, int mr, int j, int k0, int kc,
                            const float *BP__RESTRICT b, size_t ldb);
-BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc, const float *b,
-                           size_t ldb) {
-    const int half = g->N - j <= BP__NR / 2;   /* half the work (and registers) for half a panel */
-    const bp__kernel k6 = half ? bp__half : bp__tile, k4 = half ? bp__half4 : bp__tile4;
-    const bp__kernel k2 = half ? bp__half2 : bp__tile2;
+enum { BP__K_TILE, BP__K_TILE4, BP__K_TILE2, BP__K_HALF, BP__K_HALF4, BP__K_HALF2 };
+BP__PRIVATE BP__INLINE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int kc,
+                                      const float *b, size_t ldb, const bp__kernel *ks,
+                                      const int MR, const int NR) {
+    const int half = g->N - j <= NR / 2;       /* half the work (and registers) for half a panel */
+    const bp__kernel k6 = ks[half ? BP__K_HALF : BP__K_TILE];
+    const bp__kernel k4 = ks[half ? BP__K_HALF4 : BP__K_TILE4];
+    const bp__kernel k2 = ks[half ? BP__K_HALF2 : BP__K_TILE2];
     int i;
-    for (i = i0; i + BP__MR <= i1; i += BP__MR) k6(g, i, BP__MR, j, k0, kc, b, ldb);
+    for (i = i0; i + MR <= i1; i += MR) k6(g, i, MR, j, k0, kc, b, ldb);
     if (i1 - i > 4)      k6(g, i, i1 - i, j, k0, kc, b, ldb);
     else if (i1 - i > 2) k4(g, i, i1 - i, j, k0, kc, b, ldb);
     else if (i1 > i)     k2(g, i, i1 - i, j, k0, kc, b, ldb);
@@ -2883,9 +3038,10 @@ BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int k
 
 /* Whether B's panels are read where they lie (see bp__gemm_part): rows contiguous, a panel
    row at least a cache line, and a row stride that is not a multiple of 64 floats. */
-#define BP__IN_PLACE(g) ((g)->csb == 1 && BP__NR >= 16 && (g)->rsb % 64 != 0)
+#define BP__IN_PLACE(g, NR) ((g)->csb == 1 && (NR) >= 16 && (g)->rsb % 64 != 0)
 
-/* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP). C's
+/* The GEMM's loops, run by thread t of a team of nt (t = 0, nt = 1 without OpenMP), with a
+   level's tiles ks, of MR x NR, and its transposes (shuffle: see bp__transpose8). C's
    columns are cut into panels of NR, split between the threads by columns (each a contiguous
    run of panels) or by rows (each an even share of the rows against all panels; asked for,
    or when there are fewer panels than threads). K is cut into blocks of KC.
@@ -2901,15 +3057,16 @@ BP__PRIVATE void bp__tiles(const bp__mm *g, int i0, int i1, int j, int k0, int k
    thread (with blocks made narrower, up to 4x as many), each packs its own, else they pack
    it together, between two barriers. Every element of C stays with one thread and its order
    of additions: any thread count gives the same bits. */
-BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
-    const int np = (g->N + BP__NR - 1) / BP__NR;
-    const int rows = g->by_rows || np < nt, full = g->N / BP__NR;
-    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * BP__NR;   /* floats a panel */
+BP__PRIVATE BP__INLINE void bp__gemm_part(const bp__mm *g, int t, int nt, const bp__kernel *ks,
+                                          const int MR, const int NR, const int shuffle) {
+    const int np = (g->N + NR - 1) / NR;
+    const int rows = g->by_rows || np < nt, full = g->N / NR;
+    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * NR;   /* floats a panel */
     const int i0 = rows ? BP__SHARE(g->M, t, nt) : 0, i1 = rows ? BP__SHARE(g->M, t + 1, nt) : g->M;
-    const int inplace = BP__IN_PLACE(g)
+    const int inplace = BP__IN_PLACE(g, NR)
                         && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
     const int room = (int)(g->pack_n / ps / (size_t)nt);       /* panels a private copy holds */
-    int nj = inplace ? 1 : (np + BP__NC / BP__NR - 1) / (BP__NC / BP__NR);
+    int nj = inplace ? 1 : (np + BP__NC / NR - 1) / (BP__NC / NR);
     int alone = inplace || !rows || nt == 1;
     int j, pc, jr, sync = 0;
     float *pack = g->pack + (inplace && rows ? (size_t)t * ps : 0);
@@ -2924,14 +3081,14 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
         const int mine0 = rows && alone ? 0 : BP__SHARE(b1 - b0, t, nt);
         const int mine1 = rows && alone ? b1 - b0 : BP__SHARE(b1 - b0, t + 1, nt);
         const int q0 = rows ? 0 : mine0, q1 = rows ? b1 - b0 : mine1;
-        const int jc = b0 * BP__NR, nc = (b1 * BP__NR < g->N ? b1 * BP__NR : g->N) - jc;
+        const int jc = b0 * NR, nc = (b1 * NR < g->N ? b1 * NR : g->N) - jc;
         for (pc = 0; pc < g->K; pc += BP__KC) {
             const int kc = g->K - pc < BP__KC ? g->K - pc : BP__KC;
             const float *Bk = g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb;
             if (inplace) {
                 if (full < q1)          /* the partial panel, zero-padded, into this slot */
-                    bp__pack_b(Bk + (size_t)full * BP__NR, g->rsb, 1, kc, nc - full * BP__NR,
-                               pack, ps, 0, 1, 0);
+                    bp__pack_b(Bk + (size_t)full * NR, g->rsb, 1, kc, nc - full * NR,
+                               pack, ps, 0, 1, 0, NR, shuffle);
             } else {
 #ifdef _OPENMP
                 /* a shared block: everyone is done with the last one; split by columns, only
@@ -2939,17 +3096,17 @@ BP__PRIVATE void bp__gemm_part(const bp__mm *g, int t, int nt) {
                 if (nt > 1 && ((rows && !alone) || (!rows && pc == 0))
                     && sync++) { BP__PRAGMA(omp barrier) }
 #endif
-                bp__pack_b(Bk, g->rsb, g->csb, kc, nc, pack, ps, mine0, mine1, t);
+                bp__pack_b(Bk, g->rsb, g->csb, kc, nc, pack, ps, mine0, mine1, t, NR, shuffle);
 #ifdef _OPENMP
                 if (!alone) { BP__PRAGMA(omp barrier) }                    /* all packed */
                 /* (alone whenever nt == 1: one thread of a team, working for all, meets none) */
 #endif
             }
-            for (jr = q0 * BP__NR; jr < q1 * BP__NR && jr < nc; jr += BP__NR) {
-                const int q = jr / BP__NR;
+            for (jr = q0 * NR; jr < q1 * NR && jr < nc; jr += NR) {
+                const int q = jr / NR;
                 const float *b = !inplace ? pack + (size_t)q * ps : q < full ? Bk + jr : pack;
-                const size_t ldb = inplace && q < full ? g->rsb : BP__NR;
-                bp__tiles(g, i0, i1, jc + jr, pc, kc, b, ldb);
+                const size_t ldb = inplace && q < full ? g->rsb : (size_t)NR;
+                bp__tiles(g, i0, i1, jc + jr, pc, kc, b, ldb, ks, MR, NR);
             }
         }
     }
@@ -3016,38 +3173,39 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
         /* worth threads: enough work, and (split by rows) two row tiles a thread; too few
            rows, and the columns may be split instead (cols_ok), a panel a thread at least */
         const int nt = g->team ? omp_get_num_threads() : omp_get_max_threads();
-        const int np = (g->N + BP__NR - 1) / BP__NR;
+        const int MR = g->k->mr, NR = g->k->nr, np = (g->N + NR - 1) / NR;
         bp__mm h;
         int split;
         /* rows_done free of C: the columns are split instead of the rows when there are too
            few rows, or when B is packed and its panels go evenly to the threads (each then
            packs only its own panels; split by rows, each packs all of B) */
-        if (g->by_rows && g->cols_ok && ((g->M < 2 * BP__MR * nt && g->N >= nt * BP__NR)
-                                         || (!BP__IN_PLACE(g) && np >= nt && np % nt == 0))) {
+        if (g->by_rows && g->cols_ok && ((g->M < 2 * MR * nt && g->N >= nt * NR)
+                                         || (!BP__IN_PLACE(g, NR) && np >= nt && np % nt == 0))) {
             h = *g;
             h.by_rows = 0;
             g = &h;
         }
-        split = (long)g->M * g->N * g->K >= 4L * BP_OMP_MIN && (!g->by_rows || g->M >= 2 * BP__MR
+        split = (long)g->M * g->N * g->K >= 4L * BP_OMP_MIN && (!g->by_rows || g->M >= 2 * MR
                                                                 * nt);
         BP_ASSERT(!g->rows_done || g->by_rows || g->cols_ok);
         if (g->team) {       /* the team is there already: split, or leave it to one thread */
-            if (split) bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
-            else if (omp_get_thread_num() == 0) bp__gemm_part(g, 0, 1);
+            if (split) g->k->gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+            else if (omp_get_thread_num() == 0) g->k->gemm_part(g, 0, 1);
             if (!g->last) { BP__PRAGMA(omp barrier) }
             return;
         }
         BP__PRAGMA(omp parallel if (split))
-        bp__gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
+        g->k->gemm_part(g, omp_get_thread_num(), omp_get_num_threads());
     }
 #else
-    bp__gemm_part(g, 0, 1);
+    g->k->gemm_part(g, 0, 1);
 #endif
 }
 
 /* Four rows of W against one x, each with bp__dot's arithmetic; x is loaded once for all four. */
-BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const float *BP__RESTRICT x,
-                          int n, float *out) {
+BP__PRIVATE BP__INLINE void bp__dot4(const float *BP__RESTRICT w, size_t stride,
+                                     const float *BP__RESTRICT x, int n, float *out,
+                                     const int fused) {
     const float *w0 = w, *w1 = w + stride, *w2 = w + 2 * stride, *w3 = w + 3 * stride;
     float s0[BP__LANES] = {0}, s1[BP__LANES] = {0}, s2[BP__LANES] = {0}, s3[BP__LANES] = {0};
     float r0, r1, r2, r3;
@@ -3055,13 +3213,15 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
     for (; i + BP__LANES <= n; i += BP__LANES)
         for (j = 0; j < BP__LANES; j++) {
             const float xv = x[i + j];
-            s0[j] = BP__FMA(w0[i + j], xv, s0[j]); s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
-            s2[j] = BP__FMA(w2[i + j], xv, s2[j]); s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
+            s0[j] = BP__FMA_AT(fused, w0[i + j], xv, s0[j]);
+            s1[j] = BP__FMA_AT(fused, w1[i + j], xv, s1[j]);
+            s2[j] = BP__FMA_AT(fused, w2[i + j], xv, s2[j]);
+            s3[j] = BP__FMA_AT(fused, w3[i + j], xv, s3[j]);
         }
     r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
     for (; i < n; i++) {
-        r0 = BP__FMA(w0[i], x[i], r0); r1 = BP__FMA(w1[i], x[i], r1);
-        r2 = BP__FMA(w2[i], x[i], r2); r3 = BP__FMA(w3[i], x[i], r3);
+        r0 = BP__FMA_AT(fused, w0[i], x[i], r0); r1 = BP__FMA_AT(fused, w1[i], x[i], r1);
+        r2 = BP__FMA_AT(fused, w2[i], x[i], r2); r3 = BP__FMA_AT(fused, w3[i], x[i], r3);
     }
     out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
 }
@@ -3069,10 +3229,11 @@ BP__PRIVATE void bp__dot4(const float *BP__RESTRICT w, size_t stride, const floa
 /* Four weight rows: first the pending one-sample SGD step w -= lr (gs[r] ga), then the dot
    product of the updated row with x, in one pass. The same arithmetic as bp__step (plain SGD)
    on each row followed by bp__dot4, element for element. */
-BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
-                              float *BP__RESTRICT w2, float *BP__RESTRICT w3, const float *gs,
-                              const float *BP__RESTRICT ga, float lr, const float *BP__RESTRICT x,
-                              int n, float *out) {
+BP__PRIVATE BP__INLINE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
+                                         float *BP__RESTRICT w2, float *BP__RESTRICT w3,
+                                         const float *gs, const float *BP__RESTRICT ga, float lr,
+                                         const float *BP__RESTRICT x, int n, float *out,
+                                         const int fused) {
     /* four restrict row pointers: the rows are distinct, and saying so spares the compiler
        the run-time overlap checks it would otherwise put around the loop */
     const float g0 = gs[0], g1 = gs[1], g2 = gs[2], g3 = gs[3];
@@ -3082,52 +3243,227 @@ BP__PRIVATE void bp__sgd_dot4(float *BP__RESTRICT w0, float *BP__RESTRICT w1,
     for (; i + BP__LANES <= n; i += BP__LANES)
         for (j = 0; j < BP__LANES; j++) {
             const float xv = x[i + j], av = ga[i + j];
-            g = g0 * av; w0[i + j] -= lr * g; s0[j] = BP__FMA(w0[i + j], xv, s0[j]);
-            g = g1 * av; w1[i + j] -= lr * g; s1[j] = BP__FMA(w1[i + j], xv, s1[j]);
-            g = g2 * av; w2[i + j] -= lr * g; s2[j] = BP__FMA(w2[i + j], xv, s2[j]);
-            g = g3 * av; w3[i + j] -= lr * g; s3[j] = BP__FMA(w3[i + j], xv, s3[j]);
+            g = g0 * av; w0[i + j] -= lr * g; s0[j] = BP__FMA_AT(fused, w0[i + j], xv, s0[j]);
+            g = g1 * av; w1[i + j] -= lr * g; s1[j] = BP__FMA_AT(fused, w1[i + j], xv, s1[j]);
+            g = g2 * av; w2[i + j] -= lr * g; s2[j] = BP__FMA_AT(fused, w2[i + j], xv, s2[j]);
+            g = g3 * av; w3[i + j] -= lr * g; s3[j] = BP__FMA_AT(fused, w3[i + j], xv, s3[j]);
         }
     r0 = BP__HSUM(s0); r1 = BP__HSUM(s1); r2 = BP__HSUM(s2); r3 = BP__HSUM(s3);
     for (; i < n; i++) {
-        g = g0 * ga[i]; w0[i] -= lr * g; r0 = BP__FMA(w0[i], x[i], r0);
-        g = g1 * ga[i]; w1[i] -= lr * g; r1 = BP__FMA(w1[i], x[i], r1);
-        g = g2 * ga[i]; w2[i] -= lr * g; r2 = BP__FMA(w2[i], x[i], r2);
-        g = g3 * ga[i]; w3[i] -= lr * g; r3 = BP__FMA(w3[i], x[i], r3);
+        g = g0 * ga[i]; w0[i] -= lr * g; r0 = BP__FMA_AT(fused, w0[i], x[i], r0);
+        g = g1 * ga[i]; w1[i] -= lr * g; r1 = BP__FMA_AT(fused, w1[i], x[i], r1);
+        g = g2 * ga[i]; w2[i] -= lr * g; r2 = BP__FMA_AT(fused, w2[i], x[i], r2);
+        g = g3 * ga[i]; w3[i] -= lr * g; r3 = BP__FMA_AT(fused, w3[i], x[i], r3);
     }
     out[0] = r0; out[1] = r1; out[2] = r2; out[3] = r3;
 }
 
-/* Square roots of 16 floats in place, by vector instructions where the target has them:
+/* Square roots of 16 floats in place, by vector instructions where the level has them:
    compilers do not vectorize sqrtf without -fno-math-errno, and Adam takes one per weight.
    IEEE square roots are correctly rounded, so these are the same bits as sqrtf (BP_NO_SIMD's
-   plain loop). */
+   plain loop). bp__sqrt16_own: what the build's flags give. */
 #if defined(__AVX512F__) && !defined(BP_NO_SIMD)
 #include <immintrin.h>
-BP__PRIVATE void bp__sqrt16(float *r) { _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r))); }
+BP__PRIVATE void bp__sqrt16_own(float *r) {
+    _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r)));
+}
 #elif defined(__AVX__) && !defined(BP_NO_SIMD)
 #include <immintrin.h>
-BP__PRIVATE void bp__sqrt16(float *r) {
+BP__PRIVATE void bp__sqrt16_own(float *r) {
     _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
     _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
 }
 #elif (defined(__SSE__) || defined(_M_X64)) && !defined(BP_NO_SIMD)
 #include <xmmintrin.h>
-BP__PRIVATE void bp__sqrt16(float *r) {
+BP__PRIVATE void bp__sqrt16_own(float *r) {
     int j;
     for (j = 0; j < 16; j += 4) _mm_storeu_ps(r + j, _mm_sqrt_ps(_mm_loadu_ps(r + j)));
 }
 #elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(BP_NO_SIMD)
 #include <arm_neon.h>
-BP__PRIVATE void bp__sqrt16(float *r) {
+BP__PRIVATE void bp__sqrt16_own(float *r) {
     int j;
     for (j = 0; j < 16; j += 4) vst1q_f32(r + j, vsqrtq_f32(vld1q_f32(r + j)));
 }
 #else
-BP__PRIVATE void bp__sqrt16(float *r) {
+BP__PRIVATE void bp__sqrt16_own(float *r) {
     int j;
     for (j = 0; j < 16; j++) r[j] = BP_SQRTF(r[j]);
 }
 #endif
+
+/* ---- instruction-set levels -------------------------------------------------------------------
+   Every kernel above, and the bodies Part 1 marks inline (one sample's products, the update
+   rules), is compiled once per level by BP__LEVEL, into a table (bp__kern) a net points at
+   through net->level: the level the build's flags give ("own": BP_LEVEL_BASE, or AVX2 or
+   AVX-512 when the flags give them) and, on x86-64 under GCC 8+ or clang (BP__DISPATCH), the
+   wider levels the flags do not give, as functions with a target attribute: an inline body
+   inlined into such a function is compiled for that target. bp_init picks the widest the CPU
+   runs. The levels differ in speed, and in the multiply-add rule only: AVX2 and AVX-512 fuse,
+   as a build for them does, so a plain -O2 build trains to the bits of -march=native. */
+#define BP__OWN_LEVEL_N 1          /* bp_level's value, for the preprocessor */
+#if defined(__AVX512F__)
+#undef BP__OWN_LEVEL_N
+#define BP__OWN_LEVEL_N 3
+#elif defined(__AVX2__) && defined(__FMA__)
+#undef BP__OWN_LEVEL_N
+#define BP__OWN_LEVEL_N 2
+#endif
+
+/* Not under MinGW: GCC there cannot align the stack for AVX registers it spills (GCC bug
+   54412), and the spills crash. */
+#if !defined(BP_NO_DISPATCH) && !defined(BP_NO_SIMD) && defined(__x86_64__) && !defined(_WIN32) \
+    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)) && BP__OWN_LEVEL_N < 3
+#define BP__DISPATCH 1
+#include <immintrin.h>
+#if defined(__clang__)
+#define BP__AVX512_FN __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"),     \
+                                     min_vector_width(512)))
+#else   /* GCC's generic tuning would vectorize in halves of 256 bits */
+#define BP__AVX512_FN                                                                          \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")))
+#endif
+#define BP__AVX2_FN __attribute__((target("avx2,fma")))
+BP__AVX512_FN BP__PRIVATE void bp__sqrt16_avx512(float *r) {
+    _mm512_storeu_ps(r, _mm512_sqrt_ps(_mm512_loadu_ps(r)));
+}
+BP__AVX2_FN BP__PRIVATE void bp__sqrt16_avx2(float *r) {
+    _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
+    _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
+}
+#else
+#define BP__DISPATCH 0
+#endif
+
+BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
+#if BP__DISPATCH
+    if ((int)lv == 3) { bp__sqrt16_avx512(r); return; }
+#if BP__OWN_LEVEL_N < 2
+    if ((int)lv == 2) { bp__sqrt16_avx2(r); return; }
+#endif
+#endif
+    (void)lv;
+    bp__sqrt16_own(r);
+}
+
+/* One level's kernels and their table bp__kern_L: FN its target attribute, LV its level,
+   MR x NR its tile, FUSED its multiply-add rule, VEC its tile's form (see bp__tile_r),
+   SHUF whether it transposes in registers. */
+#define BP__LEVEL(L, FN, LV, MR, NR, FUSED, VEC, SHUF)                                          \
+    BP__LEVEL_TILE(L, FN, tile, MR, NR, NR, FUSED, VEC)                                        \
+    BP__LEVEL_TILE(L, FN, tile4, 4, NR, NR, FUSED, VEC)                                        \
+    BP__LEVEL_TILE(L, FN, tile2, 2, NR, NR, FUSED, VEC)                                        \
+    BP__LEVEL_TILE(L, FN, half, MR, NR / 2, NR, FUSED, VEC)                                    \
+    BP__LEVEL_TILE(L, FN, half4, 4, NR / 2, NR, FUSED, VEC)                                    \
+    BP__LEVEL_TILE(L, FN, half2, 2, NR / 2, NR, FUSED, VEC)                                    \
+    FN BP__PRIVATE void bp__gemm_part_##L(const bp__mm *g, int t, int nt) {                    \
+        static const bp__kernel ks[6] = {bp__tile_##L, bp__tile4_##L, bp__tile2_##L,            \
+                                         bp__half_##L, bp__half4_##L, bp__half2_##L};          \
+        bp__gemm_part(g, t, nt, ks, MR, NR, SHUF);                                             \
+    }                                                                                          \
+    FN BP__PRIVATE float bp__dot_##L(const float *BP__RESTRICT a, const float *BP__RESTRICT b,  \
+                                     int n) {                                                  \
+        return bp__dot(a, b, n, FUSED);                                                        \
+    }                                                                                          \
+    FN BP__PRIVATE void bp__axpy_##L(float *BP__RESTRICT y, float a,                           \
+                                     const float *BP__RESTRICT x, int n) {                     \
+        bp__axpy(y, a, x, n, FUSED);                                                           \
+    }                                                                                          \
+    FN BP__PRIVATE void bp__scale_##L(float *BP__RESTRICT y, float a,                          \
+                                      const float *BP__RESTRICT x, int n) {                    \
+        bp__scale(y, a, x, n);                                                                 \
+    }                                                                                          \
+    FN BP__PRIVATE void bp__dot4_##L(const float *BP__RESTRICT w, size_t stride,               \
+                                     const float *BP__RESTRICT x, int n, float *out) {         \
+        bp__dot4(w, stride, x, n, out, FUSED);                                                 \
+    }                                                                                          \
+    FN BP__PRIVATE void bp__sgd_dot4_##L(float *BP__RESTRICT w0, float *BP__RESTRICT w1,       \
+                                         float *BP__RESTRICT w2, float *BP__RESTRICT w3,       \
+                                         const float *gs, const float *BP__RESTRICT ga,        \
+                                         float lr, const float *BP__RESTRICT x, int n,         \
+                                         float *out) {                                         \
+        bp__sgd_dot4(w0, w1, w2, w3, gs, ga, lr, x, n, out, FUSED);                            \
+    }                                                                                          \
+    FN BP__HOT BP__PRIVATE void bp__step_##L(float *BP__RESTRICT w, float *BP__RESTRICT s,     \
+                                             float gs, const float *BP__RESTRICT ga, size_t n, \
+                                             const bp__rule *u, float wd) {                    \
+        bp__step(w, s, gs, ga, n, u, wd);                                                      \
+    }                                                                                          \
+    FN BP__NOINLINE BP__PRIVATE void bp__adam_##L(float *BP__RESTRICT w, float *BP__RESTRICT m, \
+                                                  float *BP__RESTRICT v, float gs,             \
+                                                  const float *BP__RESTRICT ga, size_t n,      \
+                                                  const bp__rule *u, float wd) {               \
+        bp__adam(w, m, v, gs, ga, n, u, wd, LV);                                               \
+    }                                                                                          \
+    FN BP__NOINLINE BP__PRIVATE void bp__rmsprop_##L(float *BP__RESTRICT w,                    \
+                                                     float *BP__RESTRICT v,                    \
+                                                     float *BP__RESTRICT b, float gs,          \
+                                                     const float *BP__RESTRICT ga, size_t n,   \
+                                                     const bp__rule *u, float wd) {            \
+        bp__rmsprop(w, v, b, gs, ga, n, u, wd, LV);                                            \
+    }                                                                                          \
+    static const bp__kern bp__kern_##L = {                                                     \
+        LV, FUSED, MR, NR, bp__gemm_part_##L, bp__dot_##L, bp__axpy_##L, bp__scale_##L,               \
+        bp__dot4_##L, bp__sgd_dot4_##L, bp__step_##L, bp__adam_##L, bp__rmsprop_##L};
+#define BP__LEVEL_TILE(L, FN, name, R, NW, NR, FUSED, VEC)                                     \
+    FN BP__NOINLINE BP__PRIVATE void bp__##name##_##L(const bp__mm *g, int i, int mr, int j,   \
+                                                      int k0, int kc,                          \
+                                                      const float *BP__RESTRICT b,             \
+                                                      size_t ldb) {                            \
+        BP__TILE_AT(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, FUSED, VEC);                       \
+    }
+
+#define BP__NO_ATTR
+BP__LEVEL(own, BP__NO_ATTR, (bp_level)BP__OWN_LEVEL_N, BP__MR, BP__NR, BP__OWN_FUSED,
+          BP__TILE_VEC, BP__SHUFFLE)
+#if BP__DISPATCH
+/* FMA as the flags' BP__FMA would have it: never with BP_NO_FMA */
+#ifdef BP_NO_FMA
+#define BP__LEVEL_FUSED 0
+#else
+#define BP__LEVEL_FUSED 1
+#endif
+/* the vector tile under clang; GCC's arrays (4 x 16 at AVX2: see BP__MR) */
+#if defined(__clang__)
+BP__LEVEL(avx512, BP__AVX512_FN, BP_LEVEL_AVX512, 8, 32, BP__LEVEL_FUSED, 1, 1)
+#if BP__OWN_LEVEL_N < 2
+BP__LEVEL(avx2, BP__AVX2_FN, BP_LEVEL_AVX2, 6, 16, BP__LEVEL_FUSED, 1, 1)
+#endif
+#else
+BP__LEVEL(avx512, BP__AVX512_FN, BP_LEVEL_AVX512, 8, 32, BP__LEVEL_FUSED, !BP__LEVEL_FUSED,
+          __GNUC__ >= 12)
+#if BP__OWN_LEVEL_N < 2
+BP__LEVEL(avx2, BP__AVX2_FN, BP_LEVEL_AVX2, BP__LEVEL_FUSED ? 4 : 6, 16, BP__LEVEL_FUSED,
+          !BP__LEVEL_FUSED, __GNUC__ >= 12)
+#endif
+#endif
+#endif
+
+BP__PRIVATE const bp__kern *bp__kern_of(bp_level level) {
+    if ((int)level == BP__OWN_LEVEL_N) return &bp__kern_own;
+#if BP__DISPATCH
+    if (level == BP_LEVEL_AVX512) return &bp__kern_avx512;
+#if BP__OWN_LEVEL_N < 2
+    if (level == BP_LEVEL_AVX2) return &bp__kern_avx2;
+#endif
+#endif
+    return NULL;
+}
+
+/* The CPU's answer as the C runtime keeps it (read-only after start-up); AVX-512 needs the
+   four parts the kernels are compiled for. */
+BP__PRIVATE bp_level bp__best_level(void) {
+#if BP__DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+        return BP_LEVEL_AVX512;
+#if BP__OWN_LEVEL_N < 2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return BP_LEVEL_AVX2;
+#endif
+#endif
+    return (bp_level)BP__OWN_LEVEL_N;
+}
 
 /* =============================================================================================
    PART 3. THE MODEL FORMAT and the file helpers (the format is specified in DESIGN.md)

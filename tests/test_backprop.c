@@ -511,7 +511,8 @@ static void test_rng(void) {
    in a large one; rows split evenly end on 1 to 5 rows, a short kernel's. A rows_done hook
    is given every row once, also when too few rows make the weight-gradient form split its
    columns instead (cols_ok). Every element must be, to the bit, the sum over k in order by
-   BP__FMA (whatever the kernel, blocking or thread). The fused SGD step on the weight-gradient
+   the level's multiply-add (whatever the kernel, blocking or thread), at every instruction-set
+   level the build has and the CPU runs. The fused SGD step on the weight-gradient
    form (the piece hook, bp__piece) must leave W exactly as the stored product followed by
    bp__step row by row does: each piece given to it once, with the stored values. */
 /* A rows_done hook that counts the rows it is given (each must come exactly once). */
@@ -530,13 +531,18 @@ static void test_gemm_against_naive(void) {
     float *C = (float *)malloc(600 * 600 * sizeof(float)), *W[2], *V[2];
     float *pack = (float *)malloc(4 * 512 * 256 * sizeof(float));
     int mi, ni, ki, form, rows, bad = 0, fused_bad = 0, cases = 0, fused = 0, threads, hook_bad = 0;
-    int chain_bad = 0;
+    int chain_bad = 0, lv;
     size_t i;
     for (i = 0; i < 2; i++) {
         W[i] = (float *)malloc(600 * 600 * sizeof(float));
         V[i] = (float *)malloc(600 * 600 * sizeof(float));
     }
     for (i = 0; i < 600 * 600; i++) { A[i] = urand(&r, -1, 1); B[i] = urand(&r, -1, 1); }
+    for (lv = BP_LEVEL_BASE; lv < BP_LEVEL_COUNT; lv++) {   /* every level this CPU runs */
+    const bp__kern *kern = bp__kern_of((bp_level)lv);
+    if (!kern || lv > (int)bp__best_level()) continue;
+    printf("     (level %s: tile %d x %d, %s)\n", bp_level_name((bp_level)lv), kern->mr, kern->nr,
+           kern->fused ? "fused" : "not fused");
 #ifdef _OPENMP
     for (threads = 1; threads <= 4; threads++) {
     omp_set_num_threads(threads);
@@ -559,6 +565,7 @@ static void test_gemm_against_naive(void) {
                     if ((long)M * N * K > 40000000L || (mi + ni + ki + form) % 3) continue;
                     cases++;
                     memset(&g, 0, sizeof g);
+                    g.k = kern;
                     g.M = M; g.N = N; g.K = K; g.A = A; g.rsa = rsa; g.csa = csa;
                     g.B = B; g.rsb = rsb; g.csb = csb; g.C = C; g.ldc = (size_t)N;
                     g.pack = pack; g.by_rows = rows;
@@ -578,7 +585,8 @@ static void test_gemm_against_naive(void) {
                                 double t = (double)A[m * rsa + k * csa] * B[k * rsb + n * csb];
                                 exact += t;
                                 mag += fabs(t);
-                                chain = BP__FMA(A[m * rsa + k * csa], B[k * rsb + n * csb], chain);
+                                chain = BP__FMA_AT(kern->fused, A[m * rsa + k * csa],
+                                                   B[k * rsb + n * csb], chain);
                             }
                             if (fabs(C[(size_t)m * N + n] - exact) > K * 6e-8 * mag + 1e-30) bad++;
                             /* and exactly the documented sum: over k in order, by BP__FMA
@@ -595,10 +603,10 @@ static void test_gemm_against_naive(void) {
                         }
                         bp__rule u;
                         bp__grad_ctx gc;
-                        bp__rule_of(&u, &opt, V[0], (size_t)M * N);
+                        bp__rule_of(&u, kern, &opt, V[0], (size_t)M * N);
                         for (m = 0; m < M; m++)
-                            bp__step(W[0] + (size_t)m * N, V[0] + (size_t)m * N, 1.0f, C + (size_t)m * N,
-                                     (size_t)N, &u, opt.weight_decay);
+                            kern->step(W[0] + (size_t)m * N, V[0] + (size_t)m * N, 1.0f, C + (size_t)m * N,
+                                       (size_t)N, &u, opt.weight_decay);
                         gc.u = &u; gc.W = W[1]; gc.V = V[1]; gc.late = 0;
                         g.piece = 1; g.ctx = &gc;                  /* the backward pass's step hook */
                         bp__gemm(&g);
@@ -607,10 +615,14 @@ static void test_gemm_against_naive(void) {
                             || memcmp(V[0], V[1], (size_t)M * N * sizeof(float))) fused_bad++;
                     }
                 }
-    CHECKF(bad == 0, "%d threads: %d wrong elements", threads, bad);
-    CHECKF(chain_bad == 0, "%d threads: %d elements not the k-ordered chain of BP__FMA", threads, chain_bad);
-    CHECKF(fused_bad == 0, "%d threads: %d of %d fused steps differ", threads, fused_bad, fused);
-    CHECKF(hook_bad == 0, "%d threads: %d rows not given to rows_done exactly once", threads, hook_bad);
+    CHECKF(bad == 0, "%s, %d threads: %d wrong elements", bp_level_name((bp_level)lv), threads, bad);
+    CHECKF(chain_bad == 0, "%s, %d threads: %d elements not the k-ordered chain of the level's multiply-add",
+           bp_level_name((bp_level)lv), threads, chain_bad);
+    CHECKF(fused_bad == 0, "%s, %d threads: %d of %d fused steps differ", bp_level_name((bp_level)lv),
+           threads, fused_bad, fused);
+    CHECKF(hook_bad == 0, "%s, %d threads: %d rows not given to rows_done exactly once",
+           bp_level_name((bp_level)lv), threads, hook_bad);
+    }
     }
     CHECKF(cases > 100 && fused > 50, "only %d cases, %d fused", cases, fused);
     free(A); free(B); free(C); free(pack);
