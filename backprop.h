@@ -737,12 +737,39 @@ extern "C" {
 #define BP__FMA(a, b, c) ((a) * (b) + (c))
 #define BP__OWN_FUSED 0
 #endif
-/* The same, fused where the constant `fused` says: the kernels are compiled once per
-   instruction set (Part 2), and those for AVX2 and AVX-512 fuse as a build for them does. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__FMA_AT(fused, a, b, c) ((fused) ? __builtin_fmaf(a, b, c) : (a) * (b) + (c))
+/* The instruction-set level the flags give (bp_level's value, for the preprocessor), and
+   whether wider ones are compiled beside it (Part 2, "instruction-set levels"): on x86-64
+   under GCC 8+ and clang; not under MinGW, where GCC cannot align the stack for the AVX
+   registers it spills (GCC bug 54412), and the spills crash. */
+#define BP__OWN_LEVEL_N 1
+#if defined(__AVX512F__)
+#undef BP__OWN_LEVEL_N
+#define BP__OWN_LEVEL_N 3
+#elif defined(__AVX2__) && defined(__FMA__)
+#undef BP__OWN_LEVEL_N
+#define BP__OWN_LEVEL_N 2
+#endif
+#if !defined(BP_NO_DISPATCH) && !defined(BP_NO_SIMD) && defined(__x86_64__) && !defined(_WIN32) \
+    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)) && BP__OWN_LEVEL_N < 3
+#define BP__DISPATCH 1
 #else
+#define BP__DISPATCH 0
+#endif
+
+/* a b + c, fused where the constant `fused` says: the kernels are compiled once per
+   instruction-set level (Part 2), and those for AVX2 and AVX-512 fuse as a build for them
+   does. Where the flags give no FMA, the fused form is a function compiled for FMA (never a
+   call to libm's fmaf, which firmware built without libm lacks), and only those levels,
+   which run where the CPU has FMA, take that branch. */
+#if BP__OWN_FUSED
 #define BP__FMA_AT(fused, a, b, c) ((fused) ? fmaf(a, b, c) : (a) * (b) + (c))
+#elif BP__DISPATCH
+__attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, float c) {
+    return __builtin_fmaf(a, b, c);
+}
+#define BP__FMA_AT(fused, a, b, c) ((fused) ? bp__fma_hw(a, b, c) : (a) * (b) + (c))
+#else
+#define BP__FMA_AT(fused, a, b, c) ((void)(fused), (a) * (b) + (c))
 #endif
 
 /* ---- compiler helpers and workarounds ---------------------------------------------------
@@ -862,9 +889,10 @@ extern "C" {
 #else
 #define BP__TILE_VEC 0
 #endif
-/* The vector tile's a * b + c fused exactly where BP__FMA fuses: clang, with a fast FMA, by
-   this pragma (it would not, or would by its own rules, without it). */
-#if defined(BP__FUSED) && defined(__clang__)
+/* The vector tile's a * b + c fused exactly where the level's multiply-add fuses: under clang
+   by this pragma, which fuses where the instruction set has FMA (the levels that fuse) and
+   cannot where it has not (it would not, or would by its own rules, without it). */
+#if defined(__clang__) && !defined(BP_NO_FMA)
 #define BP__CONTRACT _Pragma("clang fp contract(fast)")
 #else
 #define BP__CONTRACT
@@ -907,6 +935,8 @@ typedef struct bp__kern {
                  const struct bp__rule *u, float wd);
     void (*rmsprop)(float *w, float *v, float *b, float gs, const float *ga, size_t n,
                     const struct bp__rule *u, float wd);
+    void (*activate)(bp_act act, const float *z, float *y, int rows, int n);
+    float (*maxabs)(const float *v, size_t n);
 } bp__kern;
 
 /* A level's kernels, NULL if this build has none for it (level is not BP_LEVEL_BEST); the
@@ -960,7 +990,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g);
    slower (BENCHMARKS.md, "v0.2.1"). */
 BP__PRIVATE BP__INLINE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr,
                                       const float *out, size_t ldo);
-BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
+BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
 /* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where the level has them
    (Part 2). */
 BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
@@ -1257,7 +1287,7 @@ BP__PRIVATE float bp__softplus(float z) {
 }
 
 /* y = act(z) over rows x n (in place allowed). Softmax acts on each row. */
-BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, int n) {
+BP__PRIVATE BP__INLINE void bp__activate(bp_act act, const float *z, float *y, int rows, int n) {
     size_t i, count = (size_t)rows * (size_t)n;
     int r, k;
     /* elementwise: on y in place (z copied there first if apart), one array, so that the
@@ -1297,7 +1327,8 @@ BP__PRIVATE void bp__activate(bp_act act, const float *z, float *y, int rows, in
 }
 
 /* d[i] *= dy/dz at y[i], for the elementwise activations (softmax is output-only). */
-BP__PRIVATE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y, float *BP__RESTRICT d,
+BP__PRIVATE BP__INLINE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y,
+                                          float *BP__RESTRICT d,
                                size_t count) {
     size_t i;
     switch (act) {
@@ -1626,7 +1657,7 @@ BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
     if (f->act != BP_SOFTMAX)
         for (s = 0; s < f->batch; s++) {
             const size_t row = (size_t)s * (size_t)f->no + (size_t)i0;
-            bp__activate(f->act, f->z + row, f->a + row, 1, i1 - i0);
+            g->k->activate(f->act, f->z + row, f->a + row, 1, i1 - i0);
         }
 }
 
@@ -1638,7 +1669,7 @@ BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
     for (s = i0; s < i1; s++) {
         float *z = f->z + (size_t)s * (size_t)f->no;
         for (c = 0; c < f->no; c++) z[c] += f->bias[c];
-        bp__activate(f->act, z, f->a + (size_t)s * (size_t)f->no, 1, f->no);
+        g->k->activate(f->act, z, f->a + (size_t)s * (size_t)f->no, 1, f->no);
     }
 }
 
@@ -1747,7 +1778,7 @@ BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int ba
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
         if (!done)
             BP__FOR(team, (long)batch * no * (net->act[l] == BP_SOFTMAX ? 32 : 8), b, batch,
-                    bp__activate(net->act[l], z + (size_t)b * (size_t)no,
+                    k->activate(net->act[l], z + (size_t)b * (size_t)no,
                                  a + (size_t)b * (size_t)no, 1, no););
         p += ((size_t)ni + 1) * (size_t)no;
         in = a;
@@ -1876,7 +1907,7 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
    stored-piece hook). */
 typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
 
-BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr) {
+BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr) {
     const bp__deriv_ctx *x = (const bp__deriv_ctx *)g->ctx;
     int r;
     for (r = 0; r < mr; r++) {
@@ -1890,7 +1921,7 @@ BP__PRIVATE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr)
    are those from 0x7f800000 up, so one AND and one integer max per element find both (the
    float compares of max|v| made GCC 12 emit slower code than a scalar loop; see
    BENCHMARKS.md, "Checks"). Lanes as in bp__dot, so that it vectorizes. */
-BP__PRIVATE float bp__maxabs(const float *v, size_t n) {
+BP__PRIVATE BP__INLINE float bp__maxabs(const float *v, size_t n) {
     int32_t m[BP__LANES] = {0}, r = 0;
     size_t i = 0, j;
     float f;
@@ -1936,15 +1967,16 @@ BP__PRIVATE float bp__nan(void) {
    O(batch x width) reads; the step's products are O(batch x width^2). */
 BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
                             const bp__rule *u) {
+    const bp__kern *k = bp__kern_of(net->level);
     const size_t b = (size_t)batch;
-    float ain = bp__maxabs(x, b * (size_t)net->sizes[0]);
+    float ain = k->maxabs(x, b * (size_t)net->sizes[0]);
     int l;
     if (!bp__finite(loss) || ain < 0.0f) return 0;
-    if (bp__maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
+    if (k->maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
     for (l = 1; l <= net->n_layers; l++) {
         const size_t n = b * (size_t)net->sizes[l];
-        const float d = bp__maxabs(bp__delta_buf(net, l), n);
-        const float a = bp__maxabs(bp__act_buf(net, l), n);
+        const float d = k->maxabs(bp__delta_buf(net, l), n);
+        const float a = k->maxabs(bp__act_buf(net, l), n);
         const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
         if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
         if (u && !(u->opt->lr * bound <= BP__STEP_LIMIT)) return 0;
@@ -2102,7 +2134,7 @@ BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n,
    else 1. One pass finds max|g| for both. */
 BP__PRIVATE bp_status bp__stored_step(const bp__kern *k, const float *g, size_t n,
                                       const bp_opt *opt, float **state, bp__rule *u, float *gs) {
-    const float gmax = bp__maxabs(g, n);
+    const float gmax = k->maxabs(g, n);
     float sum = 0.0f;
     size_t i;
     if (!(gmax >= 0.0f && gmax <= BP__GRAD_LIMIT && opt->lr * gmax <= BP__STEP_LIMIT))
@@ -2358,8 +2390,9 @@ BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *tar
         const float *xb = x + (size_t)done * (size_t)nin;
         const float *tb = target ? target + (size_t)done * (size_t)nout : gt;
         const float *y = bp_forward(net, xb, chunk);
-        if (bp__maxabs(xb, (size_t)chunk * (size_t)nin) < 0.0f
-            || bp__maxabs(y, (size_t)chunk * (size_t)nout) < 0.0f) return BP_ERR_NONFINITE;
+        if (bp__kern_of(net->level)->maxabs(xb, (size_t)chunk * (size_t)nin) < 0.0f
+            || bp__kern_of(net->level)->maxabs(y, (size_t)chunk * (size_t)nout) < 0.0f)
+            return BP_ERR_NONFINITE;
         if (labels) bp__one_hot(net, labels, done, NULL, chunk, gt);
         loss_sum += bp_loss_value(net, tb, chunk) * (float)chunk;
         for (b = 0; b < chunk; b++) {
@@ -2719,7 +2752,8 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
         gb[o] = d;
     }
     /* O(n (n + m)), against the relaxations' O(n^2) a step: a plain scan */
-    return bp__maxabs(net->grads, net->n_params) < 0.0f ? BP_ERR_NONFINITE : BP_OK;
+    return bp__kern_of(net->level)->maxabs(net->grads, net->n_params) < 0.0f ? BP_ERR_NONFINITE
+                                                                              : BP_OK;
 }
 
 BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len) {
@@ -2838,13 +2872,13 @@ BP__PRIVATE BP__INLINE void bp__pack_b(const float *B, size_t rs, size_t cs, int
         if (cs == 1 && p + NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < NR; j++) out[(size_t)k * NR + (size_t)j] = row[j];
+                for (j = 0; j < NR; j++) out[(size_t)k * (size_t)NR + (size_t)j] = row[j];
             }
         } else if (cs == 1) {
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
                 for (j = 0; j < NR; j++)
-                    out[(size_t)k * NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
+                    out[(size_t)k * (size_t)NR + (size_t)j] = p + j < nc ? row[j] : 0.0f;
             }
         } else if (p + NR <= nc) {
             /* the transpose of a row-major array, a whole panel: for each k, one float from
@@ -2858,14 +2892,14 @@ BP__PRIVATE BP__INLINE void bp__pack_b(const float *B, size_t rs, size_t cs, int
                     bp__prefetch_rows(col + k + BP__AHEAD, cs, NR);
                 for (j = 0; j < NR; j += 8)
                     bp__transpose8(col + (size_t)j * cs + (size_t)k, cs,
-                                   out + (size_t)k * NR + (size_t)j, NR);
+                                   out + (size_t)k * (size_t)NR + (size_t)j, (size_t)NR);
             }
 #endif
             for (; k < kc; k++) {
                 if (k % 16 == 0 && k + BP__AHEAD < kc)
                     bp__prefetch_rows(col + k + BP__AHEAD, cs, NR);
                 for (j = 0; j < NR; j++)
-                    out[(size_t)k * NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
+                    out[(size_t)k * (size_t)NR + (size_t)j] = col[(size_t)j * cs + (size_t)k];
             }
         } else {
             /* the last, partial panel of a transpose (a 10-class output layer's W^T): a row
@@ -2873,7 +2907,7 @@ BP__PRIVATE BP__INLINE void bp__pack_b(const float *B, size_t rs, size_t cs, int
                another cache line) */
             const float *col = B + (size_t)p * cs;
             for (k = 0; k < kc; k++) {
-                float *o = out + (size_t)k * NR;
+                float *o = out + (size_t)k * (size_t)NR;
                 for (j = 0; j < nc - p; j++) o[j] = col[(size_t)j * cs + (size_t)k];
                 for (; j < NR; j++) o[j] = 0.0f;
             }
@@ -3061,7 +3095,7 @@ BP__PRIVATE BP__INLINE void bp__gemm_part(const bp__mm *g, int t, int nt, const 
                                           const int MR, const int NR, const int shuffle) {
     const int np = (g->N + NR - 1) / NR;
     const int rows = g->by_rows || np < nt, full = g->N / NR;
-    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * NR;   /* floats a panel */
+    const size_t ps = (size_t)(g->K < BP__KC ? g->K : BP__KC) * (size_t)NR;   /* floats a panel */
     const int i0 = rows ? BP__SHARE(g->M, t, nt) : 0, i1 = rows ? BP__SHARE(g->M, t + 1, nt) : g->M;
     const int inplace = BP__IN_PLACE(g, NR)
                         && (full == np || !rows || nt == 1 || (size_t)nt * ps <= g->pack_n);
@@ -3087,7 +3121,7 @@ BP__PRIVATE BP__INLINE void bp__gemm_part(const bp__mm *g, int t, int nt, const 
             const float *Bk = g->B + (size_t)pc * g->rsb + (size_t)jc * g->csb;
             if (inplace) {
                 if (full < q1)          /* the partial panel, zero-padded, into this slot */
-                    bp__pack_b(Bk + (size_t)full * NR, g->rsb, 1, kc, nc - full * NR,
+                    bp__pack_b(Bk + (size_t)full * (size_t)NR, g->rsb, 1, kc, nc - full * NR,
                                pack, ps, 0, 1, 0, NR, shuffle);
             } else {
 #ifdef _OPENMP
@@ -3301,20 +3335,7 @@ BP__PRIVATE void bp__sqrt16_own(float *r) {
    inlined into such a function is compiled for that target. bp_init picks the widest the CPU
    runs. The levels differ in speed, and in the multiply-add rule only: AVX2 and AVX-512 fuse,
    as a build for them does, so a plain -O2 build trains to the bits of -march=native. */
-#define BP__OWN_LEVEL_N 1          /* bp_level's value, for the preprocessor */
-#if defined(__AVX512F__)
-#undef BP__OWN_LEVEL_N
-#define BP__OWN_LEVEL_N 3
-#elif defined(__AVX2__) && defined(__FMA__)
-#undef BP__OWN_LEVEL_N
-#define BP__OWN_LEVEL_N 2
-#endif
-
-/* Not under MinGW: GCC there cannot align the stack for AVX registers it spills (GCC bug
-   54412), and the spills crash. */
-#if !defined(BP_NO_DISPATCH) && !defined(BP_NO_SIMD) && defined(__x86_64__) && !defined(_WIN32) \
-    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)) && BP__OWN_LEVEL_N < 3
-#define BP__DISPATCH 1
+#if BP__DISPATCH
 #include <immintrin.h>
 #if defined(__clang__)
 #define BP__AVX512_FN __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"),     \
@@ -3331,8 +3352,6 @@ BP__AVX2_FN BP__PRIVATE void bp__sqrt16_avx2(float *r) {
     _mm256_storeu_ps(r, _mm256_sqrt_ps(_mm256_loadu_ps(r)));
     _mm256_storeu_ps(r + 8, _mm256_sqrt_ps(_mm256_loadu_ps(r + 8)));
 }
-#else
-#define BP__DISPATCH 0
 #endif
 
 BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
@@ -3402,9 +3421,15 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
                                                      const bp__rule *u, float wd) {            \
         bp__rmsprop(w, v, b, gs, ga, n, u, wd, LV);                                            \
     }                                                                                          \
+    FN BP__PRIVATE void bp__activate_##L(bp_act act, const float *z, float *y, int rows,       \
+                                         int n) {                                              \
+        bp__activate(act, z, y, rows, n);                                                      \
+    }                                                                                          \
+    FN BP__PRIVATE float bp__maxabs_##L(const float *v, size_t n) { return bp__maxabs(v, n); } \
     static const bp__kern bp__kern_##L = {                                                     \
         LV, FUSED, MR, NR, bp__gemm_part_##L, bp__dot_##L, bp__axpy_##L, bp__scale_##L,               \
-        bp__dot4_##L, bp__sgd_dot4_##L, bp__step_##L, bp__adam_##L, bp__rmsprop_##L};
+        bp__dot4_##L, bp__sgd_dot4_##L, bp__step_##L, bp__adam_##L, bp__rmsprop_##L,           \
+        bp__activate_##L, bp__maxabs_##L};
 #define BP__LEVEL_TILE(L, FN, name, R, NW, NR, FUSED, VEC)                                     \
     FN BP__NOINLINE BP__PRIVATE void bp__##name##_##L(const bp__mm *g, int i, int mr, int j,   \
                                                       int k0, int kc,                          \

@@ -10,6 +10,47 @@ STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 PICKY="-Wshadow -Wstrict-prototypes -Wconversion -Wdouble-promotion -Wcast-qual"
 pass=0 fail=0
 
+check() {  # name, then a command whose success is the test
+    name=$1; shift
+    if "$@" >"$out/log" 2>&1; then
+        pass=$((pass + 1)); echo "ok   compile: $name"; sed 's/^/     /' "$out/log"
+    else
+        fail=$((fail + 1)); echo "FAIL compile: $name"; sed 's/^/     /' "$out/log"
+    fi
+}
+
+# Run-time dispatch (issue 19): a plain -O2 build pinned to each level this CPU runs trains
+# tests/same_bits.c's nets to the bytes of the reference of that level's arithmetic (BP_NO_SIMD
+# at -O2: no FMA; at -march=native: FMA), and at its default, widest level to the bytes of an
+# -O3 -march=native build. Under clang the FMA levels agree with each other but not yet with
+# a -march=native build on the per-sample and epoch nets (BENCHMARKS.md, "Run-time dispatch"):
+# there they are compared with each other only.
+same_levels() {  # cc
+    sb="$1 $STRICT -o"
+    $sb "$out/sb_o2" -O2 tests/same_bits.c -lm && $sb "$out/sb_ref" -O2 -DBP_NO_SIMD tests/same_bits.c -lm &&
+    $sb "$out/sb_nat" -O3 -march=native tests/same_bits.c -lm &&
+    $sb "$out/sb_natref" -O3 -march=native -DBP_NO_SIMD tests/same_bits.c -lm &&
+    "$out/sb_ref" > "$out/ref.txt" && "$out/sb_natref" > "$out/natref.txt" &&
+    "$out/sb_nat" > "$out/nat.txt" || return 1
+    for lv in base avx2 avx512; do
+        "$out/sb_o2" $lv > "$out/lv.txt"; rc=$?
+        if [ $rc = 3 ]; then echo "level $lv: not in this build or not on this CPU"; continue; fi
+        [ $rc = 0 ] || return 1
+        want="$out/natref.txt"; [ $lv = base ] && want="$out/ref.txt"
+        if [ $lv != base ] && $1 --version | grep -q clang; then
+            want="$out/fma.txt"; [ -f "$want" ] || { cp "$out/lv.txt" "$want"; continue; }
+        fi
+        cmp "$out/lv.txt" "$want" || { echo "level $lv: not the bits of $want"; return 1; }
+        echo "level $lv: the bits of $want"
+    done
+    rm -f "$out/fma.txt"
+    if $1 --version | grep -q clang; then echo "clang: not compared with -march=native"; return 0; fi
+    best=$("$out/sb_o2" 2>&1 >"$out/best.txt" | sed -n 's/^same_bits: level //p')
+    if [ "$best" = base ]; then echo "widest level base: no FMA here to compare with"; return 0; fi
+    cmp "$out/best.txt" "$out/nat.txt" || { echo "-O2 at $best: not the bits of -march=native"; return 1; }
+    echo "-O2 at its widest level ($best): the bits of -O3 -march=native"
+}
+
 try() {  # name, then the command that builds $out/prog; the program is then run
     name=$1; shift
     rm -f "$out/prog"
@@ -87,9 +128,10 @@ for cc in $ccs; do
         try "$cc $isa: BP_NO_SIMD trains to the same bits as the kernels" sh -c \
             "$cc $STRICT $isa -o $out/sb_kernels tests/same_bits.c -lm &&
              $cc $STRICT $isa -DBP_NO_SIMD -o $out/sb_reference tests/same_bits.c -lm &&
-             $out/sb_kernels > $out/sb_kernels.txt && $out/sb_reference > $out/sb_reference.txt &&
+             $out/sb_kernels own > $out/sb_kernels.txt && $out/sb_reference > $out/sb_reference.txt &&
              cmp $out/sb_kernels.txt $out/sb_reference.txt && cp $out/sb_kernels $out/prog"
     done
+    check "$cc: each instruction-set level trains to its arithmetic's bits" same_levels "$cc"
     # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
     try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
 done

@@ -5,7 +5,11 @@
    NC = 512) batched and per sample, with every optimizer and loss, and prints one line per
    net: the FNV-1a hash of its parameters and optimizer state after the training, and the
    last loss. The two outputs must be identical, byte for byte; any difference in any bit of
-   any parameter changes a hash. */
+   any parameter changes a hash.
+   Usage: same_bits [LEVEL], LEVEL one of own (the lowest level of the build: its flags'),
+   best (bp_init's choice, the default), base, avx2, avx512: the nets run pinned to it
+   (bp_set_level). tests/compile.sh compares the levels of one build, and builds, with each
+   other (issue 19). Exit 3, printing why, when the build or the CPU lacks the level. */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
 
@@ -46,6 +50,8 @@ static bp_opt make_opt(int method) {
     return o;
 }
 
+static bp_level level = BP_LEVEL_BEST;
+
 /* Trains c on n synthetic samples (inputs in -1..1; targets fitting the loss) and prints its
    line. Returns 0, or 1 if a call failed. */
 static int run(const config *c) {
@@ -70,7 +76,7 @@ static int run(const config *c) {
         else for (o = 0; o < nout; o++) tk[o] = bp_rng_float(&r);
     }
     if (bp_init(&net, c->n_layers, c->sizes, c->acts, c->loss, c->batch, p, np, g, np, w, nw) != BP_OK
-        || bp_randomize(&net, 5) != BP_OK)
+        || bp_randomize(&net, 5) != BP_OK || bp_set_level(&net, level) != BP_OK)
         goto done;
     if (c->epoch) {
         for (k = 0; k < c->steps; k++) {
@@ -95,7 +101,7 @@ done:
     return rc;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     static const config configs[] = {
         {"37-21-9-5 relu/softmax b1 sgd", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 0, 20, 0},
         {"37-21-9-5 epoch b1 sgd (deferred)", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 0, 2, 1},
@@ -111,7 +117,31 @@ int main(void) {
         {"70-33-17-9-3 b13 epoch rmsprop", 4, {70, 33, 17, 9, 3}, {BP_RELU, BP_RELU, BP_RELU, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 13, 5, 2, 1},
     };
     size_t i;
-    int fails = 0;
+    int fails = 0, l;
+    bp_net probe;
+    float pp[4], pg[4], pw[64];
+    const int ps[2] = {1, 1};
+    const bp_act pa[1] = {BP_LINEAR};
+    if (bp_init(&probe, 1, ps, pa, BP_LOSS_SQUARED, 1, pp, 4, pg, 4, pw, 64) != BP_OK) return 1;
+    if (argc > 1 && strcmp(argv[1], "best") != 0) {
+        level = BP_LEVEL_COUNT;
+        for (l = BP_LEVEL_BASE; l < BP_LEVEL_COUNT; l++)
+            if (!strcmp(argv[1], bp_level_name((bp_level)l))
+                || (!strcmp(argv[1], "own") && bp_set_level(&probe, (bp_level)l) == BP_OK)) {
+                level = (bp_level)l;
+                break;
+            }
+        if (level == BP_LEVEL_COUNT && strcmp(argv[1], "own") != 0) {
+            fprintf(stderr, "same_bits: no level %s (own, best, base, avx2, avx512)\n", argv[1]);
+            return 2;
+        }
+        if (level == BP_LEVEL_COUNT || bp_set_level(&probe, level) != BP_OK) {
+            fprintf(stderr, "same_bits: this build or CPU has no level %s\n", argv[1]);
+            return 3;
+        }
+    }
+    bp_set_level(&probe, level);
+    fprintf(stderr, "same_bits: level %s\n", bp_level_name(probe.level));
     for (i = 0; i < sizeof configs / sizeof configs[0]; i++) fails += run(&configs[i]);
     return fails != 0;
 }
