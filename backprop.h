@@ -3438,7 +3438,11 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
         BP__TILE_AT(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, FUSED, VEC);                       \
     }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__NO_ATTR __attribute__(())   /* (an empty macro argument is not C++98) */
+#else
 #define BP__NO_ATTR
+#endif
 BP__LEVEL(own, BP__NO_ATTR, (bp_level)BP__OWN_LEVEL_N, BP__MR, BP__NR, BP__OWN_FUSED,
           BP__TILE_VEC, BP__SHUFFLE)
 #if BP__DISPATCH
