@@ -649,6 +649,15 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 #ifdef BACKPROP_IMPLEMENTATION
 #ifndef BACKPROP_IMPLEMENTATION_DONE
 #define BACKPROP_IMPLEMENTATION_DONE
+/* clang fuses a * b + c written in one expression where the instruction set has FMA (its
+   default, even in ISO C mode); GCC in ISO C mode never does. Off here, as GCC has it, so
+   that only what says so fuses (BP__FMA, the tile's vector form): each instruction-set
+   level then computes the same in every build (issue 19). Your code after the include keeps
+   your setting. */
+#if defined(__clang__)
+#pragma float_control(push)
+#pragma clang fp contract(off)
+#endif
 
 #if !defined(BP_EXPF) || !defined(BP_LOGF) || !defined(BP_TANHF) || !defined(BP_SQRTF)
 #include <math.h>
@@ -725,11 +734,12 @@ extern "C" {
 
 /* ---- the multiply-add rule ----------------------------------------------------------------- */
 
-/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF: then
-   fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
+/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF, which
+   clang's math.h does not define, so also the compilers' own __FMA__ and __ARM_FEATURE_FMA:
+   then fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
    on their own in ISO C mode, and every kernel here is multiply-adds.
    Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
-#if defined(FP_FAST_FMAF) && !defined(BP_NO_FMA)
+#if (defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)) && !defined(BP_NO_FMA)
 #define BP__FMA(a, b, c) fmaf(a, b, c)
 #define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
 #define BP__OWN_FUSED 1
@@ -889,10 +899,9 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #else
 #define BP__TILE_VEC 0
 #endif
-/* The vector tile's a * b + c fused exactly where the level's multiply-add fuses: under clang
-   by this pragma, which fuses where the instruction set has FMA (the levels that fuse) and
-   cannot where it has not (it would not, or would by its own rules, without it). */
-#if defined(__clang__) && !defined(BP_NO_FMA)
+/* The vector tile's a * b + c fused exactly where the flags' multiply-add fuses: under clang
+   by this pragma (the implementation is compiled with contract(off), see its top). */
+#if defined(__clang__) && defined(BP__FUSED)
 #define BP__CONTRACT _Pragma("clang fp contract(fast)")
 #else
 #define BP__CONTRACT
@@ -2915,6 +2924,12 @@ BP__PRIVATE BP__INLINE void bp__pack_b(const float *B, size_t rs, size_t cs, int
     }
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__NO_ATTR __attribute__(())   /* (an empty macro argument is not C++98) */
+#else
+#define BP__NO_ATTR
+#endif
+
 /* One R x NW tile of C at row i, column j (R: MR, or fewer for the last rows of a thread;
    NW: NR, or NR/2 for a last, narrow panel): acc = (k0 == 0 ? 0 : C) + the sum over kc values
    of k of A(r, k) b(k, c), b(k, c) = b[k ldb + c]. A is read in place: each k needs only R
@@ -2982,9 +2997,12 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
    a * b + c is fused exactly where the level fuses (by contract(fast) under clang where the
    instruction set has FMA; else neither is): the same bits. With a fast FMA, GCC makes the
    best of the plain arrays and keeps them: in ISO C it would not fuse the vector form.
-   A macro, once for each vector width (C has no other way to make the type a parameter). */
-#define BP__TILE_V(name, VT, H)                                                                \
-    BP__PRIVATE BP__INLINE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc,    \
+   A macro, once for each vector width (C has no other way to make the type a parameter), FN
+   its target attribute and MADD(a, b, c) its a b + c: the levels clang compiles beside the
+   flags' fuse by intrinsics, since clang fuses by contract(fast) only when it optimizes
+   (-O0 and the sanitizers' -O1 did not). */
+#define BP__TILE_V(name, VT, H, FN, MADD)                                                      \
+    FN BP__PRIVATE BP__INLINE void name(const bp__mm *g, int i, int mr, int j, int k0, int kc,    \
                                      const float *BP__RESTRICT b, size_t ldb, const int R,     \
                                      const int NW) {                                           \
         const int nr = g->N - j < NW ? g->N - j : NW;                                          \
@@ -3015,8 +3033,8 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
             BP__UNROLL                                                                         \
             for (r = 0; r < R; r++) {                                                          \
                 const float ar = a[r][(size_t)k * g->csa];                                     \
-                v[r][0] = ar * b0 + v[r][0];                                                   \
-                if (NW == 2 * (H)) v[r][1] = ar * b1 + v[r][1];                                \
+                v[r][0] = MADD(ar, b0, v[r][0]);                                               \
+                if (NW == 2 * (H)) v[r][1] = MADD(ar, b1, v[r][1]);                            \
             }                                                                                  \
         }                                                                                      \
         for (r = 0; r < R; r++) {                                                              \
@@ -3029,9 +3047,10 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
 typedef float bp__v4 __attribute__((vector_size(16)));
 typedef float bp__v8h __attribute__((vector_size(32)));
 typedef float bp__v16 __attribute__((vector_size(64)));
-BP__TILE_V(bp__tile_v4, bp__v4, 4)
-BP__TILE_V(bp__tile_v8, bp__v8h, 8)
-BP__TILE_V(bp__tile_v16, bp__v16, 16)
+#define BP__MADD_V(a, b, c) ((a) * (b) + (c))
+BP__TILE_V(bp__tile_v4, bp__v4, 4, BP__NO_ATTR, BP__MADD_V)
+BP__TILE_V(bp__tile_v8, bp__v8h, 8, BP__NO_ATTR, BP__MADD_V)
+BP__TILE_V(bp__tile_v16, bp__v16, 16, BP__NO_ATTR, BP__MADD_V)
 #define BP__TILE_AT(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, fused, vec)                         \
     ((vec) && (NR) == 8    ? bp__tile_v4(g, i, mr, j, k0, kc, b, ldb, R, NW)                    \
      : (vec) && (NR) == 16 ? bp__tile_v8(g, i, mr, j, k0, kc, b, ldb, R, NW)                    \
@@ -3435,14 +3454,25 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
                                                       int k0, int kc,                          \
                                                       const float *BP__RESTRICT b,             \
                                                       size_t ldb) {                            \
-        BP__TILE_AT(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, FUSED, VEC);                       \
+        BP__TILE_##L(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, FUSED, VEC);                      \
     }
-
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__NO_ATTR __attribute__(())   /* (an empty macro argument is not C++98) */
+/* Each level's tile: the flags' by BP__TILE_AT; under clang the wider levels' vector tiles,
+   compiled for their target (see BP__TILE_V) */
+#define BP__TILE_own BP__TILE_AT
+#if BP__DISPATCH && defined(__clang__) && !defined(BP_NO_FMA)
+#define BP__MADD_256(a, b, c) _mm256_fmadd_ps(_mm256_set1_ps(a), b, c)
+#define BP__MADD_512(a, b, c) _mm512_fmadd_ps(_mm512_set1_ps(a), b, c)
+BP__TILE_V(bp__tile_v8_avx2, bp__v8h, 8, BP__AVX2_FN, BP__MADD_256)
+BP__TILE_V(bp__tile_v16_avx512, bp__v16, 16, BP__AVX512_FN, BP__MADD_512)
+#define BP__TILE_avx2(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, FUSED, VEC)                        \
+    bp__tile_v8_avx2(g, i, mr, j, k0, kc, b, ldb, R, NW)
+#define BP__TILE_avx512(g, i, mr, j, k0, kc, b, ldb, R, NW, NR, FUSED, VEC)                      \
+    bp__tile_v16_avx512(g, i, mr, j, k0, kc, b, ldb, R, NW)
 #else
-#define BP__NO_ATTR
+#define BP__TILE_avx2 BP__TILE_AT
+#define BP__TILE_avx512 BP__TILE_AT
 #endif
+
 BP__LEVEL(own, BP__NO_ATTR, (bp_level)BP__OWN_LEVEL_N, BP__MR, BP__NR, BP__OWN_FUSED,
           BP__TILE_VEC, BP__SHUFFLE)
 #if BP__DISPATCH
@@ -3999,6 +4029,9 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 #ifdef __cplusplus
 }
+#endif
+#if defined(__clang__)
+#pragma float_control(pop)
 #endif
 #endif /* BACKPROP_IMPLEMENTATION_DONE */
 #endif /* BACKPROP_IMPLEMENTATION */

@@ -22,9 +22,7 @@ check() {  # name, then a command whose success is the test
 # Run-time dispatch (issue 19): a plain -O2 build pinned to each level this CPU runs trains
 # tests/same_bits.c's nets to the bytes of the reference of that level's arithmetic (BP_NO_SIMD
 # at -O2: no FMA; at -march=native: FMA), and at its default, widest level to the bytes of an
-# -O3 -march=native build. Under clang the FMA levels agree with each other but not yet with
-# a -march=native build on the per-sample and epoch nets (BENCHMARKS.md, "Run-time dispatch"):
-# there they are compared with each other only.
+# -O3 -march=native build.
 same_levels() {  # cc
     sb="$1 $STRICT -o"
     $sb "$out/sb_o2" -O2 tests/same_bits.c -lm && $sb "$out/sb_ref" -O2 -DBP_NO_SIMD tests/same_bits.c -lm &&
@@ -37,14 +35,9 @@ same_levels() {  # cc
         if [ $rc = 3 ]; then echo "level $lv: not in this build or not on this CPU"; continue; fi
         [ $rc = 0 ] || return 1
         want="$out/natref.txt"; [ $lv = base ] && want="$out/ref.txt"
-        if [ $lv != base ] && $1 --version | grep -q clang; then
-            want="$out/fma.txt"; [ -f "$want" ] || { cp "$out/lv.txt" "$want"; continue; }
-        fi
         cmp "$out/lv.txt" "$want" || { echo "level $lv: not the bits of $want"; return 1; }
         echo "level $lv: the bits of $want"
     done
-    rm -f "$out/fma.txt"
-    if $1 --version | grep -q clang; then echo "clang: not compared with -march=native"; return 0; fi
     best=$("$out/sb_o2" 2>&1 >"$out/best.txt" | sed -n 's/^same_bits: level //p')
     if [ "$best" = base ]; then echo "widest level base: no FMA here to compare with"; return 0; fi
     cmp "$out/best.txt" "$out/nat.txt" || { echo "-O2 at $best: not the bits of -march=native"; return 1; }
