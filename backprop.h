@@ -3043,7 +3043,7 @@ BP__PRIVATE BP__INLINE void bp__tile_r(const bp__mm *g, int i, int mr, int j, in
         }                                                                                      \
         bp__tile_out(g, i, mr, j, nr, k0, kc, io[0], 2 * (H));                                 \
     }
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && (BP__TILE_VEC || BP__DISPATCH)
 typedef float bp__v4 __attribute__((vector_size(16)));
 typedef float bp__v8h __attribute__((vector_size(32)));
 typedef float bp__v16 __attribute__((vector_size(64)));

@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A float constant or expression as a float. Where FLT_EVAL_METHOD is 1 (s390x in ISO C
+   mode: floats are evaluated in double, and so are float constants, C99 5.2.4.2.2, 6.4.4.2),
+   0.1f in an expression is the double nearest 0.1, and a float result compared with it
+   differs; the cast rounds it to the float the library stores. */
+#define F32(x) ((float)(x))
+
 /* ---- a net with its arrays, on the heap ------------------------------------------------- */
 
 typedef struct tnet {
@@ -325,7 +331,7 @@ static void test_known_answer_relus(void) {
     CHECK(tnet_make(&a, 1, sizes, leaky, BP_LOSS_SQUARED, 1) == BP_OK);
     CHECK(tnet_make(&b, 1, sizes, relu, BP_LOSS_SQUARED, 1) == BP_OK);
     a.params[0] = b.params[0] = 1;
-    CHECK(bp_forward(&a.net, &xneg, 1)[0] == -2 * BP_LEAKY_SLOPE);
+    CHECK(bp_forward(&a.net, &xneg, 1)[0] == F32(-2 * BP_LEAKY_SLOPE));
     bp_backward(&a.net, &xneg, &t, 1);
     /* dW = (y - t) * slope * x = (-0.02)(0.01)(-2) = 0.0004 */
     CHECK(fabs(a.grads[0] - 0.0004) < 1e-9);
@@ -1317,7 +1323,7 @@ static void test_rnet_status_paths(void) {
     CHECK(bp_rnet_init(&net, 3, 2, 1, BP_ACT_COUNT, p, 64, g, 64, w, 64) == BP_ERR_ACT);
     CHECK(net.n_units == 0 && net.params == NULL);
     CHECK(bp_rnet_init(&net, 3, 2, 1, BP_TANH, p, 64, g, 64, w, 64) == BP_OK);
-    CHECK(net.tau == 0.5f && net.tol == 1e-5f && net.max_iters == 1000 && !net.settled);
+    CHECK(net.tau == 0.5f && net.tol == F32(1e-5f) && net.max_iters == 1000 && !net.settled);
     bp_rnet_randomize(&net, 1);
     CHECK(bp_rnet_settle(&net, NULL) == BP_ERR_NULL);            /* inputs expected */
     CHECK(bp_rnet_settle(NULL, in) == BP_ERR_NULL);
@@ -1802,11 +1808,13 @@ static void test_labels(void) {
    step of a 1000-step run), bad arguments answered with -1, which a training call refuses. */
 static void test_schedules(void) {
     int k, bad = 0;
-    CHECK(bp_lr_step(0.1f, 0, 10, 0.5f) == 0.1f && bp_lr_step(0.1f, 9, 10, 0.5f) == 0.1f);
-    CHECK(bp_lr_step(0.1f, 10, 10, 0.5f) == 0.05f && bp_lr_step(0.1f, 25, 10, 0.5f) == 0.025f);
-    CHECK(bp_lr_warmup(0.1f, 0, 10) == 0.01f && fabs(bp_lr_warmup(0.1f, 4, 10) - 0.05) < 1e-8);
-    CHECK(bp_lr_warmup(0.1f, 9, 10) == 0.1f && bp_lr_warmup(0.1f, 10, 10) == 0.1f && bp_lr_warmup(0.1f, 3, 0) == 0.1f);
-    CHECK(bp_lr_cosine(1, 0.1f, 0, 100) == 1 && bp_lr_cosine(1, 0.1f, 100, 100) == 0.1f && bp_lr_cosine(1, 0.1f, 500, 100) == 0.1f);
+    CHECK(bp_lr_step(0.1f, 0, 10, 0.5f) == F32(0.1f) && bp_lr_step(0.1f, 9, 10, 0.5f) == F32(0.1f));
+    CHECK(bp_lr_step(0.1f, 10, 10, 0.5f) == F32(0.05f) && bp_lr_step(0.1f, 25, 10, 0.5f) == F32(0.025f));
+    CHECK(bp_lr_warmup(0.1f, 0, 10) == F32(0.01f) && fabs(bp_lr_warmup(0.1f, 4, 10) - 0.05) < 1e-8);
+    CHECK(bp_lr_warmup(0.1f, 9, 10) == F32(0.1f) && bp_lr_warmup(0.1f, 10, 10) == F32(0.1f)
+          && bp_lr_warmup(0.1f, 3, 0) == F32(0.1f));
+    CHECK(bp_lr_cosine(1, 0.1f, 0, 100) == 1 && bp_lr_cosine(1, 0.1f, 100, 100) == F32(0.1f)
+          && bp_lr_cosine(1, 0.1f, 500, 100) == F32(0.1f));
     for (k = 0; k < 1000; k++) {
         const double want = 0.01 + (0.5 - 0.01) * 0.5 * (1 + cos(3.14159265358979 * k / 1000));
         bad += fabs(bp_lr_cosine(0.5f, 0.01f, k, 1000) - want) > 1e-6;
