@@ -32,7 +32,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent
 HEADERS  := backprop.h
 
-.PHONY: all run bench install uninstall embedded mpi test-consumers test-embedded test-mpi test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all run bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop
 
@@ -57,10 +57,14 @@ $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_examples.c $(LDFLAGS) -lm
 
-test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples test-consumers test-embedded test-mpi
+test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples test-consumers test-embedded test-mpi test-cross
 
 test-compile: | $(B)
 	@sh tests/compile.sh "$(CC)" "$(CXX)"
+
+# The unit tests for aarch64 and s390x (big-endian) under qemu-user, and for Windows under wine
+test-cross: | $(B)
+	@sh tests/cross.sh
 
 test-unit: $(B)/test_backprop $(B)/test_examples
 	./$(B)/test_backprop

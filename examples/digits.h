@@ -14,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _POSIX_C_SOURCE
+/* gzip through popen on POSIX systems; not on Windows (unpack the files there) */
+#if defined(_POSIX_C_SOURCE) && !defined(_WIN32)
+#define DIGITS_POPEN 1
 #include <sys/wait.h>
+#else
+#define DIGITS_POPEN 0
 #endif
 #include "../backprop.h"
 
@@ -110,7 +114,7 @@ DIGITS_FN unsigned char *read_file(const char *path, size_t *len, char *err, siz
     }
     gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     if (gz) {
-#ifdef _POSIX_C_SOURCE
+#if DIGITS_POPEN
         /* quote the path for the shell: ' becomes '\'' */
         size_t i, k = 0, plen = strlen(path);
         char *cmd = (char *)malloc(4 * plen + 32);
@@ -159,7 +163,7 @@ DIGITS_FN unsigned char *read_file(const char *path, size_t *len, char *err, siz
         snprintf(err, errlen, "%s: read error", path);
         goto fail;
     }
-#ifdef _POSIX_C_SOURCE
+#if DIGITS_POPEN
     if (gz) {
         int st = pclose(f);
         f = NULL;
@@ -176,7 +180,7 @@ DIGITS_FN unsigned char *read_file(const char *path, size_t *len, char *err, siz
     *len = n;
     return buf;
 fail:
-#ifdef _POSIX_C_SOURCE
+#if DIGITS_POPEN
     if (f && gz) pclose(f); else
 #endif
     if (f) fclose(f);

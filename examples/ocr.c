@@ -116,9 +116,13 @@ static int parse_args(int argc, char **argv, options *o) {
 }
 
 static double now(void) {
+#ifdef _WIN32
+    return (double)clock() / CLOCKS_PER_SEC;     /* Windows' clock() is wall time */
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
 }
 
 /* The labels as ints, the form bp_train_epoch_labels takes. */

@@ -45,7 +45,7 @@ static void test_idx_valid(void) {
     CHECK(dataset_from_idx(&d, img, li, lab, ll, err, sizeof err) == 0);
     CHECK(d.n == 3 && d.rows == 4 && d.cols == 5);
     /* image 2, pixel 7: (2 * 31 + 7) / 255 */
-    CHECK(d.x[2 * 20 + 7] == (float)(2 * 31 + 7) * (1.0f / 255.0f));
+    CHECK(d.x[2 * 20 + 7] == (float)((float)(2 * 31 + 7) * (1.0f / 255.0f)));   /* (float): see F32 in test_backprop.c */
     CHECK(d.label[2] == 2);
     dataset_free(&d);
 }
