@@ -7,8 +7,10 @@
    "epoch" one bp_train_epoch call over the training set, "shuffled" the same in an order from
    bp_shuffle (drawn before the clock starts), "adam" bp_train_step per batch with Adam
    (lr 0.001) instead of SGD.
-   Prints one line: "W1 fused samples/s 12345.6 gflops 1.23 accuracy 0.8350 params <hash>", the
-   hash (FNV-1a 64 of the trained parameters' bytes) for comparing builds and versions. */
+   BENCH_LEVEL=base|avx2|avx512 in the environment pins the kernels' instruction-set level.
+   Prints one line: "W1 fused samples/s 12345.6 gflops 1.23 accuracy 0.8350 params <hash>
+   level avx512", the hash (FNV-1a 64 of the trained parameters' bytes) for comparing builds,
+   levels and versions. */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
 #include "../examples/digits.h"
@@ -66,6 +68,14 @@ int main(int argc, char **argv) {
                 batch, params, bp_params_size(n_layers, sizes), grads, bp_params_size(n_layers, sizes),
                 work, bp_work_size(n_layers, sizes, batch)) != BP_OK) return 1;
     bp_randomize(&net, 1);
+    if (getenv("BENCH_LEVEL")) {         /* pin an instruction-set level: base, avx2, avx512 */
+        for (k = BP_LEVEL_BASE; k < BP_LEVEL_COUNT; k++)
+            if (!strcmp(getenv("BENCH_LEVEL"), bp_level_name((bp_level)k))) break;
+        if (bp_set_level(&net, (bp_level)k) != BP_OK) {
+            fprintf(stderr, "bench_bp: no level %s in this build or on this CPU\n", getenv("BENCH_LEVEL"));
+            return 1;
+        }
+    }
     t_train = (float *)calloc((size_t)train.n * 10, sizeof(float));
     t_test = (float *)calloc((size_t)test.n * 10, sizeof(float));
     for (i = 0; i < train.n; i++) t_train[i * 10 + train.label[i]] = 1;
@@ -101,8 +111,9 @@ int main(int argc, char **argv) {
         size_t n = net.n_params * sizeof(float);
         unsigned long long h = 1469598103934665603ull;
         while (n--) { h ^= *c++; h *= 1099511628211ull; }
-        printf("%s %s samples/s %.1f gflops %.2f accuracy %.4f params %016llx\n", argv[1], argv[2],
-               train.n / (t1 - t0), flops * train.n / (t1 - t0) * 1e-9, (double)acc, h);
+        printf("%s %s samples/s %.1f gflops %.2f accuracy %.4f params %016llx level %s\n", argv[1], argv[2],
+               train.n / (t1 - t0), flops * train.n / (t1 - t0) * 1e-9, (double)acc, h,
+               bp_level_name(net.level));
     }
     return 0;
 }

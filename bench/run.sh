@@ -39,6 +39,13 @@ configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$
           "backprop.h -O3 -march=native, fused Adam|W2|$B/bp_O3n W2 adam"
           "backprop.h -O3 -march=native, epoch in file order|W2|$B/bp_O3n W2 epoch"
           "backprop.h -O3 -march=native, epoch shuffled|W2|$B/bp_O3n W2 shuffled")
+# run-time dispatch (issue 19): the -O2 rows above run the widest level this CPU has; pinned to
+# the flags' own SSE2 kernels (0.2.1's -O2), and to AVX2 (an AVX2 desktop's widest level)
+configs+=("backprop.h -O2 pinned base (no dispatch), fused|W2|env BENCH_LEVEL=base $B/bp_O2 W2 fused"
+          "backprop.h -O2 pinned base (no dispatch), loop|W1|env BENCH_LEVEL=base $B/bp_O2 W1 loop")
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
+    configs+=("backprop.h -O2 pinned avx2, fused|W2|env BENCH_LEVEL=avx2 $B/bp_O2 W2 fused")
+fi
 # an AVX2 machine (most desktops: no AVX-512) runs the AVX kernel; this one can run it too
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
     build $CC -std=c99 -O3 -mavx2 -mfma $POSIX bench/bench_bp.c -o $B/bp_avx2 -lm
