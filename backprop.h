@@ -1,4 +1,4 @@
-/* backprop.h - v0.2.1 - neural networks trained by backpropagation, one C99 header
+/* backprop.h - v0.2.2 - neural networks trained by backpropagation, one C99 header
    MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
@@ -53,11 +53,12 @@
      BP_NO_STDIO          leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
                           never touches stdio. Implementation file. (0.2.0's spelling,
                           BACKPROP_NO_STDIO, still works until 0.3.)
-     BP_NO_FMA            never use fmaf. By default the kernels use it where <math.h> says it
-                          is an instruction (FP_FAST_FMAF), as with -march=native or on a
-                          Cortex-M4F; results then differ from a build without FMA in the last
-                          bits, as with any BLAS. (clang also fuses a * b + c written out, by
-                          default; -ffp-contract=off stops it.) Implementation file.
+     BP_NO_FMA            never use fmaf. By default the kernels use it where it is an
+                          instruction (FP_FAST_FMAF, __FMA__), as with -march=native, at the
+                          AVX2 and AVX-512 levels, or on a Cortex-M4F; results then differ from
+                          a build without FMA in the last bits, as with any BLAS. Nothing else
+                          fuses: the implementation turns clang's contraction of a * b + c
+                          off, as GCC's ISO C mode has it. Implementation file.
      BP_NO_SIMD           the plain reference path: the batched products by a textbook triple
                           loop (bp__gemm_ref) instead of the packed, tiled kernels, no
                           intrinsics, one thread. Slower, and the same bits as the kernels
@@ -206,8 +207,8 @@
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 2
-#define BACKPROP_VERSION_PATCH 1
-#define BACKPROP_VERSION_STRING "0.2.1"
+#define BACKPROP_VERSION_PATCH 2
+#define BACKPROP_VERSION_STRING "0.2.2"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -4038,6 +4039,8 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 /*
    VERSION HISTORY (one line each; the details: README "Breaking changes", BENCHMARKS.md)
+     0.2.2 (2026-12-04)  run-time dispatch: AVX2, AVX-512 kernels at -O2, bp_set_level; clang: no
+                         contraction (its bits now GCC's)
      0.2.1 (2026-12-04)  three fenced parts; BP_NO_SIMD, the plain path, same bits; BP_NO_STDIO
      0.2.0 (2026-12-04)  breaking: array lengths; Adam, AdamW, RMSprop, labels; no NaN steps
      0.1.5 (2026-11-28)  the transposing pack prefetches each row's next lines
