@@ -14,7 +14,8 @@
      PART 1  the algorithm: layers, activations, losses, the forward pass, the backward pass by
              the chain rule, the update rules, training, the recurrent net; read it alone.
      PART 2  performance kernels, optional reading: the blocked GEMM (packing, tiles, threads,
-             BLAS); BP_NO_SIMD builds Part 1 on a plain triple loop instead, to the same bits.
+             BLAS); BP_NO_SIMD builds Part 1 on a plain triple loop instead, to the same bits;
+             each kernel compiled per instruction-set level, chosen at bp_init.
      PART 3  the model format: versioned, checksummed bytes that hostile input cannot break,
              and the file helpers.
 
@@ -729,7 +730,8 @@ extern "C" {
                    A complete trainer: stop reading here and you have read it all
      PART 2        PERFORMANCE KERNELS (optional reading): the GEMM (tiles, packing, threads,
                    BLAS, and bp__gemm_ref, the plain loop BP_NO_SIMD builds instead), the
-                   four-row per-sample kernels, vector square roots
+                   four-row per-sample kernels, vector square roots, and the instruction-set
+                   levels: everything hot compiled once per level (bp__kern, net->level)
      PART 3        THE MODEL FORMAT and the file helpers
    ============================================================================================= */
 
@@ -995,9 +997,10 @@ BP__PRIVATE void bp__mm_init(bp__mm *g, const bp__kern *k, float *pack, size_t p
 
 /* C = A B, then the hooks (Part 2; bp__gemm_ref is its plain form). */
 BP__PRIVATE void bp__gemm(const bp__mm *g);
-/* The piece hooks (Part 1). Direct calls, not pointers: through a pointer GCC could not see
-   that out does not escape, the tile's accumulators had to be copied first, and W2 ran
-   slower (BENCHMARKS.md, "v0.2.1"). */
+/* The piece hooks (Part 1), inline: each level's tiles compile them in. Not pointers: through
+   a pointer (or a call that passes out on through one) GCC could not see that out does not
+   escape, and kept the tile's accumulators in memory (BENCHMARKS.md, "v0.2.1" and "Run-time
+   dispatch"). */
 BP__PRIVATE BP__INLINE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr,
                                       const float *out, size_t ldo);
 BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
@@ -3447,7 +3450,7 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
     }                                                                                          \
     FN BP__PRIVATE float bp__maxabs_##L(const float *v, size_t n) { return bp__maxabs(v, n); } \
     static const bp__kern bp__kern_##L = {                                                     \
-        LV, FUSED, MR, NR, bp__gemm_part_##L, bp__dot_##L, bp__axpy_##L, bp__scale_##L,               \
+        LV, FUSED, MR, NR, bp__gemm_part_##L, bp__dot_##L, bp__axpy_##L, bp__scale_##L,        \
         bp__dot4_##L, bp__sgd_dot4_##L, bp__step_##L, bp__adam_##L, bp__rmsprop_##L,           \
         bp__activate_##L, bp__maxabs_##L};
 #define BP__LEVEL_TILE(L, FN, name, R, NW, NR, FUSED, VEC)                                     \
