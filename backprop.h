@@ -2819,8 +2819,15 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
 #define BP__MR 4
 #define BP__NR 8
 #endif
-#define BP__MR_MAX 8           /* the largest of every level's (see "instruction-set levels") */
+/* the largest tile of every level compiled (see "instruction-set levels"): the flags' own,
+   or AVX-512's 8 x 32 with dispatch (on a small core a tile's arrays are its stack frame) */
+#if BP__DISPATCH
+#define BP__MR_MAX 8
 #define BP__NR_MAX 32
+#else
+#define BP__MR_MAX BP__MR
+#define BP__NR_MAX BP__NR
+#endif
 
 /* An 8 x 8 block, 8 rows of src (stride ld) into 8 rows of dst (stride ldd), transposed in
    registers: unpack pairs of rows, then pairs of pairs, then halves (the vector extension's
