@@ -2392,19 +2392,21 @@ BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *tar
                                    int n, float *mean_loss, float *accuracy) {
     int done = 0, right = 0, nin, nout;
     float loss_sum = 0.0f, *gt;
+    const bp__kern *kern;
     if (!net || !x || (!target && !labels) || !net->params || !net->work) return BP_ERR_NULL;
     if (n < 1) return BP_ERR_BATCH;
     if (labels && !bp__labels_ok(net, labels, n)) return BP_ERR_LABEL;
     nin = net->sizes[0];
     nout = net->sizes[net->n_layers];
     gt = bp__gather_buf(net) + (size_t)net->max_batch * (size_t)nin;
+    kern = bp__kern_of(net->level);
     while (done < n) {
         int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
         const float *xb = x + (size_t)done * (size_t)nin;
         const float *tb = target ? target + (size_t)done * (size_t)nout : gt;
         const float *y = bp_forward(net, xb, chunk);
-        if (bp__kern_of(net->level)->maxabs(xb, (size_t)chunk * (size_t)nin) < 0.0f
-            || bp__kern_of(net->level)->maxabs(y, (size_t)chunk * (size_t)nout) < 0.0f)
+        if (kern->maxabs(xb, (size_t)chunk * (size_t)nin) < 0.0f
+            || kern->maxabs(y, (size_t)chunk * (size_t)nout) < 0.0f)
             return BP_ERR_NONFINITE;
         if (labels) bp__one_hot(net, labels, done, NULL, chunk, gt);
         loss_sum += bp_loss_value(net, tb, chunk) * (float)chunk;
@@ -2687,8 +2689,10 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     int n, m, o, k;
     float *x, *c, *fp, *s, cmax;
     const float *U, *b;
+    const bp__kern *kern;
     bp__noise ns;
     if (st != BP_OK) return st;
+    kern = bp__kern_of(net->level);
     n = net->n_units;
     m = net->n_inputs;
     U = net->params + (size_t)n * (size_t)n;
@@ -2697,8 +2701,7 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     fp = BP__RNET_ROW(net, 2); s = BP__RNET_ROW(net, 4);
     net->settled = 0;
     for (o = 0; o < n; o++)   /* c = U i + b */
-        c[o] = b[o] + (m ? bp__kern_of(net->level)->dot(U + (size_t)o * (size_t)m, input, m)
-                         : 0.0f);
+        c[o] = b[o] + (m ? kern->dot(U + (size_t)o * (size_t)m, input, m) : 0.0f);
     if ((cmax = bp__maxabs(c, (size_t)n)) < 0.0f) { net->iters = 0; return BP_ERR_NONFINITE; }
     {   /* the map's rounding: bp__dot's depth (lanes of n/16 terms, a tree of 4, a tail of
            up to 15), + c, then f's own few ulps (sigmoid, tanh; leaky ReLU's one product) */
