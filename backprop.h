@@ -67,6 +67,15 @@
                           Implementation file.
      BP_NO_DISPATCH       only the kernels the compiler's flags give (see INSTRUCTION SETS).
                           Implementation file.
+     BP_NO_BATCH          one sample at a time, for firmware: bp_work_size answers 0 and
+                          bp_init BP_ERR_MAX_BATCH for a max_batch above 1, and the batched
+                          products are left out of the build; per-sample training gives the
+                          same bits as with batches. Implementation file.
+   Firmware: on Arm's M profile (Cortex-M) the batched products always take the plain loop
+   of BP_NO_SIMD (the tiles are made for vector registers and would take most of the flash);
+   built with -Os, the kernels leave out the copies that are there for speed alone (the same
+   bits); with -ffunction-sections -fdata-sections -Wl,--gc-sections, what a program never
+   calls (another optimizer's kernel, the epoch's) is not linked. make embedded measures it.
 
    INSTRUCTION SETS
      On x86-64 under GCC (8 or later; not MinGW, whose stack alignment breaks AVX spills) and
@@ -743,7 +752,13 @@ extern "C" {
    on their own in ISO C mode, and every kernel here is multiply-adds.
    Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
 #if (defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)) && !defined(BP_NO_FMA)
-#define BP__FMA(a, b, c) fmaf(a, b, c)
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__FMAF __builtin_fmaf  /* the instruction even under -ffreestanding (-fno-builtin), where
+                                    fmaf is a call: newlib's computes in soft double */
+#else
+#define BP__FMAF fmaf
+#endif
+#define BP__FMA(a, b, c) BP__FMAF(a, b, c)
 #define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
 #define BP__OWN_FUSED 1
 #else
@@ -775,7 +790,7 @@ extern "C" {
    call to libm's fmaf, which firmware built without libm lacks), and only those levels,
    which run where the CPU has FMA, take that branch. */
 #if BP__OWN_FUSED
-#define BP__FMA_AT(fused, a, b, c) ((fused) ? fmaf(a, b, c) : (a) * (b) + (c))
+#define BP__FMA_AT(fused, a, b, c) ((fused) ? BP__FMAF(a, b, c) : (a) * (b) + (c))
 #elif BP__DISPATCH
 __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, float c) {
     return __builtin_fmaf(a, b, c);
@@ -831,7 +846,7 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
    line swung W1's speed at -O2, flipping with edits elsewhere in the file
    (BENCHMARKS.md, "v0.2.0" and "v0.2.1", code placement). Starting them on a line keeps them
    put. */
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define BP__HOT __attribute__((aligned(64)))
 #else
 #define BP__HOT
@@ -845,13 +860,21 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #define BP__PUN(dst, src) BP_MEMCPY(dst, src, 4)
 #endif
 
+/* Built for size (-Os, as firmware is): the kernels' copies and blocks that are there for
+   speed alone are left out, the arithmetic kept (the same bits) */
+#ifdef __OPTIMIZE_SIZE__
+#define BP__SMALL 1
+#else
+#define BP__SMALL 0
+#endif
+
 /* Runs BODY for i = 0 .. n-1 in blocks of 16 with a fixed inner trip count, then the tail.
    Same arithmetic per element either way; the blocks are what GCC's -O2 vectorizer accepts
    (its "very cheap" model refuses any loop that would need a scalar epilogue). BODY must
    not contain a bare comma (C99 macros, and C++98 has no variadic ones). */
 #define BP__EACH(i, n, BODY) do {                                                      \
         size_t bp__b_ = 0, bp__j_, bp__n_ = (size_t)(n);                               \
-        for (; bp__b_ + 16 <= bp__n_; bp__b_ += 16)                                    \
+        for (; !BP__SMALL && bp__b_ + 16 <= bp__n_; bp__b_ += 16)                      \
             for (bp__j_ = 0; bp__j_ < 16; bp__j_++) { i = bp__b_ + bp__j_; BODY }       \
         for (i = bp__b_; i < bp__n_; i++) { BODY }                                      \
     } while (0)
@@ -955,6 +978,33 @@ typedef struct bp__kern {
    widest level the build and the CPU allow. */
 BP__PRIVATE const bp__kern *bp__kern_of(bp_level level);
 BP__PRIVATE bp_level bp__best_level(void);
+/* BP_NO_BATCH: one sample at a time, the batched products and their kernels left out */
+#ifdef BP_NO_BATCH
+#define BP__BATCHES 0
+#else
+#define BP__BATCHES 1
+#endif
+/* The batched products by the plain loop (bp__gemm_ref), the tiles not compiled: with
+   BP_NO_SIMD; BP_NO_BATCH, which has no batches; and on microcontrollers (Arm's M profile),
+   where the tiles, made for vector registers, would take most of the flash the library
+   needs */
+#if defined(BP_NO_SIMD) || defined(BP_NO_BATCH) \
+    || (defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M')
+#define BP__REF_GEMM 1
+#else
+#define BP__REF_GEMM 0
+#endif
+/* The kernels of a net's level. A build with one level names its table outright, so that the
+   compiler calls the kernels directly and leaves out those a program never reaches (firmware
+   counts its flash). */
+#if BP__DISPATCH
+#define BP__KERN(level) bp__kern_of(level)
+#define BP__RULE_K(u) ((u)->k)
+#else
+BP__PRIVATE BP__INLINE const bp__kern *bp__kern_flags(void);
+#define BP__KERN(level) ((void)(level), bp__kern_flags())
+#define BP__RULE_K(u) bp__kern_flags()
+#endif
 
 /* One batched product, its operands and what is done with it (see bp__gemm). The product
    knows nothing of what it is for: its caller flags the piece hooks Part 1 defines and may
@@ -1084,6 +1134,7 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     size_t n = 0, b;
     int l;
     if (bp__check_sizes(n_layers, sizes) != BP_OK || max_batch < 1) return 0;
+    if (max_batch > 1 && !BP__BATCHES) return 0;
     b = (size_t)max_batch;
     for (l = 1; l <= n_layers; l++)                                              /* A_l */
         if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
@@ -1170,7 +1221,7 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
     BP_MEMSET(net, 0, sizeof *net);
     if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
     if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
-    if (max_batch < 1) return BP_ERR_MAX_BATCH;
+    if (max_batch < 1 || (max_batch > 1 && !BP__BATCHES)) return BP_ERR_MAX_BATCH;
     np = bp_params_size(n_layers, sizes);
     nw = bp_work_size(n_layers, sizes, max_batch);
     if (np == 0 || nw == 0) return BP_ERR_OVERFLOW;
@@ -1429,7 +1480,7 @@ BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRIC
     const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
     float r[16];
     size_t i = 0, j;
-    for (; i + 16 <= n; i += 16) {
+    for (; !BP__SMALL && i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
             float g = ga[i + j];
             if (!bare) {
@@ -1459,7 +1510,7 @@ BP__PRIVATE BP__INLINE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT 
                                      float *BP__RESTRICT v, float gs,
                                      const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                                      float wd, bp_level lv) {
-    if (gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
+    if (!BP__SMALL && gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
     else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0, lv);
 }
 
@@ -1473,7 +1524,7 @@ BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRI
     const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
     float r[16], g16[16], q;
     size_t i = 0, j;
-    for (; i + 16 <= n; i += 16) {
+    for (; !BP__SMALL && i + 16 <= n; i += 16) {
         for (j = 0; j < 16; j++) {
             float g = gs * ga[i + j];    /* its own statement, as in bp__adam */
             g = g16[j] = g + wd * w[i + j];
@@ -1508,7 +1559,7 @@ BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRI
    gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
    ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
    state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
-   span (0 for biases). bp_update and bp_train_step both come here (through u->k->step), which
+   span (0 for biases). bp_update and bp_train_step both come here (through the level's step), which
    makes them bit-identical. Adam and RMSprop go to the level's own copies of the two above. */
 BP__PRIVATE BP__INLINE void bp__sgd_step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
                                          const float *BP__RESTRICT ga, size_t n,
@@ -1518,9 +1569,9 @@ BP__PRIVATE BP__INLINE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT 
                                      float wd) {
     const bp_opt *opt = u->opt;
     if (bp__adam_like(opt->method))
-        u->k->adam(w, s, s + u->plane, gs, ga, n, u, wd);
+        BP__RULE_K(u)->adam(w, s, s + u->plane, gs, ga, n, u, wd);
     else if (opt->method == BP_RMSPROP)
-        u->k->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
+        BP__RULE_K(u)->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
     else
         bp__sgd_step(w, s, gs, ga, n, opt, wd);
 }
@@ -1605,7 +1656,7 @@ BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t sta
    beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
 BP__PRIVATE void bp__rule_of(bp__rule *u, const bp__kern *k, const bp_opt *opt,
                              const float *state, size_t n) {
-    u->k = k;
+    u->k = BP__DISPATCH ? k : NULL;     /* (one level: BP__RULE_K names it, see BP__KERN) */
     u->opt = opt;
     u->plane = n;
     u->c1 = u->c2 = 1.0f;
@@ -1735,7 +1786,7 @@ BP__HOT BP__PRIVATE int bp__dense(const bp__kern *k, const float *W, const float
                                   int team) {
     int o, c;
     float r[4];
-    if (batch > 1)
+    if (BP__BATCHES && batch > 1)
         return bp__dense_batch(k, W, bias, x, z, batch, ni, no, pack, pack_n, zt, act, a, team);
     for (o = 0; o + 4 <= no; o += 4) {
         k->dot4(W + (size_t)o * (size_t)ni, (size_t)ni, x, ni, r);
@@ -1749,11 +1800,13 @@ BP__HOT BP__PRIVATE int bp__dense(const bp__kern *k, const float *W, const float
 
 /* The forward pass. pend_d, if not NULL (one sample, plain SGD; see bp_train_epoch): the
    previous sample's first-layer deltas, whose update with input pend_x is applied to each row
-   of layer 0 in the same pass as this sample's product with it. */
-BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch,
-                                             const float *pend_d, const float *pend_x,
-                                             const bp__rule *opt, int team) {
-    const bp__kern *k = bp__kern_of(net->level);
+   of layer 0 in the same pass as this sample's product with it. Compiled twice, with pend_d
+   and without (bp__forward_pending, bp__forward), so that a program that never runs that
+   epoch does not link its kernel. */
+BP__PRIVATE BP__INLINE const float *bp__forward_at(bp_net *net, const float *x, int batch,
+                                                   const float *pend_d, const float *pend_x,
+                                                   const bp__rule *opt, int team) {
+    const bp__kern *k = BP__KERN(net->level);
     const float *in = x;
     float *p = net->params;
     int l;
@@ -1798,11 +1851,18 @@ BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int ba
     }
     return in;
 }
+BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, int team) {
+    return bp__forward_at(net, x, batch, NULL, NULL, NULL, team);
+}
+BP__HOT BP__PRIVATE void bp__forward_pending(bp_net *net, const float *x, const float *pend_d,
+                                             const float *pend_x, const bp__rule *opt) {
+    bp__forward_at(net, x, 1, pend_d, pend_x, opt, 0);
+}
 
 BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
     if (!net || !x || !net->params || !net->work) return NULL;
     if (batch < 1 || batch > net->max_batch) return NULL;
-    return bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+    return bp__forward(net, x, batch, 0);
 }
 
 /* Loss of one sample from its output row y, pre-activations z and target t. */
@@ -1900,7 +1960,7 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
     int o, s, c;
     if (x->late) {
         const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
-        x->u->k->step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u,
+        BP__RULE_K(x->u)->step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u,
                       x->u->opt->weight_decay);
     }
     for (o = i0; o < i1; o += 16) {
@@ -1910,7 +1970,7 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
         for (s = 1; s < g->K; s++)
             for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
         if (x->u)
-            x->u->k->step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u,
+            BP__RULE_K(x->u)->step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u,
                           0.0f);
     }
 }
@@ -1980,7 +2040,7 @@ BP__PRIVATE float bp__nan(void) {
    O(batch x width) reads; the step's products are O(batch x width^2). */
 BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
                             const bp__rule *u) {
-    const bp__kern *k = bp__kern_of(net->level);
+    const bp__kern *k = BP__KERN(net->level);
     const size_t b = (size_t)batch;
     float ain = k->maxabs(x, b * (size_t)net->sizes[0]);
     int l;
@@ -2004,7 +2064,7 @@ BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     const int ni = net->sizes[l], no = net->sizes[l + 1];
     bp__mm g;
     bp__deriv_ctx dc;
-    bp__mm_init(&g, bp__kern_of(net->level), bp__pack_buf(net), bp__pack_n(net), team);
+    bp__mm_init(&g, BP__KERN(net->level), bp__pack_buf(net), bp__pack_n(net), team);
     g.M = batch; g.N = ni; g.K = no;
     g.A = bp__delta_buf(net, l + 1); g.rsa = (size_t)no; g.csa = 1;
     g.B = net->params + bp__param_offset(net, l); g.rsb = (size_t)ni; g.csb = 1;
@@ -2026,7 +2086,7 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
     const size_t off = bp__param_offset(net, l);
     bp__mm g;
     bp__grad_ctx gc;
-    bp__mm_init(&g, bp__kern_of(net->level), bp__pack_buf(net), bp__pack_n(net), team);
+    bp__mm_init(&g, BP__KERN(net->level), bp__pack_buf(net), bp__pack_n(net), team);
     g.M = no; g.N = ni; g.K = batch; g.by_rows = 1;       /* each thread its rows of W */
     g.A = bp__delta_buf(net, l + 1); g.rsa = 1; g.csa = (size_t)no;
     g.B = aprev; g.rsb = (size_t)ni; g.csb = 1;
@@ -2053,7 +2113,7 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
 BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target,
                                            int batch, const bp__rule *opt, float *state,
                                            const float **defer0, int team, float *loss_out) {
-    const bp__kern *k = bp__kern_of(net->level);
+    const bp__kern *k = BP__KERN(net->level);
     const int L = net->n_layers, nout = net->sizes[L];
     const float *y = bp__act_buf(net, L), *z = bp__z_buf(net);
     float *losses = bp__loss_buf(net), *dout = bp__delta_buf(net, L);
@@ -2071,7 +2131,7 @@ BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const fl
         const int ni = net->sizes[l], no = net->sizes[l + 1];
         const float *W = net->params + bp__param_offset(net, l), *d = bp__delta_buf(net, l + 1);
         float *dprev = bp__delta_buf(net, l);
-        if (batch > 1) {
+        if (BP__BATCHES && batch > 1) {
             bp__input_grads(net, l, batch, team);
             continue;
         }
@@ -2090,7 +2150,7 @@ BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const fl
             *defer0 = d;
             break;
         }
-        if (batch > 1) {
+        if (BP__BATCHES && batch > 1) {
             bp__weight_grads(net, l, aprev, batch, opt, state, team);
             continue;
         }
@@ -2134,8 +2194,8 @@ BP__NOINLINE BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n,
        (the two must not overlap: documented), which clang honours and restrict locals it does
        not (with those, clang too left the loop scalar) */
     o = bp_opt_sgd(lr);
-    bp__rule_of(&u, bp__kern_of(bp__best_level()), &o, NULL, n);
-    u.k->step(params, NULL, 1.0f, grads, n, &u, 0.0f);
+    bp__rule_of(&u, BP__KERN(bp__best_level()), &o, NULL, n);
+    BP__RULE_K(&u)->step(params, NULL, 1.0f, grads, n, &u, 0.0f);
     return BP_OK;
 }
 
@@ -2173,15 +2233,15 @@ BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *sta
     bp__rule u;
     float gs;
     int l;
-    bp_status s = bp__stored_step(bp__kern_of(net->level), net->grads, net->n_params, opt, &state,
+    bp_status s = bp__stored_step(BP__KERN(net->level), net->grads, net->n_params, opt, &state,
                                   &u, &gs);
     if (s != BP_OK) return s;
     for (l = 0; l < net->n_layers; l++) {   /* elementwise: the same bits as bp_train_step's rows */
         const size_t off = bp__param_offset(net, l);
         const size_t no = (size_t)net->sizes[l + 1], nw = (size_t)net->sizes[l] * no;
         float *W = net->params + off, *gW = net->grads + off, *vW = state ? state + off : NULL;
-        u.k->step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
-        u.k->step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
+        BP__RULE_K(&u)->step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
+        BP__RULE_K(&u)->step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
     }
     if (state) bp__rule_done(&u, state);
     return BP_OK;
@@ -2204,12 +2264,12 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
     if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
     if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
     if (opt->clip > 0.0f) {   /* the norm needs the whole gradient: bp_backward, bp_update */
-        bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+        bp__forward(net, x, batch, 0);
         s = bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0, &l);
         if (loss) *loss = l;
         return s != BP_OK ? s : bp__apply_grads(net, opt, state);
     }
-    bp__rule_of(&u, bp__kern_of(net->level), opt, state, net->n_params);
+    bp__rule_of(&u, BP__KERN(net->level), opt, state, net->n_params);
 #if defined(_OPENMP) && !defined(BP_CBLAS) && !defined(BP_NO_SIMD)
     /* a batch worth threads: one parallel region for the whole step, every thread running
        the code below and splitting its products and loops (barriers, not forks, between);
@@ -2220,7 +2280,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
         {
             float mine = 0.0f;
             bp_status ms;
-            bp__forward(net, x, batch, NULL, NULL, NULL, 1);
+            bp__forward(net, x, batch, 1);
             ms = bp__backprop(net, x, target, batch, &u, state, NULL, 1, &mine);
             BP__PRAGMA(omp master)
             {
@@ -2233,7 +2293,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
         return s;
     }
 #endif
-    bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+    bp__forward(net, x, batch, 0);
     s = bp__backprop(net, x, target, batch, &u, state, NULL, 0, &l);
     if (loss) *loss = l;
     if (s == BP_OK && state) bp__rule_done(&u, state);
@@ -2246,8 +2306,8 @@ BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, co
     const int ni = net->sizes[0], no = net->sizes[1];
     int o;
     for (o = 0; o < no; o++) {
-        opt->k->step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni, opt, 0.0f);
-        opt->k->step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1, opt, 0.0f);
+        BP__RULE_K(opt)->step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni, opt, 0.0f);
+        BP__RULE_K(opt)->step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1, opt, 0.0f);
     }
 }
 
@@ -2297,7 +2357,7 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
         && opt->weight_decay == 0.0f && opt->clip == 0.0f) {
         const float *pend_d = NULL, *pend_x = NULL;
         bp__rule u;
-        bp__rule_of(&u, bp__kern_of(net->level), opt, NULL, net->n_params);
+        bp__rule_of(&u, BP__KERN(net->level), opt, NULL, net->n_params);
         for (i = 0; i < n; i++) {
             const size_t at = (size_t)(order ? order[i] : i);
             const float *xi = x + at * nin, *ti = target ? target + at * nout : gt;
@@ -2307,7 +2367,7 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
                 s = BP_ERR_TARGET;
                 break;
             }
-            bp__forward(net, xi, 1, pend_d, pend_x, &u, 0);
+            bp__forward_pending(net, xi, pend_d, pend_x, &u);
             pend_d = NULL;                                  /* applied */
             if ((s = bp__backprop(net, xi, ti, 1, &u, NULL, &pend_d, 0, &l)) != BP_OK) break;
             sum += (double)l;
@@ -2399,7 +2459,7 @@ BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *tar
     nin = net->sizes[0];
     nout = net->sizes[net->n_layers];
     gt = bp__gather_buf(net) + (size_t)net->max_batch * (size_t)nin;
-    kern = bp__kern_of(net->level);
+    kern = BP__KERN(net->level);
     while (done < n) {
         int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
         const float *xb = x + (size_t)done * (size_t)nin;
@@ -2477,10 +2537,10 @@ BPDEF bp_status bp_gradcheck(bp_net *net, const float *x, const float *target, i
         const float w = net->params[i], h = step * (w < -1.0f ? -w : w > 1.0f ? w : 1.0f);
         float up, down, num, err;
         net->params[i] = w + h;
-        bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+        bp__forward(net, x, batch, 0);
         up = bp_loss_value(net, target, batch);
         net->params[i] = w - h;
-        bp__forward(net, x, batch, NULL, NULL, NULL, 0);
+        bp__forward(net, x, batch, 0);
         down = bp_loss_value(net, target, batch);
         net->params[i] = w;
         num = (up - down) / ((w + h) - (w - h));   /* the step as the floats took it */
@@ -2603,7 +2663,7 @@ BP__PRIVATE void bp__rnet_forward_map(const bp_rnet *net, const float *v, float 
     const int n = net->n_units;
     const float *c = BP__RNET_ROW(net, 1);
     int o;
-    const bp__kern *k = bp__kern_of(net->level);
+    const bp__kern *k = BP__KERN(net->level);
     for (o = 0; o < n; o++) out[o] = k->dot(net->params + (size_t)o * (size_t)n, v, n) + c[o];
     bp__activate(net->act, out, out, 1, n);
 }
@@ -2613,7 +2673,7 @@ BP__PRIVATE void bp__rnet_adjoint_map(const bp_rnet *net, const float *v, float 
     const int n = net->n_units;
     const float *e = BP__RNET_ROW(net, 1), *fp = BP__RNET_ROW(net, 2);
     int o;
-    const bp__kern *k = bp__kern_of(net->level);
+    const bp__kern *k = BP__KERN(net->level);
     BP_MEMCPY(out, e, (size_t)n * sizeof *out);
     for (o = 0; o < n; o++) k->axpy(out, fp[o] * v[o], net->params + (size_t)o * (size_t)n, n);
 }
@@ -2692,7 +2752,7 @@ BPDEF bp_status bp_rnet_settle(bp_rnet *net, const float *input) {
     const bp__kern *kern;
     bp__noise ns;
     if (st != BP_OK) return st;
-    kern = bp__kern_of(net->level);
+    kern = BP__KERN(net->level);
     n = net->n_units;
     m = net->n_inputs;
     U = net->params + (size_t)n * (size_t)n;
@@ -2768,7 +2828,7 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
         gb[o] = d;
     }
     /* O(n (n + m)), against the relaxations' O(n^2) a step: a plain scan */
-    return bp__kern_of(net->level)->maxabs(net->grads, net->n_params) < 0.0f ? BP_ERR_NONFINITE
+    return BP__KERN(net->level)->maxabs(net->grads, net->n_params) < 0.0f ? BP_ERR_NONFINITE
                                                                               : BP_OK;
 }
 
@@ -2779,11 +2839,11 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
     float gs;
     if (!net || !net->params || !net->grads) return BP_ERR_NULL;
     if ((s = bp__check_rule(opt, state, state_len, net->n_params)) != BP_OK) return s;
-    s = bp__stored_step(bp__kern_of(net->level), net->grads, net->n_params, opt, &state, &u, &gs);
+    s = bp__stored_step(BP__KERN(net->level), net->grads, net->n_params, opt, &state, &u, &gs);
     if (s != BP_OK) return s;
     nw = (size_t)net->n_units * ((size_t)net->n_units + (size_t)net->n_inputs);   /* W and U */
-    u.k->step(net->params, state, gs, net->grads, nw, &u, opt->weight_decay);
-    u.k->step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,
+    BP__RULE_K(&u)->step(net->params, state, gs, net->grads, nw, &u, opt->weight_decay);
+    BP__RULE_K(&u)->step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,
              (size_t)net->n_units, &u, 0.0f);
     if (state) bp__rule_done(&u, state);
     return BP_OK;
@@ -3210,10 +3270,9 @@ BP__PRIVATE void bp__gemm_ref(const bp__mm *g) {
 
 /* C = A B, or the fused step with it (see bp__mm). */
 BP__PRIVATE void bp__gemm(const bp__mm *g) {
-#ifdef BP_NO_SIMD
-    bp__gemm_ref(g);
-    return;
-#endif
+#if BP__REF_GEMM
+    bp__gemm_ref(g);                        /* (never reached under BP_NO_BATCH) */
+#else
 #ifdef BP_CBLAS
     {
         /* every stride pattern here has a unit stride: row-major as is (NoTrans), or the
@@ -3267,6 +3326,7 @@ BP__PRIVATE void bp__gemm(const bp__mm *g) {
 #else
     g->k->gemm_part(g, 0, 1);
 #endif
+#endif /* BP_NO_SIMD */
 }
 
 /* Four rows of W against one x, each with bp__dot's arithmetic; x is loaded once for all four. */
@@ -3402,17 +3462,7 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
    MR x NR its tile, FUSED its multiply-add rule, VEC its tile's form (see bp__tile_r),
    SHUF whether it transposes in registers. */
 #define BP__LEVEL(L, FN, LV, MR, NR, FUSED, VEC, SHUF)                                          \
-    BP__LEVEL_TILE(L, FN, tile, MR, NR, NR, FUSED, VEC)                                        \
-    BP__LEVEL_TILE(L, FN, tile4, 4, NR, NR, FUSED, VEC)                                        \
-    BP__LEVEL_TILE(L, FN, tile2, 2, NR, NR, FUSED, VEC)                                        \
-    BP__LEVEL_TILE(L, FN, half, MR, NR / 2, NR, FUSED, VEC)                                    \
-    BP__LEVEL_TILE(L, FN, half4, 4, NR / 2, NR, FUSED, VEC)                                    \
-    BP__LEVEL_TILE(L, FN, half2, 2, NR / 2, NR, FUSED, VEC)                                    \
-    FN BP__PRIVATE void bp__gemm_part_##L(const bp__mm *g, int t, int nt) {                    \
-        static const bp__kernel ks[6] = {bp__tile_##L, bp__tile4_##L, bp__tile2_##L,            \
-                                         bp__half_##L, bp__half4_##L, bp__half2_##L};          \
-        bp__gemm_part(g, t, nt, ks, MR, NR, SHUF);                                             \
-    }                                                                                          \
+    BP__LEVEL_GEMM(L, FN, MR, NR, FUSED, VEC, SHUF)                                            \
     FN BP__PRIVATE float bp__dot_##L(const float *BP__RESTRICT a, const float *BP__RESTRICT b,  \
                                      int n) {                                                  \
         return bp__dot(a, b, n, FUSED);                                                        \
@@ -3427,7 +3477,9 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
     }                                                                                          \
     FN BP__PRIVATE void bp__dot4_##L(const float *BP__RESTRICT w, size_t stride,               \
                                      const float *BP__RESTRICT x, int n, float *out) {         \
-        bp__dot4(w, stride, x, n, out, FUSED);                                                 \
+        int r_;                         /* -Os: one row at a time, the same sums, less flash */ \
+        if (!BP__SMALL) bp__dot4(w, stride, x, n, out, FUSED);                                 \
+        else for (r_ = 0; r_ < 4; r_++) out[r_] = bp__dot_##L(w + (size_t)r_ * stride, x, n);   \
     }                                                                                          \
     FN BP__PRIVATE void bp__sgd_dot4_##L(float *BP__RESTRICT w0, float *BP__RESTRICT w1,       \
                                          float *BP__RESTRICT w2, float *BP__RESTRICT w3,       \
@@ -3460,9 +3512,30 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
     }                                                                                          \
     FN BP__PRIVATE float bp__maxabs_##L(const float *v, size_t n) { return bp__maxabs(v, n); } \
     static const bp__kern bp__kern_##L = {                                                     \
-        LV, FUSED, MR, NR, bp__gemm_part_##L, bp__dot_##L, bp__axpy_##L, bp__scale_##L,        \
+        LV, FUSED, MR, NR, BP__GEMM_PART(L), bp__dot_##L, bp__axpy_##L, bp__scale_##L,        \
         bp__dot4_##L, bp__sgd_dot4_##L, bp__step_##L, bp__adam_##L, bp__rmsprop_##L,           \
         bp__activate_##L, bp__maxabs_##L};
+/* The batched product's six tiles and its loops, for a level; not compiled where the plain
+   loop (bp__gemm_ref) runs instead, which on a microcontroller saves most of the library's
+   flash */
+#if BP__REF_GEMM
+#define BP__LEVEL_GEMM(L, FN, MR, NR, FUSED, VEC, SHUF)
+#define BP__GEMM_PART(L) NULL
+#else
+#define BP__LEVEL_GEMM(L, FN, MR, NR, FUSED, VEC, SHUF)                                         \
+    BP__LEVEL_TILE(L, FN, tile, MR, NR, NR, FUSED, VEC)                                        \
+    BP__LEVEL_TILE(L, FN, tile4, 4, NR, NR, FUSED, VEC)                                        \
+    BP__LEVEL_TILE(L, FN, tile2, 2, NR, NR, FUSED, VEC)                                        \
+    BP__LEVEL_TILE(L, FN, half, MR, NR / 2, NR, FUSED, VEC)                                    \
+    BP__LEVEL_TILE(L, FN, half4, 4, NR / 2, NR, FUSED, VEC)                                    \
+    BP__LEVEL_TILE(L, FN, half2, 2, NR / 2, NR, FUSED, VEC)                                    \
+    FN BP__PRIVATE void bp__gemm_part_##L(const bp__mm *g, int t, int nt) {                    \
+        static const bp__kernel ks[6] = {bp__tile_##L, bp__tile4_##L, bp__tile2_##L,            \
+                                         bp__half_##L, bp__half4_##L, bp__half2_##L};          \
+        bp__gemm_part(g, t, nt, ks, MR, NR, SHUF);                                             \
+    }
+#define BP__GEMM_PART(L) bp__gemm_part_##L
+#endif
 #define BP__LEVEL_TILE(L, FN, name, R, NW, NR, FUSED, VEC)                                     \
     FN BP__NOINLINE BP__PRIVATE void bp__##name##_##L(const bp__mm *g, int i, int mr, int j,   \
                                                       int k0, int kc,                          \
@@ -3510,6 +3583,10 @@ BP__LEVEL(avx2, BP__AVX2_FN, BP_LEVEL_AVX2, BP__LEVEL_FUSED ? 4 : 6, 16, BP__LEV
           !BP__LEVEL_FUSED, __GNUC__ >= 12)
 #endif
 #endif
+#endif
+
+#if !BP__DISPATCH
+BP__PRIVATE BP__INLINE const bp__kern *bp__kern_flags(void) { return &bp__kern_own; }
 #endif
 
 BP__PRIVATE const bp__kern *bp__kern_of(bp_level level) {

@@ -132,6 +132,14 @@ for cc in $ccs; do
              cmp $out/sb_kernels.txt $out/sb_reference.txt && cp $out/sb_kernels $out/prog"
     done
     check "$cc: each instruction-set level trains to its arithmetic's bits" same_levels "$cc"
+    # BP_NO_BATCH refuses batches; one sample at a time it trains to the bits of a build with
+    # batches, at -O2 and at -Os (whose smaller kernels keep the arithmetic)
+    try "$cc BP_NO_BATCH and -Os: the bits of the build with batches" sh -c \
+        "$cc $STRICT $PICKY -O2 -DWITH_BATCHES -o $out/nb_batches tests/compile/no_batch.c -lm &&
+         $cc $STRICT $PICKY -O2 -o $out/nb_o2 tests/compile/no_batch.c -lm &&
+         $cc $STRICT $PICKY -Os -o $out/nb_os tests/compile/no_batch.c -lm &&
+         $out/nb_batches > $out/nb_batches.txt && $out/nb_o2 > $out/nb_o2.txt && $out/nb_os > $out/nb_os.txt &&
+         cmp $out/nb_batches.txt $out/nb_o2.txt && cmp $out/nb_batches.txt $out/nb_os.txt && cp $out/nb_os $out/prog"
     # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
     try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
 done

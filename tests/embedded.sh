@@ -34,6 +34,14 @@ if $ARM_CC $FLAGS $LINK tests/embedded/xor_m4.c -o "$O/xor_m4.elf" -lm > "$O/log
     set -- $(${PRE}size "$O/xor_m4.elf" | tail -n 1); ft=$1 fd=$2 fb=$3
     echo "     the library and the libm it uses add $((ft - bt)) bytes of flash (text) and $((fd + fb - bd - bb)) bytes of RAM"
     echo "     (data + bss; of which 264 are the 2-4-1 net's params, grads, velocity and work) to this program"
+    if [ $((ft - bt)) -le 10240 ]; then ok "the Cortex-M4 trainer (BP_NO_BATCH) adds at most 10 KB of flash"
+    else bad "the Cortex-M4 trainer adds $((ft - bt)) bytes of flash, more than 10 KB"; fi
+    if $ARM_CC $FLAGS $LINK -DWITH_BATCHES tests/embedded/xor_m4.c -o "$O/xor_m4_batches.elf" -lm > "$O/log" 2>&1; then
+        set -- $(${PRE}size "$O/xor_m4_batches.elf" | tail -n 1)
+        echo "     without BP_NO_BATCH (batches by the plain loop): $(($1 - bt)) bytes of flash"
+    else
+        bad "the trainer with batches does not link"
+    fi
 else
     bad "link with newlib-nano"
 fi

@@ -1,9 +1,13 @@
 /* A small trainer for a microcontroller: init, randomize, forward, backward and SGD (with
-   momentum) on XOR, every array static, no stdio (BP_NO_STDIO), nothing allocated.
+   momentum) on XOR, every array static, no stdio (BP_NO_STDIO), no batches (BP_NO_BATCH),
+   nothing allocated.
    tests/embedded.sh builds it for a Cortex-M4 with hard float and measures what the library
    adds against BASELINE (the same program without the library); it also runs it on the host,
    where the exit status says whether it learned XOR (0: every output within 0.1). */
 #define BP_NO_STDIO
+#ifndef WITH_BATCHES      /* tests/embedded.sh also measures the build that keeps batches */
+#define BP_NO_BATCH       /* one sample at a time: the batched products are left out */
+#endif
 #define BACKPROP_IMPLEMENTATION
 #include "../../backprop.h"
 #ifdef SEMIHOSTING
