@@ -291,7 +291,9 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_CORRUPT,        "the model's header is invalid or inconsistent: it is corrupt") \
     X(BP_ERR_TOPOLOGY,       "the model's topology differs from the net's") \
     X(BP_ERR_IO,             "a file could not be opened, read or written") \
-    X(BP_ERR_LEVEL,          "this build or this CPU cannot run that instruction-set level")
+    X(BP_ERR_LEVEL,          "this build or this CPU cannot run that instruction-set level") \
+    X(BP_ERR_READONLY,       "the net is a forward-only view (bp_init_forward): it cannot train " \
+                             "or change its parameters")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -382,6 +384,20 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch);
 BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
                         bp_loss loss, int max_batch, float *params, size_t params_len,
                         float *grads, size_t grads_len, float *work, size_t work_len);
+
+/* A forward-only view over read-only parameters: a model in flash, a const array, one compiled
+   in from C source (bp_to_c). work is sized for inference alone by bp_forward_work_size (the
+   activations of one batch, no deltas, no gradients; the products' scratch only when
+   max_batch > 1). bp_forward, bp_loss_value, bp_evaluate, bp_evaluate_labels, bp_save and
+   bp_to_c work on it, to the bits of a bp_init net over the same parameters; the calls that
+   train or write parameters (bp_update, bp_train_step, bp_train_epoch and their _labels forms,
+   bp_gradcheck, bp_randomize, bp_load, bp_load_file) refuse it with BP_ERR_READONLY, and
+   bp_backward answers -1. The library never writes through params (a view has grads NULL:
+   that is how it is known). Errors as bp_init. */
+BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch);
+BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                                bp_loss loss, int max_batch, const float *params,
+                                size_t params_len, float *work, size_t work_len);
 
 /* The kernels' instruction set, which bp_init sets to the widest the build and this CPU
    allow (INSTRUCTION SETS at the top): pin one, for the same bits on every machine
@@ -1148,6 +1164,33 @@ BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     return n;
 }
 
+/* The widest layer after the input: a view's scratch rows T are that wide */
+BP__PRIVATE size_t bp__widest(int n_layers, const int *sizes) {
+    int l, w = 0;
+    for (l = 1; l <= n_layers; l++) if (sizes[l] > w) w = sizes[l];
+    return (size_t)w;
+}
+
+/* A forward view's work: A_1 .. A_L, Z, then in place of D_1 .. D_L one block T that the
+   batched forward product uses as scratch (max_batch > 1 only), S, and instead of G only the
+   one-hot rows of the labels; P as in bp_work_size. */
+BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch) {
+    size_t n = 0, b;
+    int l;
+    if (bp__check_sizes(n_layers, sizes) != BP_OK || max_batch < 1) return 0;
+    if (max_batch > 1 && !BP__BATCHES) return 0;
+    b = (size_t)max_batch;
+    for (l = 1; l <= n_layers; l++)                                              /* A_l */
+        if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
+    if ((n = bp__muladd(n, b, (size_t)sizes[n_layers])) == 0) return 0;           /* Z */
+    if (max_batch > 1)                                                            /* T */
+        if ((n = bp__muladd(n, b, bp__widest(n_layers, sizes))) == 0) return 0;
+    if ((n = bp__muladd(n, b, 1 + (size_t)sizes[n_layers])) == 0) return 0;      /* S, one-hot */
+    if (max_batch > 1)                                                            /* P */
+        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
+    return n;
+}
+
 /* Where things sit. Offsets are computed, not stored: at most BP_MAX_LAYERS additions. */
 BP__PRIVATE size_t bp__param_offset(const bp_net *net, int l) {
     size_t off = 0;
@@ -1171,24 +1214,32 @@ BP__PRIVATE float *bp__act_buf(const bp_net *net, int l) {  /* A_l for l >= 1; A
 BP__PRIVATE float *bp__z_buf(const bp_net *net) { return bp__act_buf(net, net->n_layers + 1); }
 
 /* D_l: the deltas dLoss/dz of layer l's outputs (l = 1 .. L, D_L the output layer's), the
-   same shape as A_l. In the forward pass D_l is scratch for the product that makes A_l. */
+   same shape as A_l. In the forward pass D_l is scratch for the product that makes A_l.
+   A forward view (grads NULL) has instead one block T, which every D_l names. */
 BP__PRIVATE float *bp__delta_buf(const bp_net *net, int l) {
     return bp__z_buf(net) + (size_t)net->max_batch * (size_t)net->sizes[net->n_layers]
-         + bp__rows_before(net, l);
+         + (net->grads ? bp__rows_before(net, l) : 0);
 }
 
 BP__PRIVATE float *bp__loss_buf(const bp_net *net) {       /* S: the batch's per-sample losses */
-    return bp__delta_buf(net, net->n_layers + 1);
+    if (net->grads) return bp__delta_buf(net, net->n_layers + 1);
+    return bp__delta_buf(net, 1) + (net->max_batch > 1 ? (size_t)net->max_batch
+                                    * bp__widest(net->n_layers, net->sizes) : 0);
 }
 
 BP__PRIVATE float *bp__gather_buf(const bp_net *net) {     /* G: a gathered batch, x then t */
     return bp__loss_buf(net) + net->max_batch;
 }
 
+/* the one-hot rows made from labels: G's target part (a view has only that part) */
+BP__PRIVATE float *bp__onehot_buf(const bp_net *net) {
+    return bp__gather_buf(net) + (net->grads ? (size_t)net->max_batch * (size_t)net->sizes[0] : 0);
+}
+
 BP__PRIVATE float *bp__pack_buf(const bp_net *net) {  /* P, after G (max_batch > 1 only) */
-    const size_t g = (size_t)net->max_batch
-                     * ((size_t)net->sizes[0] + (size_t)net->sizes[net->n_layers]);
-    return net->max_batch > 1 ? bp__gather_buf(net) + g : NULL;
+    return net->max_batch > 1
+           ? bp__onehot_buf(net) + (size_t)net->max_batch * (size_t)net->sizes[net->n_layers]
+           : NULL;
 }
 BP__PRIVATE size_t bp__pack_n(const bp_net *net) {     /* its floats: the rest of work */
     return net->max_batch > 1 ? net->n_work - (size_t)(bp__pack_buf(net) - net->work) : 0;
@@ -1211,22 +1262,24 @@ BP__PRIVATE bp_status bp__check_topology(int n_layers, const int *sizes, const b
     return BP_OK;
 }
 
-BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
-                        bp_loss loss, int max_batch, float *params, size_t params_len,
-                        float *grads, size_t grads_len, float *work, size_t work_len) {
+/* bp_init and bp_init_forward (grads NULL, grads_len unused) */
+BP__PRIVATE bp_status bp__init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                               bp_loss loss, int max_batch, float *params, size_t params_len,
+                               float *grads, size_t grads_len, float *work, size_t work_len) {
     bp_status s;
     size_t np, nw;
     int l;
     if (!net) return BP_ERR_NULL;
     BP_MEMSET(net, 0, sizeof *net);
-    if (!sizes || !acts || !params || !grads || !work) return BP_ERR_NULL;
+    if (!sizes || !acts || !params || !work) return BP_ERR_NULL;
     if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
     if (max_batch < 1 || (max_batch > 1 && !BP__BATCHES)) return BP_ERR_MAX_BATCH;
     np = bp_params_size(n_layers, sizes);
-    nw = bp_work_size(n_layers, sizes, max_batch);
+    nw = grads ? bp_work_size(n_layers, sizes, max_batch)
+               : bp_forward_work_size(n_layers, sizes, max_batch);
     if (np == 0 || nw == 0) return BP_ERR_OVERFLOW;
     if (params_len < np) return BP_ERR_PARAMS_SHORT;
-    if (grads_len < np) return BP_ERR_GRADS_SHORT;
+    if (grads && grads_len < np) return BP_ERR_GRADS_SHORT;
     if (work_len < nw) return BP_ERR_WORK_SHORT;
     net->n_layers = n_layers;
     for (l = 0; l <= n_layers; l++) net->sizes[l] = sizes[l];
@@ -1240,6 +1293,34 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
     net->work = work;
     net->n_work = nw;
     return BP_OK;
+}
+
+BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                        bp_loss loss, int max_batch, float *params, size_t params_len,
+                        float *grads, size_t grads_len, float *work, size_t work_len) {
+    if (net && !grads) {
+        BP_MEMSET(net, 0, sizeof *net);
+        return BP_ERR_NULL;
+    }
+    return bp__init(net, n_layers, sizes, acts, loss, max_batch, params, params_len, grads,
+                    grads_len, work, work_len);
+}
+
+/* The view keeps params in the bp_net's float *: nothing in the library writes through it
+   (bp__writable refuses every call that would), so the const is kept in fact. */
+BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                                bp_loss loss, int max_batch, const float *params,
+                                size_t params_len, float *work, size_t work_len) {
+    float *p;
+    BP_MEMCPY(&p, &params, sizeof p);          /* drops the const without a cast's warning */
+    return bp__init(net, n_layers, sizes, acts, loss, max_batch, p, params_len, NULL, 0, work,
+                    work_len);
+}
+
+/* Calls that write a net's parameters or train it: not on a forward view. */
+BP__PRIVATE bp_status bp__writable(const bp_net *net) {
+    if (!net || !net->params) return BP_ERR_NULL;
+    return net->grads ? BP_OK : BP_ERR_READONLY;
 }
 
 /* A level's kernels where the build has them and the CPU runs them; BP_LEVEL_BEST: the
@@ -1314,7 +1395,8 @@ BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
     bp_rng r = bp_rng_seed(seed);
     float *p;
     int l;
-    if (!net || !net->params) return BP_ERR_NULL;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
     p = net->params;
     for (l = 0; l < net->n_layers; l++) {
         size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
@@ -1675,7 +1757,9 @@ BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
 
 BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state,
                                     size_t state_len) {
-    if (!net || !opt || !net->params || !net->grads) return BP_ERR_NULL;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
+    if (!opt) return BP_ERR_NULL;
     return bp__check_rule(opt, state, state_len, net->n_params);
 }
 
@@ -2429,10 +2513,12 @@ BPDEF bp_status bp_train_epoch_labels(bp_net *net, const bp_opt *opt, float *sta
 BPDEF bp_status bp_train_step_labels(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                                      const float *x, const int *labels, int batch, float *loss) {
     float *gt;
-    if (!net || !labels || !net->work) return BP_ERR_NULL;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
+    if (!labels || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
     if (!bp__labels_ok(net, labels, batch)) return BP_ERR_LABEL;
-    gt = bp__gather_buf(net) + (size_t)net->max_batch * (size_t)net->sizes[0];
+    gt = bp__onehot_buf(net);
     bp__one_hot(net, labels, 0, NULL, batch, gt);
     return bp_train_step(net, opt, state, state_len, x, gt, batch, loss);
 }
@@ -2458,7 +2544,7 @@ BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *tar
     if (labels && !bp__labels_ok(net, labels, n)) return BP_ERR_LABEL;
     nin = net->sizes[0];
     nout = net->sizes[net->n_layers];
-    gt = bp__gather_buf(net) + (size_t)net->max_batch * (size_t)nin;
+    gt = bp__onehot_buf(net);
     kern = BP__KERN(net->level);
     while (done < n) {
         int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
@@ -2527,8 +2613,9 @@ BPDEF bp_status bp_gradcheck(bp_net *net, const float *x, const float *target, i
                              float step, float *max_err) {
     float nmax = 0.0f, emax = 0.0f;
     size_t i;
-    if (!net || !x || !target || !max_err || !net->params || !net->grads
-        || !net->work) return BP_ERR_NULL;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
+    if (!x || !target || !max_err || !net->work) return BP_ERR_NULL;
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
     if (!(step >= 0.0f && bp__finite(step))) return BP_ERR_OPT;
     if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
@@ -3974,7 +4061,8 @@ BPDEF bp_status bp_peek(const void *buf, size_t len, int *n_layers, int *sizes, 
 
 BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len) {
     bp__model want, got;
-    if (!net) return BP_ERR_NULL;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
     bp__model_of_net(net, &want);
     return bp__load(&want, net->params, buf, len, &got);
 }
@@ -4095,7 +4183,8 @@ BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act
 
 BPDEF bp_status bp_load_file(bp_net *net, const char *path) {
     bp__model want, got;
-    if (!net) return BP_ERR_NULL;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
     bp__model_of_net(net, &want);
     return bp__load_file(&want, net->params, net->grads, path, &got);
 }

@@ -1823,6 +1823,84 @@ static void test_labels(void) {
     }
 }
 
+/* A forward view over read-only parameters (issue 20): a trained net's outputs, losses and
+   accuracies to the bit, at batch 1 and batched, in a work array bp_forward_work_size sizes
+   (smaller than bp_work_size's, and refused if shorter); every call that trains or writes
+   parameters refused with BP_ERR_READONLY, the parameters untouched; bp_save the same bytes. */
+static void test_forward_view(void) {
+    static const int sizes[] = {9, 40, 7, 4};
+    static const bp_act acts[] = {BP_TANH, BP_RELU, BP_SOFTMAX};
+    float x[37 * 9], t[37 * 4] = {0};
+    int labels[37], i, m;
+    bp_rng r = bp_rng_seed(20);
+    for (i = 0; i < 37 * 9; i++) x[i] = urand(&r, -1, 1);
+    for (i = 0; i < 37; i++) t[i * 4 + (labels[i] = (int)bp_rng_below(&r, 4))] = 1;
+    for (m = 0; m < 2; m++) {
+        const int mb = m ? 16 : 1;
+        const size_t nv = bp_forward_work_size(3, sizes, mb), nw = bp_work_size(3, sizes, mb);
+        bp_opt o = bp_opt_adam(0.01f);
+        tnet a;
+        bp_net v;
+        float *cp, *work, la, lv, aa, av, err;
+        const float *ya, *yv;
+        unsigned char *ba, *bv;
+        size_t np, ns;
+        int b, done = -1;
+        CHECK(tnet_make(&a, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, mb) == BP_OK);
+        bp_randomize(&a.net, 4);
+        for (i = 0; i < 5; i++)
+            CHECK(bp_train_epoch(&a.net, &o, a.vel, a.ns, x, t, 37, NULL, NULL, NULL) == BP_OK);
+        np = a.net.n_params;
+        cp = (float *)malloc(np * sizeof(float));
+        work = (float *)malloc(nv * sizeof(float));
+        assert(cp && work);
+        memcpy(cp, a.params, np * sizeof(float));
+        CHECKF(nv > 0 && nv < nw, "view %lu floats against %lu", (unsigned long)nv, (unsigned long)nw);
+        CHECK(bp_forward_work_size(3, sizes, 0) == 0 && bp_forward_work_size(0, sizes, 1) == 0);
+        CHECK(bp_init_forward(&v, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, mb, cp, np, work, nv - 1)
+              == BP_ERR_WORK_SHORT);
+        CHECK(bp_init_forward(&v, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, mb, cp, np - 1, work, nv)
+              == BP_ERR_PARAMS_SHORT);
+        CHECK(bp_init_forward(&v, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, mb, NULL, np, work, nv)
+              == BP_ERR_NULL);
+        CHECK(bp_init_forward(&v, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, mb, cp, np, work, nv) == BP_OK);
+        CHECK(v.grads == NULL && v.n_work == nv);
+        for (b = 1; b <= mb; b++) {
+            ya = bp_forward(&a.net, x, b);
+            yv = bp_forward(&v, x, b);
+            CHECKF(ya && yv && memcmp(ya, yv, (size_t)b * 4 * sizeof(float)) == 0, "batch %d", b);
+            CHECK(bp_loss_value(&a.net, t, b) == bp_loss_value(&v, t, b));
+        }
+        CHECK(bp_evaluate(&a.net, x, t, 37, &la, &aa) == BP_OK);
+        CHECK(bp_evaluate(&v, x, t, 37, &lv, &av) == BP_OK);
+        CHECK(la == lv && aa == av);
+        CHECK(bp_evaluate_labels(&v, x, labels, 37, &lv, &av) == BP_OK);
+        CHECK(la == lv && aa == av);
+        /* refused, nothing written */
+        ns = bp_opt_state_size(&o, np);
+        CHECK(bp_update(&v, &o, a.vel, ns) == BP_ERR_READONLY);
+        CHECK(bp_train_step(&v, &o, a.vel, ns, x, t, 1, NULL) == BP_ERR_READONLY);
+        CHECK(bp_train_step_labels(&v, &o, a.vel, ns, x, labels, 1, NULL) == BP_ERR_READONLY);
+        CHECK(bp_train_epoch(&v, &o, a.vel, ns, x, t, 37, NULL, NULL, &done) == BP_ERR_READONLY
+              && done == 0);
+        CHECK(bp_train_epoch_labels(&v, &o, a.vel, ns, x, labels, 37, NULL, NULL, NULL)
+              == BP_ERR_READONLY);
+        CHECK(bp_gradcheck(&v, x, t, 1, 0.0f, &err) == BP_ERR_READONLY);
+        CHECK(bp_randomize(&v, 1) == BP_ERR_READONLY);
+        CHECK(bp_backward(&v, x, t, 1) == -1.0f);
+        ba = (unsigned char *)malloc(bp_save_size(&a.net));
+        bv = (unsigned char *)malloc(bp_save_size(&v));
+        assert(ba && bv);
+        CHECK(bp_save_size(&v) == bp_save_size(&a.net));
+        CHECK(bp_save(&a.net, ba, bp_save_size(&a.net)) == BP_OK && bp_save(&v, bv, bp_save_size(&v)) == BP_OK);
+        CHECK(memcmp(ba, bv, bp_save_size(&v)) == 0);
+        CHECK(bp_load(&v, ba, bp_save_size(&a.net)) == BP_ERR_READONLY);
+        CHECK(memcmp(cp, a.params, np * sizeof(float)) == 0);
+        free(ba); free(bv); free(cp); free(work);
+        tnet_free(&a);
+    }
+}
+
 /* The schedules' values against their formulas (cosine against libm's cos in double, at every
    step of a 1000-step run), bad arguments answered with -1, which a training call refuses. */
 static void test_schedules(void) {
@@ -2320,6 +2398,7 @@ int main(void) {
     RUN(test_bad_arguments);
     RUN(test_shuffled_epoch);
     RUN(test_labels);
+    RUN(test_forward_view);
     RUN(test_schedules);
     RUN(test_gradcheck_public);
     RUN(test_rnet_fine_tol);
