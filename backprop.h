@@ -293,7 +293,10 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_IO,             "a file could not be opened, read or written") \
     X(BP_ERR_LEVEL,          "this build or this CPU cannot run that instruction-set level") \
     X(BP_ERR_READONLY,       "the net is a forward-only view (bp_init_forward): it cannot train " \
-                             "or change its parameters")
+                             "or change its parameters") \
+    X(BP_ERR_QPARAMS,        "the int8 parameters are not what bp_quantize makes (a weight of " \
+                             "-128, a scale not finite and positive, a shift out of range, a " \
+                             "bias that could overflow)")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -619,6 +622,76 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
    state untouched, if a gradient is not finite or the step could overflow. */
 BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len);
 
+/* ---- int8 inference (bp_qnet), for cores without a floating-point unit --------------------
+   bp_quantize turns a trained feed-forward net into integers (the design: INT8 at the top);
+   a bp_qnet runs it over read-only arrays (flash, a model compiled in by bp_qto_c), with a
+   small int8 work array. Sizes, in elements: */
+typedef struct bp_qnet {          /* fields are public and documented, but set by bp_qinit */
+    int n_layers;
+    int sizes[BP_MAX_LAYERS + 1];
+    bp_act act[BP_MAX_LAYERS];
+    bp_loss loss;                     /* kept from the float net (the format has it) */
+    const int8_t *weights; size_t n_weights;  /* W of each layer, layer after layer, int8 */
+    const int32_t *q;      size_t n_q;        /* per unit 4 words, then the layers' scales */
+    int8_t *work;          size_t n_work;     /* two rows of the widest input or hidden layer */
+} bp_qnet;
+
+/* int8 weights: the float parameter count less the biases (one byte each, 4x smaller). */
+BPDEF size_t bp_qweights_size(int n_layers, const int *sizes);
+/* int32 words of q: 4 per unit of every layer (bias, multiplier, shift, scale), + n_layers. */
+BPDEF size_t bp_qparams_size(int n_layers, const int *sizes);
+/* int8 elements of work: twice the widest of sizes[0 .. n_layers-1]. */
+BPDEF size_t bp_qwork_size(int n_layers, const int *sizes);
+
+/* Quantizes net (trained; a forward view works too) into weights and q, calibrating the
+   activations' scales on the n samples of x (rows of sizes[0]: a few hundred typical inputs;
+   their range sets the scales, so include the extremes you expect). Uses net's work; writes
+   nothing else of the net. BP_ERR_NONFINITE if a parameter or an activation is not finite,
+   BP_ERR_OVERFLOW if a layer has more than 133,143 inputs (int32 sums could overflow). */
+BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
+                            size_t weights_len, int32_t *q, size_t q_len);
+
+/* Checks everything (the topology as bp_init does, and the integers as the model reader
+   does: BP_ERR_QPARAMS if they are not what bp_quantize can make) and fills *qn over your
+   arrays, with their lengths in elements. On error *qn is left zeroed. */
+BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
+                         bp_loss loss, const int8_t *weights, size_t weights_len,
+                         const int32_t *q, size_t q_len, int8_t *work, size_t work_len);
+
+/* One sample: x (sizes[0] floats) quantized by the input scale, the layers in integers, and
+   y (sizes[n_layers] floats) the outputs, the output activation applied in float. The same
+   bits on every host. BP_ERR_NULL for a NULL argument. */
+BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y);
+
+/* The class of x: as bp_argmax of bp_qforward's outputs (one output: y >= 0.5), except that
+   with softmax it takes the argmax of the output's pre-activations, which softmax keeps, and
+   needs no expf. -1 for a NULL argument. */
+BPDEF int bp_qpredict(bp_qnet *qn, const float *x);
+
+/* A quantized model's bytes (kind 3 of the format: FORMAT at the top), as bp_save and
+   bp_peek and bp_load for a bp_net: bp_qload checks everything before it writes anything,
+   then copies the integers into weights and q and makes *qn over them (as bp_qinit). */
+BPDEF size_t    bp_qsave_size(const bp_qnet *qn);
+BPDEF bp_status bp_qsave(const bp_qnet *qn, void *buf, size_t cap);
+BPDEF bp_status bp_qpeek(const void *buf, size_t len, int *n_layers, int *sizes, bp_act *acts,
+                         bp_loss *loss);
+BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weights,
+                         size_t weights_len, int32_t *q, size_t q_len, int8_t *work,
+                         size_t work_len);
+
+/* ---- a model as C source --------------------------------------------------------------------
+   bp_to_c writes a bp_net (bp_qto_c a bp_qnet) as a C header that compiles the model into a
+   program: the topology as constants and the parameters as static const arrays named after
+   name (a C identifier), the floats as hexadecimal constants (exact: C99, or C++17), so that
+   bp_init_forward (bp_qinit) over them gives the same bits as the loaded model. It writes
+   into buf (cap bytes, NUL-terminated) and sets *len (if not NULL) to the length it needs,
+   without the NUL: BP_ERR_BUFFER if cap is not more than that (call with cap 0 to ask).
+   BP_ERR_NONFINITE for a parameter that is not finite, BP_ERR_NULL for a NULL net or name,
+   BP_ERR_SIZE for a name that is not an identifier of 1..64 characters. The file forms
+   (bp_to_c_file, bp_qto_c_file) write path the way bp_save_file does. */
+BPDEF bp_status bp_to_c(const bp_net *net, const char *name, char *buf, size_t cap, size_t *len);
+BPDEF bp_status bp_qto_c(const bp_qnet *qn, const char *name, char *buf, size_t cap, size_t *len);
+
 /* ---- saving and loading ------------------------------------------------------------------
    A model is bytes in a buffer you own (layout in FORMAT at the top of this file): the
    topology, the parameters as little-endian IEEE-754 floats whatever the host, a CRC-32.
@@ -662,6 +735,8 @@ BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act
                              bp_loss *loss);
 BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path);
 BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
+BPDEF bp_status bp_to_c_file(const bp_net *net, const char *name, const char *path);
+BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *path);
 #endif
 
 #ifdef __cplusplus
@@ -2656,6 +2731,268 @@ BPDEF const char *bp_act_name(bp_act a) {
     return bp__valid_enum((unsigned)a, BP_ACT_COUNT) ? names[a] : NULL;
 }
 
+/* ---- int8 inference --------------------------------------------------------------------- */
+
+#define BP__QW 4                     /* words of q per unit: bias, multiplier, shift, scale */
+#define BP__QMAX 127                 /* int8's symmetric range: -127 .. 127 */
+#define BP__QPROD 16129              /* the largest |weight x activation|, 127 x 127 */
+
+BP__PRIVATE size_t bp__units(int n_layers, const int *sizes) {   /* every layer's outputs */
+    size_t n = 0;
+    int l;
+    for (l = 1; l <= n_layers; l++) n += (size_t)sizes[l];
+    return n;
+}
+
+BPDEF size_t bp_qweights_size(int n_layers, const int *sizes) {
+    const size_t np = bp_params_size(n_layers, sizes);
+    return np ? np - bp__units(n_layers, sizes) : 0;
+}
+
+BPDEF size_t bp_qparams_size(int n_layers, const int *sizes) {   /* units <= params: fits */
+    return bp_params_size(n_layers, sizes) ? BP__QW * bp__units(n_layers, sizes)
+                                             + (size_t)n_layers : 0;
+}
+
+BPDEF size_t bp_qwork_size(int n_layers, const int *sizes) {
+    size_t w = 0;
+    int l;
+    if (!bp_params_size(n_layers, sizes)) return 0;
+    for (l = 0; l < n_layers; l++) if ((size_t)sizes[l] > w) w = (size_t)sizes[l];
+    return 2 * w;
+}
+
+/* A layer that stays in integers: a hidden ReLU or linear one (see INT8 at the top). */
+BP__PRIVATE int bp__q_integer(int n_layers, const bp_act *acts, int l) {
+    return l < n_layers - 1 && (acts[l] == BP_RELU || acts[l] == BP_LINEAR);
+}
+
+BP__PRIVATE uint32_t bp__get32(const unsigned char *p);    /* (Part 3: little-endian bytes) */
+BP__PRIVATE int32_t bp__i32_of(uint32_t u) {          /* two's complement, portably */
+    return u <= 0x7fffffffu ? (int32_t)u : -(int32_t)~u - 1;
+}
+
+BP__PRIVATE float bp__f_of(int32_t v) {                    /* a float from its IEEE bits */
+    const uint32_t u = (uint32_t)v;
+    float f;
+    BP_MEMCPY(&f, &u, sizeof f);
+    return f;
+}
+BP__PRIVATE int32_t bp__bits_of(float f) {                 /* and back (f > 0 here: no sign) */
+    uint32_t u;
+    BP_MEMCPY(&u, &f, sizeof u);
+    return (int32_t)(u & 0x7fffffffu);
+}
+
+/* round(v), half away from zero, clamped to -lim .. lim (NaN gives lim). (float) makes each
+   sum a float even where the compiler evaluates in double (s390x, FLT_EVAL_METHOD 1). */
+BP__PRIVATE int32_t bp__qround(float v, int32_t lim) {
+    const float a = v < 0.0f ? -v : v;
+    int32_t r = lim;
+    if (a < (float)lim) r = (int32_t)(float)(a + 0.5f);        /* a < 2^31: it fits */
+    if (r > lim) r = lim;
+    return v < 0.0f ? -r : r;
+}
+
+/* round(acc mult / 2^shift), half away from zero, clamped to -127 .. 127: the whole
+   requantization in integers (|acc| mult < 2^62) */
+BP__PRIVATE int32_t bp__requant(int32_t acc, int32_t mult, int32_t shift) {
+    const uint64_t mag = acc < 0 ? (uint64_t)0 - (uint64_t)(int64_t)acc : (uint64_t)acc;
+    const uint64_t r = (mag * (uint64_t)mult + ((uint64_t)1 << (shift - 1))) >> shift;
+    const int32_t v = r > BP__QMAX ? BP__QMAX : (int32_t)r;
+    return acc < 0 ? -v : v;
+}
+
+/* One element's activation in float (the layers that end in float; not softmax) */
+BP__PRIVATE float bp__act1(bp_act act, float z) {
+    float y = z;
+    bp__activate(act, &y, &y, 1, 1);
+    return y;
+}
+
+/* Whether weights and q hold what bp_quantize makes, so that no sum can overflow: weights in
+   -127..127; per unit |bias| <= 2^31 - 1 - 127^2 n_in, a finite positive scale, and on a
+   layer that stays in integers 0 <= multiplier, 1 <= shift <= 62 (else both 0); the layers'
+   scales finite and positive. From arrays, or (qb not NULL) from a model's little-endian
+   bytes: weights at wb, then the words at qb. */
+BP__PRIVATE int bp__q_valid(int n_layers, const int *sizes, const bp_act *acts,
+                            const int8_t *w, const int32_t *q, const unsigned char *wb,
+                            const unsigned char *qb) {
+    const size_t nw = bp_qweights_size(n_layers, sizes), nq = bp_qparams_size(n_layers, sizes);
+    size_t k = 0, i;
+    int l, o;
+#define BP__QWORD(k) (qb ? bp__i32_of(bp__get32(qb + 4 * (k))) : q[k])
+    for (i = 0; i < nw; i++) if ((wb ? wb[i] : (unsigned char)w[i]) == 0x80) return 0;
+    for (l = 0; l < n_layers; l++) {
+        int32_t room;
+        if (sizes[l] > INT32_MAX / BP__QPROD - 1) return 0;    /* at most 133,143 inputs */
+        room = INT32_MAX - BP__QPROD * sizes[l];
+        for (o = 0; o < sizes[l + 1]; o++, k += BP__QW) {
+            const int32_t b = BP__QWORD(k), m = BP__QWORD(k + 1), sh = BP__QWORD(k + 2);
+            const float zs = bp__f_of(BP__QWORD(k + 3));
+            if (b > room || b < -room || !(zs > 0.0f && bp__finite(zs))) return 0;
+            if (bp__q_integer(n_layers, acts, l) ? m < 0 || sh < 1 || sh > 62 : m || sh) return 0;
+        }
+    }
+    for (; k < nq; k++) {
+        const float s = bp__f_of(BP__QWORD(k));
+        if (!(s > 0.0f && bp__finite(s))) return 0;
+    }
+#undef BP__QWORD
+    return 1;
+}
+
+BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
+                         bp_loss loss, const int8_t *weights, size_t weights_len,
+                         const int32_t *q, size_t q_len, int8_t *work, size_t work_len) {
+    bp_status s;
+    int l;
+    if (!qn) return BP_ERR_NULL;
+    BP_MEMSET(qn, 0, sizeof *qn);
+    if (!sizes || !acts || !weights || !q || !work) return BP_ERR_NULL;
+    if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
+    if (bp_params_size(n_layers, sizes) == 0) return BP_ERR_OVERFLOW;
+    if (weights_len < bp_qweights_size(n_layers, sizes)
+        || q_len < bp_qparams_size(n_layers, sizes)) return BP_ERR_PARAMS_SHORT;
+    if (work_len < bp_qwork_size(n_layers, sizes)) return BP_ERR_WORK_SHORT;
+    if (!bp__q_valid(n_layers, sizes, acts, weights, q, NULL, NULL)) return BP_ERR_QPARAMS;
+    qn->n_layers = n_layers;
+    for (l = 0; l <= n_layers; l++) qn->sizes[l] = sizes[l];
+    for (l = 0; l < n_layers; l++) qn->act[l] = acts[l];
+    qn->loss = loss;
+    qn->weights = weights;
+    qn->n_weights = bp_qweights_size(n_layers, sizes);
+    qn->q = q;
+    qn->n_q = bp_qparams_size(n_layers, sizes);
+    qn->work = work;
+    qn->n_work = bp_qwork_size(n_layers, sizes);
+    return BP_OK;
+}
+
+/* bp_quantize: the scales of the layers' inputs, s_l = max |A_l| / 127 over the samples
+   (A_0 = x), each into q after the units; 1 where a layer is all zeros. */
+BP__PRIVATE bp_status bp__q_scales(bp_net *net, const float *x, int n, float *amax) {
+    const int L = net->n_layers;
+    int done = 0, l;
+    for (l = 0; l < L; l++) amax[l] = 0.0f;
+    while (done < n) {
+        const int chunk = n - done < net->max_batch ? n - done : net->max_batch;
+        const float *xb = x + (size_t)done * (size_t)net->sizes[0];
+        bp_forward(net, xb, chunk);
+        for (l = 0; l < L; l++) {
+            const float *a = l ? bp__act_buf(net, l) : xb;
+            const float m = BP__KERN(net->level)->maxabs(a, (size_t)chunk * (size_t)net->sizes[l]);
+            if (m < 0.0f) return BP_ERR_NONFINITE;
+            if (m > amax[l]) amax[l] = m;
+        }
+        done += chunk;
+    }
+    for (l = 0; l < L; l++) amax[l] = amax[l] > 0.0f ? amax[l] / (float)BP__QMAX : 1.0f;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
+                            size_t weights_len, int32_t *q, size_t q_len) {
+    float s[BP_MAX_LAYERS + 1];
+    const float *p;
+    int32_t *u;
+    bp_status st;
+    int l, o, i;
+    if (!net || !x || !weights || !q || !net->params || !net->work) return BP_ERR_NULL;
+    if (n < 1) return BP_ERR_BATCH;
+    if (weights_len < bp_qweights_size(net->n_layers, net->sizes)
+        || q_len < bp_qparams_size(net->n_layers, net->sizes)) return BP_ERR_PARAMS_SHORT;
+    for (l = 0; l < net->n_layers; l++)
+        if (net->sizes[l] > INT32_MAX / BP__QPROD - 1) return BP_ERR_OVERFLOW;
+    if (BP__KERN(net->level)->maxabs(net->params, net->n_params) < 0.0f) return BP_ERR_NONFINITE;
+    if ((st = bp__q_scales(net, x, n, s)) != BP_OK) return st;
+    s[net->n_layers] = 1.0f;                                 /* (the output stays in float) */
+    p = net->params;
+    u = q;
+    for (l = 0; l < net->n_layers; l++) {
+        const int ni = net->sizes[l], no = net->sizes[l + 1];
+        const int32_t room = INT32_MAX - BP__QPROD * ni;
+        const float *b = p + (size_t)ni * (size_t)no;
+        for (o = 0; o < no; o++, u += BP__QW) {
+            const float *w = p + (size_t)o * (size_t)ni;
+            float wmax = 0.0f, sw, zs, m;
+            int e = 0;
+            for (i = 0; i < ni; i++) wmax = w[i] > wmax ? w[i] : -w[i] > wmax ? -w[i] : wmax;
+            sw = wmax > 0.0f ? wmax / (float)BP__QMAX : 1.0f;
+            for (i = 0; i < ni; i++) *weights++ = (int8_t)bp__qround(w[i] / sw, BP__QMAX);
+            zs = sw * s[l];                      /* the value of one unit of the int32 sum */
+            if (!(zs > 0.0f && bp__finite(zs))) zs = 1.0f;    /* (a scale underflowed) */
+            u[0] = bp__qround(b[o] / zs, room);
+            u[1] = u[2] = 0;
+            u[3] = bp__bits_of(zs);
+            if (!bp__q_integer(net->n_layers, net->act, l)) continue;
+            /* M = zs / s_{l+1} = m 2^e, 0.5 <= m < 1: multiplier m 2^31, shift 31 - e */
+            m = zs / s[l + 1];
+            if (!(m > 0.0f && bp__finite(m))) { u[2] = 62; continue; }    /* all to 0 */
+            while (m >= 1.0f) { m *= 0.5f; e++; }
+            while (m < 0.5f) { m *= 2.0f; e--; }
+            u[1] = (int32_t)(m * 2147483648.0f);               /* exact: m has 24 bits */
+            u[2] = 31 - e;
+            if (u[2] > 62) { u[1] = 0; u[2] = 62; }                /* below 2^-31: 0 */
+            if (u[2] < 1) { u[1] = INT32_MAX; u[2] = 1; }          /* saturates anyway */
+        }
+        p += ((size_t)ni + 1) * (size_t)no;
+    }
+    for (l = 0; l < net->n_layers; l++) *u++ = bp__bits_of(s[l]);
+    return BP_OK;
+}
+
+/* One sample through the integers (see INT8 at the top). The output layer's pre-activations
+   z go to y; or, y NULL (bp_qpredict), the class is found as they are made: the argmax of z
+   under softmax, else of the activation's values (one output: whether it is >= 0.5). */
+BP__PRIVATE int bp__qrun(const bp_qnet *qn, const float *x, float *y) {
+    const int L = qn->n_layers;
+    const int8_t *W = qn->weights;
+    const int32_t *u = qn->q, *scale = qn->q + (qn->n_q - (size_t)L);
+    int8_t *in = qn->work, *out = qn->work + qn->n_work / 2, *t;
+    float best = 0.0f;
+    int l, o, i, cls = 0;
+    const float s0 = bp__f_of(scale[0]);
+    for (i = 0; i < qn->sizes[0]; i++) in[i] = (int8_t)bp__qround(x[i] / s0, BP__QMAX);
+    for (l = 0; l < L; l++) {
+        const int ni = qn->sizes[l], no = qn->sizes[l + 1];
+        const int integer = bp__q_integer(L, qn->act, l), relu = qn->act[l] == BP_RELU;
+        for (o = 0; o < no; o++, u += BP__QW, W += ni) {
+            int32_t acc = u[0];                 /* bp__q_valid: it cannot overflow */
+            for (i = 0; i < ni; i++) acc += (int32_t)W[i] * (int32_t)in[i];
+            if (integer) {
+                out[o] = (int8_t)(relu && acc <= 0 ? 0 : bp__requant(acc, u[1], u[2]));
+            } else {
+                const float z = (float)acc * bp__f_of(u[3]);
+                if (l < L - 1) {
+                    out[o] = (int8_t)bp__qround(bp__act1(qn->act[l], z)
+                                                / bp__f_of(scale[l + 1]), BP__QMAX);
+                } else if (y) {
+                    y[o] = z;
+                } else {
+                    const float v = qn->act[l] == BP_SOFTMAX ? z : bp__act1(qn->act[l], z);
+                    if (no == 1) cls = v >= 0.5f;
+                    else if (o == 0 || v > best) { best = v; cls = o; }
+                }
+            }
+        }
+        t = in; in = out; out = t;
+    }
+    return cls;
+}
+
+BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y) {
+    if (!qn || !x || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
+    bp__qrun(qn, x, y);
+    bp__activate(qn->act[qn->n_layers - 1], y, y, 1, qn->sizes[qn->n_layers]);
+    return BP_OK;
+}
+
+BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
+    if (!qn || !x || !qn->weights || !qn->q || !qn->work) return -1;
+    return bp__qrun(qn, x, NULL);
+}
+
 /* ---- recurrent net ---------------------------------------------------------------------- */
 
 BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs) {
@@ -3724,7 +4061,8 @@ typedef struct bp__model {
     int n_units, n_inputs, n_outputs, max_iters;
     bp_act act;
     float tau, tol;
-    size_t n_params;
+    size_t n_params;                  /* kind 3: the payload's words, weights packed 4 a word */
+    const bp_qnet *qn;                /* kind 3, writing: where the words come from */
 } bp__model;
 
 BP__PRIVATE uint32_t bp__get32(const unsigned char *p) {
@@ -3785,9 +4123,26 @@ BP__PRIVATE void bp__model_of_rnet(const bp_rnet *net, bp__model *m) {
     m->n_params = net->n_params;
 }
 
-/* Topology bytes after the fixed header: kind 1 takes 4 (2 + 2 n_layers + 1), kind 2 takes 28. */
+/* Topology bytes after the fixed header: kinds 1 and 3 take 4 (2 + 2 n_layers + 1), kind 2
+   takes 28. */
 BP__PRIVATE size_t bp__topo_bytes(const bp__model *m) {
-    return m->kind == 1 ? 4 * (2 + 2 * (size_t)m->n_layers + 1) : 28;
+    return m->kind != 2 ? 4 * (2 + 2 * (size_t)m->n_layers + 1) : 28;
+}
+
+/* Kind 3's payload: the int8 weights 4 to a word (the last word padded with zero bytes), then
+   q. Its length in words, and word k as it is stored. */
+BP__PRIVATE size_t bp__qwords(int n_layers, const int *sizes) {
+    return (bp_qweights_size(n_layers, sizes) + 3) / 4 + bp_qparams_size(n_layers, sizes);
+}
+BP__PRIVATE uint32_t bp__qword(const bp_qnet *qn, size_t k) {
+    const size_t packed = (qn->n_weights + 3) / 4;
+    uint32_t w = 0;
+    int b;
+    if (k >= packed) return (uint32_t)qn->q[k - packed];
+    for (b = 3; b >= 0; b--)
+        w = w << 8 | (4 * k + (size_t)b < qn->n_weights ? (unsigned char)qn->weights[4 * k + (size_t)b]
+                                                        : 0u);
+    return w;
 }
 
 /* Total bytes of a model, or 0 if they would not fit size_t. */
@@ -3807,7 +4162,7 @@ BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
     bp__put32(h + 16, (uint32_t)total);
     /* the high half: no shift by 32 on 32-bit size_t */
     bp__put32(h + 20, (uint32_t)(((uint64_t)total >> 16) >> 16));
-    if (m->kind == 1) {
+    if (m->kind != 2) {
         bp__put32(h + k, (uint32_t)m->n_layers); k += 4;
         bp__put32(h + k, (uint32_t)m->loss); k += 4;
         for (l = 0; l <= m->n_layers; l++, k += 4) bp__put32(h + k, (uint32_t)m->sizes[l]);
@@ -3833,6 +4188,7 @@ typedef struct bp__sink {
 #endif
     uint32_t crc;
     int failed;
+    size_t n, cap;            /* text (bp__text): its length so far, the buffer's bytes */
 } bp__sink;
 
 BP__PRIVATE void bp__sink_write(bp__sink *s, const unsigned char *p, size_t n) {
@@ -3852,7 +4208,9 @@ BP__PRIVATE void bp__write_model(bp__sink *s, const bp__model *m, const float *p
     bp__sink_write(s, h, bp__put_head(m, h));
     for (i = 0; i < m->n_params; i += c) {
         c = m->n_params - i < 64 ? m->n_params - i : 64;
-        for (j = 0; j < c; j++) bp__putf(b + 4 * j, params[i + j]);
+        for (j = 0; j < c; j++)
+            if (m->qn) bp__put32(b + 4 * j, bp__qword(m->qn, i + j));
+            else bp__putf(b + 4 * j, params[i + j]);
         bp__sink_write(s, b, 4 * c);
     }
     bp__put32(b, s->crc);
@@ -3907,7 +4265,7 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
             return BP_ERR_CHECKSUM;
     }
     m->kind = bp__get32(h + 12);
-    if (m->kind == 1) {
+    if (m->kind == 1 || m->kind == 3) {
         if (bp__src_read(s, h + BP__HEAD_FIXED, 8) < 8) return BP_ERR_TRUNCATED;
         if (bp__get32(h + 24) < 1 || bp__get32(h + 24) > BP_MAX_LAYERS) return BP_ERR_CORRUPT;
         m->n_layers = (int)bp__get32(h + 24);
@@ -3928,7 +4286,8 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
         }
         if (bp__check_topology(m->n_layers, m->sizes, m->acts,
                                m->loss) != BP_OK) return BP_ERR_CORRUPT;
-        m->n_params = bp_params_size(m->n_layers, m->sizes);
+        m->n_params = m->kind == 1 ? bp_params_size(m->n_layers, m->sizes)
+                                   : bp__qwords(m->n_layers, m->sizes);
     } else if (m->kind == 2) {
         const unsigned char *t = h + BP__HEAD_FIXED;
         if (bp__src_read(s, h + BP__HEAD_FIXED, 28) < 28) return BP_ERR_TRUNCATED;
@@ -3993,7 +4352,7 @@ BP__PRIVATE int bp__same_topology(const bp__model *a, const bp__model *b) {
 /* Both kinds of net meet here and part again in the public wrappers below. */
 BP__PRIVATE bp_status bp__save(const bp__model *m, const float *params, void *buf, size_t cap) {
     bp__sink s;
-    if (!buf || !params) return BP_ERR_NULL;
+    if (!buf || (!params && !m->qn)) return BP_ERR_NULL;
     if (bp__model_bytes(m) == 0 || cap < bp__model_bytes(m)) return BP_ERR_BUFFER;
     BP_MEMSET(&s, 0, sizeof s);
     s.mem = (unsigned char *)buf;
@@ -4104,21 +4463,282 @@ BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len) {
     return st;
 }
 
+
+/* ---- kind 3: an int8 net ---------------------------------------------------------------- */
+
+BP__PRIVATE void bp__model_of_qnet(const bp_qnet *qn, bp__model *m) {
+    int l;
+    BP_MEMSET(m, 0, sizeof *m);
+    m->kind = 3;
+    m->n_layers = qn->n_layers;
+    for (l = 0; l <= qn->n_layers; l++) m->sizes[l] = qn->sizes[l];
+    for (l = 0; l < qn->n_layers; l++) m->acts[l] = qn->act[l];
+    m->loss = qn->loss;
+    m->n_params = bp__qwords(qn->n_layers, qn->sizes);
+    m->qn = qn;
+}
+
+BPDEF size_t bp_qsave_size(const bp_qnet *qn) {
+    bp__model m;
+    if (!qn || qn->n_layers < 1) return 0;
+    bp__model_of_qnet(qn, &m);
+    return bp__model_bytes(&m);
+}
+
+BPDEF bp_status bp_qsave(const bp_qnet *qn, void *buf, size_t cap) {
+    bp__model m;
+    if (!qn || !qn->weights || !qn->q) return BP_ERR_NULL;
+    bp__model_of_qnet(qn, &m);
+    return bp__save(&m, NULL, buf, cap);
+}
+
+/* A kind 3 model's bytes, parsed and its integers checked (bp__q_valid, and zero padding):
+   *w and *q point at them in buf. */
+BP__PRIVATE bp_status bp__qparse(const void *buf, size_t len, bp__model *m,
+                                 const unsigned char **w, const unsigned char **q) {
+    size_t nw, i;
+    const bp_status st = bp__parse_mem(buf, len, m);
+    if (st != BP_OK) return st;
+    if (m->kind != 3) return BP_ERR_KIND;
+    nw = bp_qweights_size(m->n_layers, m->sizes);
+    *w = (const unsigned char *)buf + (len - 4 - 4 * m->n_params);
+    *q = *w + 4 * ((nw + 3) / 4);
+    for (i = nw; i < 4 * ((nw + 3) / 4); i++) if ((*w)[i]) return BP_ERR_CORRUPT;
+    if (!bp__q_valid(m->n_layers, m->sizes, m->acts, NULL, NULL, *w, *q)) return BP_ERR_CORRUPT;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_qpeek(const void *buf, size_t len, int *n_layers, int *sizes, bp_act *acts,
+                         bp_loss *loss) {
+    bp__model m;
+    const unsigned char *w, *q;
+    const bp_status st = bp__qparse(buf, len, &m, &w, &q);
+    if (st != BP_OK) return st;
+    m.kind = 1;                                        /* the topology's form, for peek_out */
+    return bp__peek_out(&m, n_layers, sizes, acts, loss);
+}
+
+BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weights,
+                         size_t weights_len, int32_t *q, size_t q_len, int8_t *work,
+                         size_t work_len) {
+    bp__model m;
+    const unsigned char *wb, *qb;
+    size_t i, nw, nq;
+    bp_status st;
+    if (!qn) return BP_ERR_NULL;
+    BP_MEMSET(qn, 0, sizeof *qn);
+    if (!weights || !q || !work) return BP_ERR_NULL;
+    if ((st = bp__qparse(buf, len, &m, &wb, &qb)) != BP_OK) return st;
+    nw = bp_qweights_size(m.n_layers, m.sizes);
+    nq = bp_qparams_size(m.n_layers, m.sizes);
+    if (weights_len < nw || q_len < nq) return BP_ERR_PARAMS_SHORT;
+    if (work_len < bp_qwork_size(m.n_layers, m.sizes)) return BP_ERR_WORK_SHORT;
+    for (i = 0; i < nw; i++) weights[i] = (int8_t)bp__i32_of(wb[i] < 0x80 ? wb[i] : wb[i] | 0xffffff00u);
+    for (i = 0; i < nq; i++) q[i] = bp__i32_of(bp__get32(qb + 4 * i));
+    return bp_qinit(qn, m.n_layers, m.sizes, m.acts, m.loss, weights, weights_len, q, q_len, work,
+                    work_len);
+}
+
+/* ---- a model as C source ---------------------------------------------------------------- */
+
+/* Text into a sink: a buffer of cap bytes (the count goes on past it, so the caller learns the
+   length it needs), or a file. */
+BP__PRIVATE void bp__text(bp__sink *s, const char *t) {
+    size_t n = 0;
+    while (t[n]) n++;
+    if (s->mem) {
+        if (s->n + n < s->cap) BP_MEMCPY(s->mem + s->n, t, n);
+        else s->failed = 1;
+        s->n += n;
+    }
 #ifndef BP_NO_STDIO
-/* Writes the model to path + ".tmp", then renames it over path. */
-BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, const char *path) {
+    else if (fwrite(t, 1, n, s->f) != n) s->failed = 1;
+#endif
+}
+
+/* v in decimal (INT32_MIN as an expression: its literal would be unsigned) */
+BP__PRIVATE void bp__text_int(bp__sink *s, int32_t v) {
+    char d[16], *p = d + sizeof d;
+    uint32_t u = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    if (v == INT32_MIN) { bp__text(s, "(-2147483647 - 1)"); return; }
+    *--p = '\0';
+    do { *--p = (char)('0' + u % 10u); u /= 10u; } while (u);
+    if (v < 0) *--p = '-';
+    bp__text(s, p);
+}
+
+/* f as a C99 hexadecimal constant, exact: 0x1.8p-3f, 0x0.000002p-126f, -0x0p+0f */
+BP__PRIVATE void bp__text_hexf(bp__sink *s, float f) {
+    static const char hex[] = "0123456789abcdef";
+    char t[32], *p = t;
+    uint32_t u, frac;
+    int e, k;
+    BP_MEMCPY(&u, &f, sizeof u);
+    frac = (u & 0x7fffffu) << 1;                               /* 24 bits: six hex digits */
+    e = (int)(u >> 23 & 0xffu);
+    if (u >> 31) *p++ = '-';
+    *p++ = '0'; *p++ = 'x';
+    *p++ = e ? '1' : '0';
+    if (frac) {
+        *p++ = '.';
+        for (k = 5; k >= 0 && frac; k--, frac = frac << 4 & 0xffffffu) *p++ = hex[frac >> 20];
+    }
+    e = e ? e - 127 : (u & 0x7fffffffu) ? -126 : 0;
+    *p++ = 'p';
+    *p++ = e < 0 ? '-' : '+';
+    if (e < 0) e = -e;
+    if (e >= 100) *p++ = (char)('0' + e / 100);
+    if (e >= 10) *p++ = (char)('0' + e / 10 % 10);
+    *p++ = (char)('0' + e % 10);
+    *p++ = 'f';
+    *p = '\0';
+    bp__text(s, t);
+}
+
+/* What bp_to_c and bp_qto_c write: see their declaration. m: kind 1 (params) or 3 (m->qn). */
+BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *params,
+                             const char *name) {
+    static const char *const acts[] = {"BP_LINEAR", "BP_SIGMOID", "BP_TANH", "BP_RELU",
+                                       "BP_LEAKY_RELU", "BP_SOFTMAX"};
+    static const char *const losses[] = {"BP_LOSS_SQUARED", "BP_LOSS_CROSS_ENTROPY"};
+    const int q = m->kind == 3;
+    const size_t n = q ? m->qn->n_weights : m->n_params;
+    size_t i;
+    int l;
+#define BP__NAMED(what) (bp__text(s, name), bp__text(s, what))
+    bp__text(s, "/* ");
+    bp__text(s, name);
+    bp__text(s, q ? ": an int8 feed-forward net for backprop.h " BACKPROP_VERSION_STRING
+                    " (bp_qto_c), " : ": a feed-forward net for backprop.h "
+                    BACKPROP_VERSION_STRING " (bp_to_c), ");
+    for (l = 0; l <= m->n_layers; l++) {
+        bp__text_int(s, m->sizes[l]);
+        bp__text(s, l < m->n_layers ? "-" : ".\n");
+    }
+    bp__text(s, "   Include backprop.h first; then run it from these read-only arrays:\n       ");
+    if (q) {
+        bp__text(s, "static int8_t work["); BP__NAMED("_WORK];\n       bp_qnet qn;\n");
+        bp__text(s, "       bp_qinit(&qn, "); BP__NAMED("_N_LAYERS, "); BP__NAMED("_sizes, ");
+        BP__NAMED("_acts, "); BP__NAMED("_LOSS,\n                "); BP__NAMED("_weights, ");
+        BP__NAMED("_N_WEIGHTS, "); BP__NAMED("_q, "); BP__NAMED("_N_Q, work, ");
+        BP__NAMED("_WORK);\n   then bp_qforward or bp_qpredict. */\n");
+    } else {
+        bp__text(s, "static float work["); BP__NAMED("_WORK];\n       bp_net net;\n");
+        bp__text(s, "       bp_init_forward(&net, "); BP__NAMED("_N_LAYERS, "); BP__NAMED("_sizes, ");
+        BP__NAMED("_acts, "); BP__NAMED("_LOSS, 1,\n                       ");
+        BP__NAMED("_params, "); BP__NAMED("_N_PARAMS, work, "); BP__NAMED("_WORK);\n");
+        bp__text(s, "   then bp_forward. The floats are hexadecimal constants, exact (C99, C++17). */\n");
+    }
+    bp__text(s, "#ifndef BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
+    bp__text(s, "#define BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
+    bp__text(s, "#define "); BP__NAMED("_N_LAYERS "); bp__text_int(s, m->n_layers);
+    bp__text(s, "\n#define "); BP__NAMED("_LOSS "); bp__text(s, losses[m->loss]);
+    bp__text(s, q ? "\n#define " : "\n#define "); BP__NAMED(q ? "_N_WEIGHTS " : "_N_PARAMS ");
+    bp__text_int(s, (int32_t)n);
+    if (q) {
+        bp__text(s, "\n#define "); BP__NAMED("_N_Q "); bp__text_int(s, (int32_t)m->qn->n_q);
+    }
+    bp__text(s, "\n#define "); BP__NAMED("_WORK ");
+    bp__text_int(s, (int32_t)(q ? m->qn->n_work : bp_forward_work_size(m->n_layers, m->sizes, 1)));
+    bp__text(s, q ? "   /* int8 elements of work */\n" : "   /* floats of work, batches of 1 */\n");
+    bp__text(s, "static const int "); BP__NAMED("_sizes["); BP__NAMED("_N_LAYERS + 1] = {");
+    for (l = 0; l <= m->n_layers; l++) {
+        bp__text_int(s, m->sizes[l]);
+        bp__text(s, l < m->n_layers ? ", " : "};\n");
+    }
+    bp__text(s, "static const bp_act "); BP__NAMED("_acts["); BP__NAMED("_N_LAYERS] = {");
+    for (l = 0; l < m->n_layers; l++) {
+        bp__text(s, acts[m->acts[l]]);
+        bp__text(s, l < m->n_layers - 1 ? ", " : "};\n");
+    }
+    bp__text(s, q ? "static const int8_t " : "static const float ");
+    BP__NAMED(q ? "_weights[" : "_params["); BP__NAMED(q ? "_N_WEIGHTS] = {" : "_N_PARAMS] = {");
+    for (i = 0; i < n; i++) {
+        bp__text(s, i % (q ? 16 : 6) ? " " : "\n    ");
+        if (q) bp__text_int(s, m->qn->weights[i]);
+        else bp__text_hexf(s, params[i]);
+        if (i + 1 < n) bp__text(s, ",");
+    }
+    bp__text(s, "\n};\n");
+    if (q) {      /* per unit: bias, multiplier, shift, scale (bits); then the layers' scales */
+        bp__text(s, "static const int32_t "); BP__NAMED("_q["); BP__NAMED("_N_Q] = {");
+        for (i = 0; i < m->qn->n_q; i++) {
+            bp__text(s, i % 8 ? " " : "\n    ");
+            bp__text_int(s, m->qn->q[i]);
+            if (i + 1 < m->qn->n_q) bp__text(s, ",");
+        }
+        bp__text(s, "\n};\n");
+    }
+    bp__text(s, "#endif\n");
+#undef BP__NAMED
+}
+
+/* The checks both writers make: a name that is a C identifier, finite floats. */
+BP__PRIVATE bp_status bp__c_ok(const char *name, const float *params, size_t n) {
+    size_t k;
+    if (!name) return BP_ERR_NULL;
+    for (k = 0; name[k]; k++) {
+        const char c = name[k];
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (k > 0 && c >= '0' && c <= '9')) || k >= 64) return BP_ERR_SIZE;
+    }
+    if (k == 0) return BP_ERR_SIZE;
+    for (k = 0; params && k < n; k++) if (!bp__finite(params[k])) return BP_ERR_NONFINITE;
+    return BP_OK;
+}
+
+BP__PRIVATE bp_status bp__to_c(const bp__model *m, const float *params, const char *name,
+                               char *buf, size_t cap, size_t *len) {
+    bp__sink s;
+    const bp_status st = bp__c_ok(name, params, m->n_params);
+    if (st != BP_OK) return st;
+    if (!buf && cap) return BP_ERR_NULL;
+    BP_MEMSET(&s, 0, sizeof s);
+    s.mem = (unsigned char *)buf;
+    s.cap = cap;
+    if (!buf) { s.mem = (unsigned char *)&s; s.cap = 0; }   /* count only */
+    bp__write_c(&s, m, params, name);
+    if (len) *len = s.n;
+    if (s.failed) return BP_ERR_BUFFER;
+    buf[s.n] = '\0';
+    return BP_OK;
+}
+
+BPDEF bp_status bp_to_c(const bp_net *net, const char *name, char *buf, size_t cap, size_t *len) {
+    bp__model m;
+    if (!net || !net->params) return BP_ERR_NULL;
+    bp__model_of_net(net, &m);
+    return bp__to_c(&m, net->params, name, buf, cap, len);
+}
+
+BPDEF bp_status bp_qto_c(const bp_qnet *qn, const char *name, char *buf, size_t cap, size_t *len) {
+    bp__model m;
+    if (!qn || !qn->weights || !qn->q) return BP_ERR_NULL;
+    bp__model_of_qnet(qn, &m);
+    return bp__to_c(&m, NULL, name, buf, cap, len);
+}
+
+#ifndef BP_NO_STDIO
+/* Writes the model (name: as C source) to path + ".tmp", then renames it over path. */
+BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, const char *path,
+                                    const char *name) {
     char tmp[4096];
     size_t n;
     bp__sink s;
-    if (!path || !params) return BP_ERR_NULL;
+    if (!path || (!params && !m->qn)) return BP_ERR_NULL;
     if (bp__model_bytes(m) == 0) return BP_ERR_BUFFER;
+    if (name) {
+        const bp_status st = bp__c_ok(name, params, m->n_params);
+        if (st != BP_OK) return st;
+    }
     for (n = 0; path[n]; n++) {}
     if (n == 0 || n + 5 > sizeof tmp) return BP_ERR_IO;
     BP_MEMCPY(tmp, path, n);
     BP_MEMCPY(tmp + n, ".tmp", 5);
     BP_MEMSET(&s, 0, sizeof s);
     if (!(s.f = fopen(tmp, "wb"))) return BP_ERR_IO;
-    bp__write_model(&s, m, params);
+    if (name) bp__write_c(&s, m, params, name);
+    else bp__write_model(&s, m, params);
     if (s.failed || fflush(s.f) != 0) {
         fclose(s.f);
         remove(tmp);
@@ -4171,7 +4791,7 @@ BPDEF bp_status bp_save_file(const bp_net *net, const char *path) {
     bp__model m;
     if (!net || !net->params) return BP_ERR_NULL;
     bp__model_of_net(net, &m);
-    return bp__save_file(&m, net->params, path);
+    return bp__save_file(&m, net->params, path, NULL);
 }
 
 BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts,
@@ -4189,11 +4809,25 @@ BPDEF bp_status bp_load_file(bp_net *net, const char *path) {
     return bp__load_file(&want, net->params, net->grads, path, &got);
 }
 
+BPDEF bp_status bp_to_c_file(const bp_net *net, const char *name, const char *path) {
+    bp__model m;
+    if (!net || !net->params) return BP_ERR_NULL;
+    bp__model_of_net(net, &m);
+    return bp__save_file(&m, net->params, path, name);
+}
+
+BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *path) {
+    bp__model m;
+    if (!qn || !qn->weights || !qn->q) return BP_ERR_NULL;
+    bp__model_of_qnet(qn, &m);
+    return bp__save_file(&m, NULL, path, name);
+}
+
 BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path) {
     bp__model m;
     if (!net || !net->params) return BP_ERR_NULL;
     bp__model_of_rnet(net, &m);
-    return bp__save_file(&m, net->params, path);
+    return bp__save_file(&m, net->params, path, NULL);
 }
 
 BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
