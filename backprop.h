@@ -296,7 +296,8 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
                              "or change its parameters") \
     X(BP_ERR_QPARAMS,        "the int8 parameters are not what bp_quantize makes (a weight of " \
                              "-128, a scale not finite and positive, a shift out of range, a " \
-                             "bias that could overflow)")
+                             "bias that could overflow)") \
+    X(BP_ERR_NAME,           "the name is not a C identifier of 1..64 characters")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -687,7 +688,7 @@ BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weigh
    into buf (cap bytes, NUL-terminated) and sets *len (if not NULL) to the length it needs,
    without the NUL: BP_ERR_BUFFER if cap is not more than that (call with cap 0 to ask).
    BP_ERR_NONFINITE for a parameter that is not finite, BP_ERR_NULL for a NULL net or name,
-   BP_ERR_SIZE for a name that is not an identifier of 1..64 characters. The file forms
+   BP_ERR_NAME for a name that is not an identifier of 1..64 characters. The file forms
    (bp_to_c_file, bp_qto_c_file) write path the way bp_save_file does. */
 BPDEF bp_status bp_to_c(const bp_net *net, const char *name, char *buf, size_t cap, size_t *len);
 BPDEF bp_status bp_qto_c(const bp_qnet *qn, const char *name, char *buf, size_t cap, size_t *len);
@@ -737,6 +738,7 @@ BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path);
 BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 BPDEF bp_status bp_to_c_file(const bp_net *net, const char *name, const char *path);
 BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *path);
+BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path);   /* (read: bp_qload) */
 #endif
 
 #ifdef __cplusplus
@@ -4680,9 +4682,9 @@ BP__PRIVATE bp_status bp__c_ok(const char *name, const float *params, size_t n) 
     for (k = 0; name[k]; k++) {
         const char c = name[k];
         if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (k > 0 && c >= '0' && c <= '9')) || k >= 64) return BP_ERR_SIZE;
+              || (k > 0 && c >= '0' && c <= '9')) || k >= 64) return BP_ERR_NAME;
     }
-    if (k == 0) return BP_ERR_SIZE;
+    if (k == 0) return BP_ERR_NAME;
     for (k = 0; params && k < n; k++) if (!bp__finite(params[k])) return BP_ERR_NONFINITE;
     return BP_OK;
 }
@@ -4821,6 +4823,13 @@ BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *p
     if (!qn || !qn->weights || !qn->q) return BP_ERR_NULL;
     bp__model_of_qnet(qn, &m);
     return bp__save_file(&m, NULL, path, name);
+}
+
+BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path) {
+    bp__model m;
+    if (!qn || !qn->weights || !qn->q) return BP_ERR_NULL;
+    bp__model_of_qnet(qn, &m);
+    return bp__save_file(&m, NULL, path, NULL);
 }
 
 BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path) {

@@ -27,7 +27,8 @@ typedef struct options {
     train_opts t;                        /* shared with mpi_ocr: see digits.h */
     int quiet;
     int shift, flip;                     /* augmentation: --shift N, --flip */
-    const char *plot, *data_dir, *save, *load;
+    const char *plot, *data_dir, *save, *load, *save_int8;
+    int int8;                            /* --int8: the quantized net's accuracy too */
     const char *train_images, *train_labels, *test_images, *test_labels;
 } options;
 
@@ -45,6 +46,9 @@ static void usage(FILE *f) {
         "  --plot FILE.svg   write loss and accuracy per epoch as an SVG chart\n"
         "  --save FILE       save the trained model (backprop.h's model format)\n"
         "  --load FILE       evaluate a saved model on the test set, without training\n"
+        "  --int8            quantize the trained net to int8 (calibrated on the training\n"
+        "                    images) and report its test accuracy too\n"
+        "  --save-int8 FILE  the same, and save the int8 model (for bp2c and microcontrollers)\n"
         "  --data DIR        where the bundled optdigits IDX files are (default %s)\n"
         "  --train-images F --train-labels F --test-images F --test-labels F\n"
         "                    train and test on MNIST-format IDX files (raw or .gz) instead\n"
@@ -68,6 +72,7 @@ static int parse_args(int argc, char **argv, options *o) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
         if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
         if (!strcmp(a, "--flip")) { o->flip = 1; continue; }
+        if (!strcmp(a, "--int8")) { o->int8 = 1; continue; }
         if (strncmp(a, "--", 2) != 0) {
             fprintf(stderr, "ocr: unexpected argument '%s' (see ocr --help)\n", a);
             return 2;
@@ -87,6 +92,7 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--plot")) o->plot = v;
         else if (!strcmp(a, "--save")) o->save = v;
         else if (!strcmp(a, "--load")) o->load = v;
+        else if (!strcmp(a, "--save-int8")) o->save_int8 = v;
         else if (!strcmp(a, "--data")) o->data_dir = v;
         else if (!strcmp(a, "--train-images")) o->train_images = v;
         else if (!strcmp(a, "--train-labels")) o->train_labels = v;
@@ -123,6 +129,37 @@ static double now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 #endif
+}
+
+/* --int8, --save-int8: the net quantized (its activations' scales calibrated on the training
+   images), its test accuracy, and the int8 model saved. 0, or 1 after a message. */
+static int int8_report(bp_net *net, const dataset *train, const dataset *test, const options *o) {
+    const int L = net->n_layers;
+    const size_t nw = bp_qweights_size(L, net->sizes), nq = bp_qparams_size(L, net->sizes);
+    const size_t nk = bp_qwork_size(L, net->sizes), npix = (size_t)test->rows * (size_t)test->cols;
+    int8_t *w = (int8_t *)malloc(nw), *work = (int8_t *)malloc(nk);
+    int32_t *q = (int32_t *)malloc(nq * sizeof *q);
+    bp_qnet qn;
+    bp_status s = BP_ERR_NULL;
+    int i, right = 0, rc = 1;
+    if (w && work && q) s = bp_quantize(net, train->x, train->n, w, nw, q, nq);
+    if (s == BP_OK) s = bp_qinit(&qn, L, net->sizes, net->act, net->loss, w, nw, q, nq, work, nk);
+    if (s != BP_OK) {
+        fprintf(stderr, "ocr: cannot quantize the net: %s\n", bp_strerror(s));
+        goto out;
+    }
+    for (i = 0; i < test->n; i++) right += bp_qpredict(&qn, test->x + (size_t)i * npix) == test->label[i];
+    printf("int8 test accuracy: %.2f%% (weights %lu bytes; as floats %lu)\n",
+           100.0 * right / test->n, (unsigned long)nw, (unsigned long)(4 * bp_params_size(L, net->sizes)));
+    if (o->save_int8 && (s = bp_qsave_file(&qn, o->save_int8)) != BP_OK) {
+        fprintf(stderr, "ocr: cannot save the int8 model to %s: %s%s%s\n", o->save_int8, bp_strerror(s),
+                s == BP_ERR_IO ? ": " : "", s == BP_ERR_IO ? strerror(errno) : "");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(w); free(work); free(q);
+    return rc;
 }
 
 /* The labels as ints, the form bp_train_epoch_labels takes. */
@@ -452,6 +489,7 @@ int main(int argc, char **argv) {
         }
         printf("\ntest accuracy: %.2f%%\n", 100.0 * acc);
     }
+    if ((o.int8 || o.save_int8) && int8_report(&net, &train, &test, &o)) goto done;
     if (o.save && (s = bp_save_file(&net, o.save)) != BP_OK) {
         fprintf(stderr, "ocr: cannot save the model to %s: %s%s%s\n", o.save, bp_strerror(s),
                 s == BP_ERR_IO ? ": " : "", s == BP_ERR_IO ? strerror(errno) : "");

@@ -87,6 +87,42 @@ check "ocr --shift 1 (augmented batches) learns the digits in 10 epochs (${a}%, 
 check "ocr --shift 1 --flip is deterministic for a seed, and changes the training" \
     sh -c "cmp -s '$T/a' '$T/b' && ! cmp -s '$T/a' '$T/c'"
 
+# --- int8: the quantized net's accuracy; a model as C source (bp2c), compiled in ---
+for args in "" "--hidden 64,32 --act tanh" "--act leaky_relu"; do
+    "$B/ocr" --quiet --int8 $args > "$T/out" 2> "$T/err"; rc=$?
+    f=$(sed -n 's/^test accuracy: \([0-9.]*\)%$/\1/p' "$T/out")
+    q=$(sed -n 's/^int8 test accuracy: \([0-9.]*\)%.*/\1/p' "$T/out")
+    check "ocr --int8 $args: int8 ${q}% within 0.5 points of float ${f}%" \
+        sh -c "[ $rc -eq 0 ] && awk -v f='$f' -v q='$q' 'BEGIN { d = f - q; exit !(q != \"\" && d <= 0.5 && d >= -0.5) }'"
+done
+"$B/ocr" --quiet --epochs 3 --hidden 32 --save "$T/m.bpmodel" --save-int8 "$T/m.bpq" > /dev/null 2> "$T/err"; rc=$?
+check "ocr --save-int8 writes a model" sh -c "[ $rc -eq 0 ] && [ -s '$T/m.bpq' ]"
+mkdir -p "$T/csrc"
+"$B/bp2c" --name mf "$T/m.bpmodel" > "$T/csrc/mf.h" 2> "$T/err" && "$B/bp2c" --name mq "$T/m.bpq" > "$T/csrc/mq.h" 2>> "$T/err"; rc=$?
+check "bp2c writes the float and the int8 model as C headers" sh -c "[ $rc -eq 0 ] && grep -q 'static const float mf_params' '$T/csrc/mf.h' && grep -q 'static const int8_t mq_weights' '$T/csrc/mq.h'"
+"$B/bp2c" --name mi --int8 data/optdigits-images.idx3-ubyte "$T/m.bpmodel" > "$T/csrc/mi.h" 2> "$T/err"; rc=$?
+check "bp2c --int8 IMAGES quantizes a float model" sh -c "[ $rc -eq 0 ] && grep -q 'static const int32_t mi_q' '$T/csrc/mi.h'"
+${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$T/csrc" -o "$T/csrc/cs" tests/c_source.c -lm > "$T/err" 2>&1 \
+    && "$T/csrc/cs" "$T/m.bpmodel" "$T/m.bpq" > "$T/out" 2>> "$T/err"; rc=$?
+check "the headers compiled in (C99) run to the bits of the loaded models" sh -c "[ $rc -eq 0 ] && grep -q 'the bits of the loaded' '$T/out'"
+if command -v ${CXX:-c++} > /dev/null 2>&1; then
+    ${CXX:-c++} -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$T/csrc" -x c++ -o "$T/csrc/cspp" tests/c_source.c -lm > "$T/err" 2>&1 \
+        && "$T/csrc/cspp" "$T/m.bpmodel" "$T/m.bpq" > "$T/out" 2>> "$T/err"; rc=$?
+    check "the headers compiled in as C++17 run to the same bits" [ $rc -eq 0 ]
+else
+    echo "skip the C++17 build of the model headers: no C++ compiler"
+fi
+"$B/bp2c" > /dev/null 2>&1; rc=$?
+check "bp2c without a model: status 2" [ $rc -eq 2 ]
+"$B/bp2c" --name 9lives "$T/m.bpmodel" > /dev/null 2> "$T/err"; rc=$?
+check "bp2c --name that is no C identifier: status 1, says so" sh -c "[ $rc -eq 1 ] && grep -q 'C identifier' '$T/err'"
+"$B/bp2c" "$T/cut.bpmodel" > /dev/null 2> "$T/err"; rc=$?
+check "bp2c of a truncated model: status 1, says truncated" sh -c "[ $rc -eq 1 ] && grep -q 'truncated' '$T/err'"
+"$B/bp2c" --int8 data/optdigits-images.idx3-ubyte "$T/m.bpq" > /dev/null 2> "$T/err"; rc=$?
+check "bp2c --int8 of an int8 model: status 1" sh -c "[ $rc -eq 1 ] && grep -q 'int8 model already' '$T/err'"
+"$B/bp2c" --int8 data/optdigits-labels.idx1-ubyte "$T/m.bpmodel" > /dev/null 2> "$T/err"; rc=$?
+check "bp2c --int8 with a file that holds no images: status 1" [ $rc -eq 1 ]
+
 # --- bad options: a message and status 2 ---
 for args in "--epochs 0" "--epochs abc" "--epochs" "--hidden 0" "--hidden 12,,3" "--hidden 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16" \
             "--act softmax" "--act nope" "--lr 0" "--lr -1" "--lr nan" "--momentum 1" "--batch 0" \
