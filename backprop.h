@@ -2786,12 +2786,15 @@ BP__PRIVATE int32_t bp__bits_of(float f) {                 /* and back (f > 0 he
     return (int32_t)(u & 0x7fffffffu);
 }
 
-/* round(v), half away from zero, clamped to -lim .. lim (NaN gives lim). (float) makes each
-   sum a float even where the compiler evaluates in double (s390x, FLT_EVAL_METHOD 1). */
+/* round(v), half away from zero (C99's roundf), clamped to -lim .. lim (NaN gives lim).
+   (float) rounds a difference to float where the compiler evaluates in double (s390x). */
 BP__PRIVATE int32_t bp__qround(float v, int32_t lim) {
     const float a = v < 0.0f ? -v : v;
     int32_t r = lim;
-    if (a < (float)lim) r = (int32_t)(float)(a + 0.5f);        /* a < 2^31: it fits */
+    if (a < (float)lim) {                                      /* a < 2^31: it fits */
+        r = (int32_t)a;                                        /* toward zero, then up from */
+        if ((float)(a - (float)r) >= 0.5f) r++;                /* .5 (exact below 2^24) */
+    }
     if (r > lim) r = lim;
     return v < 0.0f ? -r : r;
 }
