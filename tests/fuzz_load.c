@@ -1,4 +1,5 @@
-/* libFuzzer harness over the model reader: bp_peek + bp_load, bp_rnet_peek + bp_rnet_load.
+/* libFuzzer harness over the model reader: bp_peek + bp_load, bp_rnet_peek + bp_rnet_load,
+   bp_qpeek + bp_qload (kind 3, int8), whose accepted nets also run bp_qforward once.
    Build and run: make fuzz (FUZZ_SECONDS=60 by default), with
    clang -fsanitize=fuzzer,address,undefined. Besides "no crash, no read outside the buffer",
    it checks a property: whatever the reader accepts loads into a net of the reported topology
@@ -52,10 +53,34 @@ static void check_recurrent(const uint8_t *data, size_t size) {
     free(p); free(g); free(w); free(out);
 }
 
+static void check_int8(const uint8_t *data, size_t size) {
+    int nl, sizes[BP_MAX_LAYERS + 1], i;
+    bp_act acts[BP_MAX_LAYERS];
+    bp_loss loss;
+    size_t nw, nq, nk;
+    int8_t *w, *k;
+    int32_t *q;
+    float *x, *y;
+    unsigned char *out;
+    bp_qnet qn;
+    if (bp_qpeek(data, size, &nl, sizes, acts, &loss) != BP_OK) return;
+    nw = bp_qweights_size(nl, sizes); nq = bp_qparams_size(nl, sizes); nk = bp_qwork_size(nl, sizes);
+    if (nw == 0 || nw > SMALL || nq > SMALL || nk > SMALL || sizes[nl] > (int)SMALL) return;
+    w = (int8_t *)malloc(nw); q = (int32_t *)malloc(nq * sizeof *q); k = (int8_t *)malloc(nk);
+    x = (float *)calloc((size_t)sizes[0], sizeof *x); y = (float *)malloc((size_t)sizes[nl] * sizeof *y);
+    out = (unsigned char *)malloc(size);
+    if (bp_qload(&qn, data, size, w, nw, q, nq, k, nk) != BP_OK) abort();        /* peek said valid */
+    if (bp_qsave_size(&qn) != size || bp_qsave(&qn, out, size) != BP_OK || memcmp(out, data, size) != 0) abort();
+    for (i = 0; i < sizes[0]; i++) x[i] = (float)(i % 7) - 3.0f;
+    if (bp_qforward(&qn, x, y) != BP_OK) abort();        /* whatever integers: no overflow (UBSan) */
+    free(w); free(q); free(k); free(x); free(y); free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_feed_forward(data, size);
     check_recurrent(data, size);
+    check_int8(data, size);
     /* Random bytes almost never carry a valid length and CRC, which would leave the topology
        checks behind them unexplored: try each input again with both repaired. */
     if (size >= 28) {
@@ -66,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bp__put32(fixed + size - 4, bp__crc32(0, fixed, size - 4));
         check_feed_forward(fixed, size);
         check_recurrent(fixed, size);
+        check_int8(fixed, size);
         free(fixed);
     }
     return 0;
