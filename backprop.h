@@ -669,6 +669,14 @@ BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y);
    needs no expf. -1 for a NULL argument. */
 BPDEF int bp_qpredict(bp_qnet *qn, const float *x);
 
+/* The same from inputs already quantized (sizes[0] int8 values), for firmware whose inputs
+   are integers: bp_qquantize_input turns n floats into them by the net's input scale, as
+   bp_qforward does (round(x / s_0), half away from zero, clamped to -127..127), so that a
+   table made once (the quantized value of each possible reading) replaces the float work. */
+BPDEF bp_status bp_qquantize_input(const bp_qnet *qn, const float *x, int n, int8_t *xq);
+BPDEF bp_status bp_qforward_q(bp_qnet *qn, const int8_t *xq, float *y);
+BPDEF int bp_qpredict_q(bp_qnet *qn, const int8_t *xq);
+
 /* A quantized model's bytes (kind 3 of the format: FORMAT at the top), as bp_save and
    bp_peek and bp_load for a bp_net: bp_qload checks everything before it writes anything,
    then copies the integers into weights and q and makes *qn over them (as bp_qinit). */
@@ -2947,24 +2955,31 @@ BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
     return BP_OK;
 }
 
-/* One sample through the integers (see INT8 at the top). The output layer's pre-activations
-   z go to y; or, y NULL (bp_qpredict), the class is found as they are made: the argmax of z
-   under softmax, else of the activation's values (one output: whether it is >= 0.5). */
-BP__PRIVATE int bp__qrun(const bp_qnet *qn, const float *x, float *y) {
+/* acc + sum w[i] a[i]: a function of its own, so that its few values stay in registers (on a
+   Cortex-M0, 7 instructions a term instead of 12) */
+BP__NOINLINE BP__PRIVATE int32_t bp__qdot(const int8_t *BP__RESTRICT w,
+                                          const int8_t *BP__RESTRICT a, int n, int32_t acc) {
+    int i;
+    for (i = 0; i < n; i++) acc += (int32_t)w[i] * (int32_t)a[i];
+    return acc;
+}
+
+/* One sample through the integers (see INT8 at the top), from its quantized inputs xq. The
+   output layer's pre-activations z go to y; or, y NULL (bp_qpredict), the class is found as
+   they are made: the argmax of z under softmax, else of the activation's values (one output:
+   whether it is >= 0.5). The layers' rows alternate between the two halves of work. */
+BP__PRIVATE int bp__qrun(const bp_qnet *qn, const int8_t *xq, float *y) {
     const int L = qn->n_layers;
-    const int8_t *W = qn->weights;
+    const int8_t *W = qn->weights, *in = xq;
     const int32_t *u = qn->q, *scale = qn->q + (qn->n_q - (size_t)L);
-    int8_t *in = qn->work, *out = qn->work + qn->n_work / 2, *t;
+    int8_t *out = qn->work;
     float best = 0.0f;
-    int l, o, i, cls = 0;
-    const float s0 = bp__f_of(scale[0]);
-    for (i = 0; i < qn->sizes[0]; i++) in[i] = (int8_t)bp__qround(x[i] / s0, BP__QMAX);
+    int l, o, cls = 0;
     for (l = 0; l < L; l++) {
         const int ni = qn->sizes[l], no = qn->sizes[l + 1];
         const int integer = bp__q_integer(L, qn->act, l), relu = qn->act[l] == BP_RELU;
         for (o = 0; o < no; o++, u += BP__QW, W += ni) {
-            int32_t acc = u[0];                 /* bp__q_valid: it cannot overflow */
-            for (i = 0; i < ni; i++) acc += (int32_t)W[i] * (int32_t)in[i];
+            const int32_t acc = bp__qdot(W, in, ni, u[0]);   /* bp__q_valid: no overflow */
             if (integer) {
                 out[o] = (int8_t)(relu && acc <= 0 ? 0 : bp__requant(acc, u[1], u[2]));
             } else {
@@ -2981,21 +2996,46 @@ BP__PRIVATE int bp__qrun(const bp_qnet *qn, const float *x, float *y) {
                 }
             }
         }
-        t = in; in = out; out = t;
+        in = out;
+        out = out == qn->work ? qn->work + qn->n_work / 2 : qn->work;
     }
     return cls;
 }
 
-BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y) {
-    if (!qn || !x || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
-    bp__qrun(qn, x, y);
+BPDEF bp_status bp_qquantize_input(const bp_qnet *qn, const float *x, int n, int8_t *xq) {
+    float s0;
+    int i;
+    if (!qn || !x || !xq || !qn->q) return BP_ERR_NULL;
+    if (n < 0) return BP_ERR_BATCH;
+    s0 = bp__f_of(qn->q[qn->n_q - (size_t)qn->n_layers]);
+    for (i = 0; i < n; i++) xq[i] = (int8_t)bp__qround(x[i] / s0, BP__QMAX);
+    return BP_OK;
+}
+
+BPDEF bp_status bp_qforward_q(bp_qnet *qn, const int8_t *xq, float *y) {
+    if (!qn || !xq || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
+    bp__qrun(qn, xq, y);
     bp__activate(qn->act[qn->n_layers - 1], y, y, 1, qn->sizes[qn->n_layers]);
     return BP_OK;
 }
 
+BPDEF int bp_qpredict_q(bp_qnet *qn, const int8_t *xq) {
+    if (!qn || !xq || !qn->weights || !qn->q || !qn->work) return -1;
+    return bp__qrun(qn, xq, NULL);
+}
+
+/* The float forms: x quantized into the second half of work, which the first layer reads
+   before anything is written there */
+BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y) {
+    if (!qn || !x || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
+    bp_qquantize_input(qn, x, qn->sizes[0], qn->work + qn->n_work / 2);
+    return bp_qforward_q(qn, qn->work + qn->n_work / 2, y);
+}
+
 BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
     if (!qn || !x || !qn->weights || !qn->q || !qn->work) return -1;
-    return bp__qrun(qn, x, NULL);
+    bp_qquantize_input(qn, x, qn->sizes[0], qn->work + qn->n_work / 2);
+    return bp__qrun(qn, qn->work + qn->n_work / 2, NULL);
 }
 
 /* ---- recurrent net ---------------------------------------------------------------------- */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The firmware claim, tested: backprop.h builds for a Cortex-M4 (hard float) with warnings as
 # errors, pulls in no allocator and no stdio, and costs what the size table says; the program
-# learns XOR on an emulated Cortex-M4 (QEMU) and on the host. Usage: tests/embedded.sh ARM_CC "ARM_FLAGS"
+# learns XOR on an emulated Cortex-M4 (QEMU) and on the host. A digit reader for a Cortex-M0+
+# without an FPU, int8 and float from C source, is measured and run on QEMU's microbit.
+# Usage: tests/embedded.sh ARM_CC "ARM_FLAGS" (build/ocr and build/bp2c must be built)
 ARM_CC=${1:-arm-none-eabi-gcc}
 FLAGS=${2:-"-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -std=c99 -Wall -Wextra -Werror"}
 PRE=${ARM_CC%gcc}
@@ -60,6 +62,65 @@ if command -v qemu-system-arm > /dev/null 2>&1; then
     fi
 else
     echo "skip the run on an emulated Cortex-M4: qemu-system-arm is not installed (apt-get install qemu-system-arm)"
+fi
+# --- a digit reader for a Cortex-M0+ without an FPU: int8 from C source in flash (issue 20) ---
+# ocr trains the 64-32-10 net on the bundled digits and saves it as floats and as int8; bp2c
+# writes both as C headers; tests/embedded/digits_m0.c reads digits with either, built for a
+# Cortex-M0+ (soft float) and measured against the same program without library and model.
+B=${B:-build}
+M0FLAGS="-mcpu=cortex-m0plus -mthumb -Os -ffreestanding -std=c99 -Wall -Wextra -Wpedantic -Werror -Wdouble-promotion -ffunction-sections -fdata-sections"
+if "$B/ocr" --quiet --hidden 32 --save "$O/digits.bpmodel" --save-int8 "$O/digits.bpq" > "$O/ocr.out" 2> "$O/log" \
+   && "$B/bp2c" --name digits "$O/digits.bpq" > "$O/digits_q.h" 2>> "$O/log" \
+   && "$B/bp2c" --name digits "$O/digits.bpmodel" > "$O/digits_f.h" 2>> "$O/log" \
+   && ${CC:-cc} -std=c99 -O2 tests/embedded/samples.c -o "$O/samples" -lm >> "$O/log" 2>&1 \
+   && "$O/samples" data > "$O/samples.h" 2>> "$O/log"; then
+    ok "the 64-32-10 digit reader as C source: $(sed -n 's/^int8 test accuracy: \([0-9.]*%\).*/int8 \1/p' "$O/ocr.out"), float $(sed -n 's/^test accuracy: //p' "$O/ocr.out")"
+    if $ARM_CC $M0FLAGS -I"$O" $LINK -DBASELINE tests/embedded/digits_m0.c -o "$O/m0_base.elf" > "$O/log" 2>&1 \
+       && $ARM_CC $M0FLAGS -I"$O" $LINK tests/embedded/digits_m0.c -o "$O/m0_int8.elf" -lm >> "$O/log" 2>&1 \
+       && $ARM_CC $M0FLAGS -I"$O" $LINK -DFLOAT_MODEL tests/embedded/digits_m0.c -o "$O/m0_float.elf" -lm >> "$O/log" 2>&1; then
+        ok "compiles for Cortex-M0+ (soft float) with $M0FLAGS"
+        ${PRE}size "$O/m0_base.elf" "$O/m0_int8.elf" "$O/m0_float.elf" | sed 's/^/     /'
+        set -- $(${PRE}size "$O/m0_base.elf" | tail -n 1); bt=$1 br=$(($2 + $3))
+        set -- $(${PRE}size "$O/m0_int8.elf" | tail -n 1); qt=$(($1 - bt)) qr=$(($2 + $3 - br))
+        set -- $(${PRE}size "$O/m0_float.elf" | tail -n 1); ft=$(($1 - bt)) fr=$(($2 + $3 - br))
+        qm=0; fm=0     # the model's arrays, from the symbol table (sizes in hex)
+        for x in $(${PRE}nm -S "$O/m0_int8.elf" | awk '$4 == "digits_weights" || $4 == "digits_q" { print $2 }'); do qm=$((qm + 0x$x)); done
+        for x in $(${PRE}nm -S "$O/m0_float.elf" | awk '$4 == "digits_params" { print $2 }'); do fm=$((fm + 0x$x)); done
+        echo "     int8 reader:  $qt bytes of flash (the model $qm of them), $qr bytes of RAM"
+        echo "     float reader: $ft bytes of flash (the model $fm of them), $fr bytes of RAM"
+        if [ "$qt" -lt "$ft" ]; then ok "the int8 reader takes less flash than the float one"
+        else bad "the int8 reader takes $qt bytes of flash, the float one $ft"; fi
+    else
+        bad "compile the digit reader for Cortex-M0+"
+    fi
+    if ${CC:-cc} -std=c99 -O2 -I"$O" -DSAMPLES tests/embedded/digits_m0.c -o "$O/digits_host" -lm > "$O/log" 2>&1 \
+       && "$O/digits_host" > "$O/host.out" 2>> "$O/log"; then
+        ok "the digit reader on the host: $(cat "$O/host.out")"
+    else
+        bad "the digit reader on the host"
+    fi
+    if command -v qemu-system-arm > /dev/null 2>&1; then
+        for v in int8 float; do
+            d=; [ $v = float ] && d=-DFLOAT_MODEL
+            if $ARM_CC $M0FLAGS $d -DSAMPLES -I"$O" -T tests/embedded/microbit.ld -nostartfiles --specs=nano.specs \
+                   --specs=rdimon.specs -Wl,--gc-sections tests/embedded/startup_m0.c tests/embedded/digits_m0.c \
+                   -o "$O/digits_$v.elf" -lm > "$O/log" 2>&1 \
+               && timeout 300 qemu-system-arm -machine microbit -nographic -monitor none -serial none -icount shift=0 \
+                      -semihosting-config enable=on,target=native -kernel "$O/digits_$v.elf" > "$O/qemu_$v.out" 2>> "$O/log" \
+               && head -n 1 "$O/qemu_$v.out" | cmp -s - "$O/host.out"; then
+                # SysTick at the core clock under -icount: ticks against a loop of 20,000 instructions
+                per=$(sed -n 's/^ticks: \([0-9]*\) for \([0-9]*\) inferences, \([0-9]*\) for 20000 instructions$/\1 \2 \3/p' "$O/qemu_$v.out" \
+                      | awk '{ printf "%d", $1 * 20000 / $3 / $2 }')
+                ok "$v reader on an emulated Cortex-M0 (QEMU microbit): the host's predictions, about $per instructions an inference"
+            else
+                cat "$O/qemu_$v.out" >> "$O/log" 2>/dev/null; bad "the $v digit reader on the emulated Cortex-M0"
+            fi
+        done
+    else
+        echo "skip the digit reader on an emulated Cortex-M0: qemu-system-arm is not installed (apt-get install qemu-system-arm)"
+    fi
+else
+    bad "train and export the digit reader (ocr, bp2c)"
 fi
 if ${CC:-cc} -std=c99 -O2 tests/embedded/xor_m4.c -o "$O/xor_host" -lm > "$O/log" 2>&1 && "$O/xor_host"; then
     ok "the same trainer learns XOR when run on the host"
