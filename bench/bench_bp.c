@@ -26,6 +26,35 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* "infer": the net trained one epoch above, its forward pass over the test images: float one
+   sample at a time and in batches of max_batch, and int8 (bp_quantize, calibrated on 10,000
+   training images; bp_qpredict, one sample at a time: there is no batched int8 product). */
+static int infer(bp_net *net, const dataset *train, const dataset *test, float acc) {
+    const int L = net->n_layers, B = net->max_batch, n = test->n;
+    const size_t nw = bp_qweights_size(L, net->sizes), nq = bp_qparams_size(L, net->sizes);
+    const size_t nk = bp_qwork_size(L, net->sizes);
+    int8_t *w = (int8_t *)malloc(nw), *k = (int8_t *)malloc(nk);
+    int32_t *q = (int32_t *)malloc(nq * sizeof *q);
+    double t[4], f1, f64, q1;
+    int i, right = 0, sink = 0;
+    bp_qnet qn;
+    if (!w || !k || !q || bp_quantize(net, train->x, train->n < 10000 ? train->n : 10000, w, nw, q, nq) != BP_OK
+        || bp_qinit(&qn, L, net->sizes, net->act, net->loss, w, nw, q, nq, k, nk) != BP_OK) return 1;
+    t[0] = now();
+    for (i = 0; i < n; i++) sink += bp_argmax(bp_forward(net, test->x + (size_t)i * 784, 1), 10);
+    t[1] = now();
+    for (i = 0; i < n; i += B) sink += (int)bp_forward(net, test->x + (size_t)i * 784, n - i < B ? n - i : B)[0];
+    t[2] = now();
+    for (i = 0; i < n; i++) right += bp_qpredict(&qn, test->x + (size_t)i * 784) == test->label[i];
+    t[3] = now();
+    f1 = n / (t[1] - t[0]); f64 = n / (t[2] - t[1]); q1 = n / (t[3] - t[2]);
+    printf("W2 infer float1 %.1f float%d %.1f int8 %.1f int8/float1 %.3f int8/float%d %.3f "
+           "accuracy float %.4f int8 %.4f level %s%s\n", f1, B, f64, q1, q1 / f1, B, q1 / f64,
+           (double)acc, (double)right / n, bp_level_name(net->level), sink == -1 ? " " : "");
+    free(w); free(k); free(q);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const int w1[] = {784, 128, 10}, w2[] = {784, 256, 128, 10};
     static const bp_act a1[] = {BP_SIGMOID, BP_SIGMOID}, a2[] = {BP_RELU, BP_RELU, BP_SOFTMAX};
@@ -40,12 +69,12 @@ int main(int argc, char **argv) {
     bp_opt opt;
     if (argc != 7 || (strcmp(argv[1], "W1") && strcmp(argv[1], "W2"))
         || (strcmp(argv[2], "loop") && strcmp(argv[2], "fused") && strcmp(argv[2], "epoch")
-            && strcmp(argv[2], "shuffled") && strcmp(argv[2], "adam"))) {
-        fprintf(stderr, "usage: bench_bp W1|W2 loop|fused|epoch|shuffled|adam TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS\n");
+            && strcmp(argv[2], "shuffled") && strcmp(argv[2], "adam") && strcmp(argv[2], "infer"))) {
+        fprintf(stderr, "usage: bench_bp W1|W2 loop|fused|epoch|shuffled|adam|infer TRAIN_IMAGES TRAIN_LABELS TEST_IMAGES TEST_LABELS\n");
         return 2;
     }
     is_w2 = !strcmp(argv[1], "W2");
-    fused = !strcmp(argv[2], "fused") || !strcmp(argv[2], "adam");
+    fused = !strcmp(argv[2], "fused") || !strcmp(argv[2], "adam") || !strcmp(argv[2], "infer");
     shuffled = !strcmp(argv[2], "shuffled");
     epoch = !strcmp(argv[2], "epoch") || shuffled;
     if (dataset_load(&train, argv[3], argv[4], err, sizeof err) || dataset_load(&test, argv[5], argv[6], err, sizeof err)) {
@@ -106,6 +135,7 @@ int main(int argc, char **argv) {
     /* flops per sample: forward 2 in out per layer, weight gradient 2 in out, input gradient
        2 in out for every layer but the first */
     for (k = 0; k < n_layers; k++) flops += (k ? 6.0 : 4.0) * sizes[k] * sizes[k + 1];
+    if (!strcmp(argv[2], "infer")) return infer(&net, &train, &test, acc);
     {   /* the parameters' bytes, FNV-1a 64: builds and versions that must agree to the bit */
         const unsigned char *c = (const unsigned char *)params;
         size_t n = net.n_params * sizeof(float);

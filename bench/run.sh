@@ -38,7 +38,8 @@ configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$
           "backprop.h -O3 -march=native, loop|W2|$B/bp_O3n W2 loop" "backprop.h -O3 -march=native, fused|W2|$B/bp_O3n W2 fused"
           "backprop.h -O3 -march=native, fused Adam|W2|$B/bp_O3n W2 adam"
           "backprop.h -O3 -march=native, epoch in file order|W2|$B/bp_O3n W2 epoch"
-          "backprop.h -O3 -march=native, epoch shuffled|W2|$B/bp_O3n W2 shuffled")
+          "backprop.h -O3 -march=native, epoch shuffled|W2|$B/bp_O3n W2 shuffled"
+          "backprop.h -O2, inference: float and int8|INFER|$B/bp_O2 W2 infer")
 # run-time dispatch (issue 19): the -O2 rows above run the widest level this CPU has; pinned to
 # the flags' own SSE2 kernels (0.2.1's -O2), and to AVX2 (an AVX2 desktop's widest level)
 configs+=("backprop.h -O2 pinned base (no dispatch), fused|W2|env BENCH_LEVEL=base $B/bp_O2 W2 fused"
@@ -125,6 +126,9 @@ awk -F' [|] ' '
             if (f[i] == "gflops_w2") g1[name] = g1[name] " " f[i + 1]
             if (f[i] == "gflops_1024") g2[name] = g2[name] " " f[i + 1]
             if (f[i] == "round_trip_ns") rt[name, work] = rt[name, work] " " f[i + 1]
+            if (f[i] == "float1") if1[name] = if1[name] " " f[i + 1]
+            if (f[i] == "float64") if64[name] = if64[name] " " f[i + 1]
+            if (f[i] == "int8") i8[name] = i8[name] " " f[i + 1]
         }
     }
     END {
@@ -136,6 +140,10 @@ awk -F' [|] ' '
         printf "\n%-52s %12s %8s %8s %9s %9s\n", "W2: 784-256-128-10 ReLU+softmax, batch 64", "samples/s", "x torch", "GFLOP/s", "x sgemm", "accuracy"
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "W2") continue; g = med[p[1], p[2]] * 1007104e-9
             printf "%-52s %12.0f %8s %9.1f %9s %9s\n", p[1], med[p[1], p[2]], t2 ? sprintf("%.2f", med[p[1], p[2]] / t2) : "-", g, ceil ? sprintf("%.2f", g / ceil) : "-", acc[p[1], p[2]] }
+        for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "INFER") continue
+            a = median(if1[p[1]]); b = median(if64[p[1]]); c = median(i8[p[1]])
+            printf "\n%-52s %12s %12s %12s\n", "Inference, W2 trained one epoch: test images/s", "float b=1", "float b=64", "int8"
+            printf "%-52s %12.0f %12.0f %12.0f   int8/float: %.2f (b=1), %.2f (b=64)\n", p[1], a, b, c, c / a, c / b }
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "SGEMM") continue
             printf "\n%-52s %s GFLOP/s at 64x256x784, %s GFLOP/s at 1024^3", p[1], median(g1[p[1]]), median(g2[p[1]]) }
         printf "\n"

@@ -2464,6 +2464,14 @@ static void test_int8_against_reference(void) {
             int ok = qref(&qa.qn, x + 12 * i, zr), best = 0;
             CHECK(ok);
             CHECK(bp_qforward(&qa.qn, x + 12 * i, y) == BP_OK);
+            {   /* the integer-input forms: the same bits from bp_qquantize_input's values */
+                int8_t xq[12];
+                float yq[8];
+                CHECK(bp_qquantize_input(&qa.qn, x + 12 * i, 12, xq) == BP_OK);
+                for (k = 0; k < 12; k++) CHECK(xq[k] == (int8_t)qclamp((long long)roundf(x[12 * i + k] / qf(qa.q[qa.nq - (size_t)L]))));
+                CHECK(bp_qforward_q(&qa.qn, xq, yq) == BP_OK && memcmp(yq, y, 5 * sizeof(float)) == 0);
+                CHECK(bp_qpredict_q(&qa.qn, xq) == bp_qpredict(&qa.qn, x + 12 * i));
+            }
             memcpy(z, y, sizeof z);
             for (k = 0; k < 5; k++) if (zr[k] > zr[best]) best = k;
             if (out == BP_LINEAR) same += memcmp(z, zr, 5 * sizeof(float)) == 0;
@@ -2665,6 +2673,8 @@ static void test_int8_refusals(void) {
     CHECK(bp_qinit(&qn, 3, sizes, acts, BP_LOSS_CROSS_ENTROPY, tq.w, tq.nw, tq.q, tq.nq, k2, tq.nk - 1) == BP_ERR_WORK_SHORT);
     CHECK(qn.weights == NULL);                               /* zeroed on error */
     CHECK(bp_qforward(&qn, x, NULL) == BP_ERR_NULL && bp_qpredict(&qn, x) == -1);
+    CHECK(bp_qforward_q(&qn, NULL, NULL) == BP_ERR_NULL && bp_qpredict_q(&qn, NULL) == -1);
+    CHECK(bp_qquantize_input(&tq.qn, x, -1, k2) == BP_ERR_BATCH && bp_qquantize_input(NULL, x, 1, k2) == BP_ERR_NULL);
     CHECK(bp_quantize(&tn.net, x, 0, w2, tq.nw, q2, tq.nq) == BP_ERR_BATCH);
     CHECK(bp_quantize(&tn.net, x, 40, w2, tq.nw, q2, tq.nq - 1) == BP_ERR_PARAMS_SHORT);
     x[7] = NAN;
