@@ -1,4 +1,4 @@
-/* backprop.h - v0.2.2 - neural networks trained by backpropagation, one C99 header
+/* backprop.h - v0.2.3 - neural networks trained by backpropagation, one C99 header
    MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
@@ -9,15 +9,19 @@
                 the parameters are refused (see ERRORS);
      recurrent  a fully connected recurrent net (bp_rnet) relaxed to a fixed point, its error
                 carried back by a second, linear relaxation (Almeida-Pineda): see bp_rnet below.
+     deploying  a trained net run from read-only parameters (bp_init_forward), quantized to
+                int8 for cores without an FPU (bp_qnet: INT8 below), written as C source to
+                compile into firmware (bp_to_c, bp_qto_c; examples/bp2c.c).
 
    READING THE CODE (the implementation, after these declarations, in three fenced parts)
      PART 1  the algorithm: layers, activations, losses, the forward pass, the backward pass by
-             the chain rule, the update rules, training, the recurrent net; read it alone.
+             the chain rule, the update rules, training, int8 inference, the recurrent net;
+             read it alone.
      PART 2  performance kernels, optional reading: the blocked GEMM (packing, tiles, threads,
              BLAS); BP_NO_SIMD builds Part 1 on a plain triple loop instead, to the same bits;
              each kernel compiled per instruction-set level, chosen at bp_init.
      PART 3  the model format: versioned, checksummed bytes that hostile input cannot break,
-             and the file helpers.
+             a model as C source, and the file helpers.
 
    ENABLE
      In exactly one C or C++ file:
@@ -99,6 +103,10 @@
      (malloc gives large blocks 16: rows then straddle lines, and threads share the lines
      where they split a row).
 
+   Inference only: bp_init_forward takes const params and no grads, with work of
+   bp_forward_work_size floats (activations of one batch; no deltas, no gathered rows, the
+   products' scratch only when max_batch > 1): params may live in flash.
+
    PARAMETER LAYOUT (one flat vector; grads and each array of optimizer state have the same layout)
      For each layer l = 0 .. n_layers-1, with in = sizes[l], out = sizes[l+1]:
          W[out][in] row-major, then b[out].
@@ -149,23 +157,50 @@
                             value is computed from the pre-activations (log-sum-exp, softplus),
                             so it stays finite and accurate when y rounds to 0 or 1.
 
-   FORMAT (bp_save / bp_rnet_save, version 1; every integer and float little-endian whatever
-   the host, floats IEEE-754 binary32)
+   INT8 (bp_quantize, bp_qnet: inference on integers, for cores without an FPU)
+     Weights   int8, symmetric, one scale per output row: sw = max_i |W[o][i]| / 127,
+               Wq = round(W / sw), in -127..127 (round: half away from zero, as roundf).
+     Inputs of each layer l (the net's inputs for l = 0): int8, symmetric, one scale per layer
+               s_l = (the largest |value| over the calibration samples) / 127, 1 if all are 0.
+     A unit    acc = bq + sum_i Wq[o][i] aq[i] in int32, bq = round(b / zs), zs = sw s_l: the
+               value of one step of acc (its pre-activation z = acc zs). bp_quantize keeps
+               |bq| + 127^2 n_in within int32, and bp_qinit and the reader refuse what does not.
+     Hidden ReLU and linear layers stay in integers: aq' = round(acc M) clamped to -127..127,
+               M = zs / s_{l+1} = mult 2^-shift (mult < 2^31, 1 <= shift <= 62: a 64-bit
+               product and a shift); ReLU gives 0 for acc <= 0.
+     Hidden sigmoid, tanh and leaky ReLU layers end in float: aq' = round(f(acc zs) / s_{l+1}).
+     The output layer ends in float: y = f(acc zs) (softmax over the row), so bp_qforward's
+               outputs are floats; bp_qpredict takes the argmax of z under softmax (no expf).
+     Storage   weights: int8, each layer's W[out][in] in turn (the float layout without the
+               biases: bp_qweights_size bytes, a quarter of the floats'); q: int32, per unit of
+               every layer in order 4 words {bq, mult, shift, zs as IEEE bits} (mult and shift
+               0 on a layer that ends in float), then the n_layers scales s_0 .. s_{L-1} as
+               IEEE bits: bp_qparams_size words. The same bits on every host.
+     On the bundled digits and Fashion-MNIST the int8 net classifies within 0.5 points of the
+     float one (README, "Deploying to a microcontroller").
+
+   FORMAT (bp_save / bp_rnet_save / bp_qsave, version 1; every integer and float
+   little-endian whatever the host, floats IEEE-754 binary32)
      offset  bytes  field
      0       8      magic 42 50 52 4F 50 0D 0A 1A ("BPROP", CR, LF, ^Z: catches text-mode damage)
      8       4      format version, 1
-     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet
+     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet, 3 = int8 bp_qnet
      16      8      total length in bytes, from offset 0 through the CRC
-     24      T      topology. kind 1: n_layers, loss, sizes[0..n_layers], act[0..n_layers-1]
-                    (u32 each, T = 4 (2 n_layers + 3)). kind 2: n_units, n_inputs, n_outputs,
-                    act (u32), tau, tol (float), max_iters (u32), T = 28
-     24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b)
+     24      T      topology. kinds 1 and 3: n_layers, loss, sizes[0..n_layers],
+                    act[0..n_layers-1] (u32 each, T = 4 (2 n_layers + 3)). kind 2: n_units,
+                    n_inputs, n_outputs, act (u32), tau, tol (float), max_iters (u32), T = 28
+     24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b). Kind 3: the
+                    int8 weights (INT8: Storage), zero bytes to a multiple of 4, then the
+                    int32 words of q
      end-4   4      CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
      Codes: act 0 linear, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax; loss 0 squared,
      1 cross-entropy. A reader refuses, each with its own status: a wrong magic, another
      version, a length other than the buffer's (too few bytes or bytes after the model), a
      checksum mismatch, an out-of-range or inconsistent topology (checked before any size is
-     multiplied), the other kind of net, or a topology that differs from the net loaded into.
+     multiplied), the other kind of net, or a topology that differs from the net loaded into;
+     kind 3 also int8 values INT8 rules out (a weight of -128, nonzero padding, a scale not
+     finite and positive, a shift out of 1..62 or a multiplier below 0 on an integer layer,
+     either not 0 on a float-ended one, a bias that could overflow the sum).
 
    THREAD SAFETY
      No globals, no hidden state. Functions are reentrant; a bp_net must not be used by two
@@ -201,6 +236,8 @@
      softmax a row not summing to 1: labels passed where one-hot rows belong land here; the
      length of target, though, is yours to get right). bp_backward
      answers NaN in the same cases and bp_evaluate refuses outputs that are not finite.
+     A forward view (bp_init_forward) is refused by every call that would write its
+     parameters: BP_ERR_READONLY.
      What the checks cannot see: a loss that is finite but growing (a learning rate too high:
      the epoch's mean loss rises instead of falling, then BP_ERR_NONFINITE when it overflows;
      lower lr, or set clip); a wrong but finite target; weight decay or momentum multiplying
@@ -217,8 +254,8 @@
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 2
-#define BACKPROP_VERSION_PATCH 2
-#define BACKPROP_VERSION_STRING "0.2.2"
+#define BACKPROP_VERSION_PATCH 3
+#define BACKPROP_VERSION_STRING "0.2.3"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -1170,7 +1207,7 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
    dL/dW_l = D_l^T A_{l-1}, dL/db_l = the column sums of D_l, applied by the update rule.
    In order below: sizes and the work layout; random numbers; activations; one sample's
    products; the update rules; the forward pass and the loss; the backward pass and its
-   checks; training steps and epochs; helpers; the recurrent net.
+   checks; training steps and epochs; helpers; int8 inference; the recurrent net.
    ============================================================================================= */
 
 /* ---- sizes ------------------------------------------------------------------------------ */
@@ -4926,6 +4963,8 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
 
 /*
    VERSION HISTORY (one line each; the details: README "Breaking changes", BENCHMARKS.md)
+     0.2.3 (2026-12-04)  firmware: bp_init_forward over const params, int8 inference (bp_qnet,
+                         model kind 3), models as C source (bp_to_c, bp2c), BP_NO_BATCH
      0.2.2 (2026-12-04)  run-time dispatch: AVX2, AVX-512 kernels at -O2, bp_set_level; clang: no
                          contraction (its bits now GCC's)
      0.2.1 (2026-12-04)  three fenced parts; BP_NO_SIMD, the plain path, same bits; BP_NO_STDIO
