@@ -1031,7 +1031,7 @@ static void test_argmax_and_evaluate(void) {
     static const bp_act acts[] = {BP_LINEAR};
     const float x[] = {1, 0, 0, 1, 2, 1, 1, 3, 0.5f, 0.4f, 0, 1, 1, 0};
     const float t[] = {1, 0, 0, 1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0}; /* 3rd and 6th are wrong */
-    float loss, acc;
+    float loss = -1, acc = -1;
     tnet tn;
     CHECK(bp_argmax(v, 4) == 1);   /* first of the tie */
     CHECK(bp_argmax(v, 1) == 0);
@@ -1841,7 +1841,7 @@ static void test_forward_view(void) {
         bp_opt o = bp_opt_adam(0.01f);
         tnet a;
         bp_net v;
-        float *cp, *work, la, lv, aa, av, err;
+        float *cp, *work, la = -1, lv = -2, aa = -1, av = -2, err;
         const float *ya, *yv;
         unsigned char *ba, *bv;
         size_t np, ns;
