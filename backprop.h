@@ -784,7 +784,7 @@ BPDEF bp_status bp_rnet_save_file(const bp_rnet *net, const char *path);
 BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 BPDEF bp_status bp_to_c_file(const bp_net *net, const char *name, const char *path);
 BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *path);
-BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path);   /* (read: bp_qload) */
+BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path);  /* read: the bytes, bp_qload */
 #endif
 
 #ifdef __cplusplus
@@ -1716,8 +1716,10 @@ BP__PRIVATE BP__INLINE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT 
                                      float *BP__RESTRICT v, float gs,
                                      const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
                                      float wd, bp_level lv) {
-    if (!BP__SMALL && gs == 1.0f && wd == 0.0f) bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
-    else                          bp__adam_n(w, m, v, gs, ga, n, u, wd, 0, lv);
+    if (!BP__SMALL && gs == 1.0f && wd == 0.0f)
+        bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
+    else
+        bp__adam_n(w, m, v, gs, ga, n, u, wd, 0, lv);
 }
 
 /* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
@@ -1765,8 +1767,9 @@ BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRI
    gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
    ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
    state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
-   span (0 for biases). bp_update and bp_train_step both come here (through the level's step), which
-   makes them bit-identical. Adam and RMSprop go to the level's own copies of the two above. */
+   span (0 for biases). bp_update and bp_train_step both come here (through the level's step),
+   which makes them bit-identical. Adam and RMSprop go to the level's own copies of the two
+   above. */
 BP__PRIVATE BP__INLINE void bp__sgd_step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
                                          const float *BP__RESTRICT ga, size_t n,
                                          const bp_opt *opt, float wd);
@@ -1777,7 +1780,8 @@ BP__PRIVATE BP__INLINE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT 
     if (bp__adam_like(opt->method))
         BP__RULE_K(u)->adam(w, s, s + u->plane, gs, ga, n, u, wd);
     else if (opt->method == BP_RMSPROP)
-        BP__RULE_K(u)->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u, wd);
+        BP__RULE_K(u)->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u,
+                               wd);
     else
         bp__sgd_step(w, s, gs, ga, n, opt, wd);
 }
@@ -2169,7 +2173,7 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
     if (x->late) {
         const size_t w = (size_t)i0 * (size_t)g->N, n = (size_t)(i1 - i0) * (size_t)g->N;
         BP__RULE_K(x->u)->step(x->W + w, x->V ? x->V + w : NULL, 1.0f, g->C + w, n, x->u,
-                      x->u->opt->weight_decay);
+                               x->u->opt->weight_decay);
     }
     for (o = i0; o < i1; o += 16) {
         const int n = i1 - o < 16 ? i1 - o : 16;
@@ -2178,8 +2182,8 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
         for (s = 1; s < g->K; s++)
             for (c = 0; c < n; c++) gb[c] += g->A[(size_t)s * no + (size_t)(o + c)];
         if (x->u)
-            BP__RULE_K(x->u)->step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb, (size_t)n, x->u,
-                          0.0f);
+            BP__RULE_K(x->u)->step(x->W + nw + o, x->V ? x->V + nw + o : NULL, 1.0f, gb,
+                                   (size_t)n, x->u, 0.0f);
     }
 }
 
@@ -2448,8 +2452,8 @@ BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *sta
         const size_t off = bp__param_offset(net, l);
         const size_t no = (size_t)net->sizes[l + 1], nw = (size_t)net->sizes[l] * no;
         float *W = net->params + off, *gW = net->grads + off, *vW = state ? state + off : NULL;
-        BP__RULE_K(&u)->step(W, vW, gs, gW, nw, &u, opt->weight_decay);                    /* weights */
-        BP__RULE_K(&u)->step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f);      /* biases */
+        BP__RULE_K(&u)->step(W, vW, gs, gW, nw, &u, opt->weight_decay);               /* weights */
+        BP__RULE_K(&u)->step(W + nw, vW ? vW + nw : NULL, gs, gW + nw, no, &u, 0.0f); /* biases */
     }
     if (state) bp__rule_done(&u, state);
     return BP_OK;
@@ -2514,8 +2518,10 @@ BP__PRIVATE void bp__apply_first(bp_net *net, const float *d, const float *x, co
     const int ni = net->sizes[0], no = net->sizes[1];
     int o;
     for (o = 0; o < no; o++) {
-        BP__RULE_K(opt)->step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni, opt, 0.0f);
-        BP__RULE_K(opt)->step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1, opt, 0.0f);
+        BP__RULE_K(opt)->step(net->params + (size_t)o * (size_t)ni, NULL, d[o], x, (size_t)ni,
+                              opt, 0.0f);
+        BP__RULE_K(opt)->step(net->params + (size_t)ni * (size_t)no + o, NULL, 1.0f, d + o, 1,
+                              opt, 0.0f);
     }
 }
 
@@ -4243,9 +4249,10 @@ BP__PRIVATE uint32_t bp__qword(const bp_qnet *qn, size_t k) {
     uint32_t w = 0;
     int b;
     if (k >= packed) return (uint32_t)qn->q[k - packed];
-    for (b = 3; b >= 0; b--)
-        w = w << 8 | (4 * k + (size_t)b < qn->n_weights ? (unsigned char)qn->weights[4 * k + (size_t)b]
-                                                        : 0u);
+    for (b = 3; b >= 0; b--) {
+        const size_t at = 4 * k + (size_t)b;
+        w = w << 8 | (at < qn->n_weights ? (unsigned char)qn->weights[at] : 0u);
+    }
     return w;
 }
 
@@ -4637,7 +4644,8 @@ BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weigh
     nq = bp_qparams_size(m.n_layers, m.sizes);
     if (weights_len < nw || q_len < nq) return BP_ERR_PARAMS_SHORT;
     if (work_len < bp_qwork_size(m.n_layers, m.sizes)) return BP_ERR_WORK_SHORT;
-    for (i = 0; i < nw; i++) weights[i] = (int8_t)bp__i32_of(wb[i] < 0x80 ? wb[i] : wb[i] | 0xffffff00u);
+    for (i = 0; i < nw; i++)                               /* the byte as two's complement */
+        weights[i] = (int8_t)bp__i32_of(wb[i] < 0x80 ? wb[i] : wb[i] | 0xffffff00u);
     for (i = 0; i < nq; i++) q[i] = bp__i32_of(bp__get32(qb + 4 * i));
     return bp_qinit(qn, m.n_layers, m.sizes, m.acts, m.loss, weights, weights_len, q, q_len, work,
                     work_len);
@@ -4728,10 +4736,12 @@ BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *param
         BP__NAMED("_WORK);\n   then bp_qforward or bp_qpredict. */\n");
     } else {
         bp__text(s, "static float work["); BP__NAMED("_WORK];\n       bp_net net;\n");
-        bp__text(s, "       bp_init_forward(&net, "); BP__NAMED("_N_LAYERS, "); BP__NAMED("_sizes, ");
+        bp__text(s, "       bp_init_forward(&net, "); BP__NAMED("_N_LAYERS, ");
+        BP__NAMED("_sizes, ");
         BP__NAMED("_acts, "); BP__NAMED("_LOSS, 1,\n                       ");
         BP__NAMED("_params, "); BP__NAMED("_N_PARAMS, work, "); BP__NAMED("_WORK);\n");
-        bp__text(s, "   then bp_forward. The floats are hexadecimal constants, exact (C99, C++17). */\n");
+        bp__text(s, "   then bp_forward. The floats are hexadecimal constants, exact (C99, "
+                    "C++17). */\n");
     }
     bp__text(s, "#ifndef BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
     bp__text(s, "#define BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
