@@ -2547,12 +2547,23 @@ BP__PRIVATE void bp__one_hot(const bp_net *net, const int *labels, int i0, const
 }
 
 /* bp_train_epoch and bp_train_epoch_labels: target rows, or labels made into rows in G. */
+/* s[0] += v, compensated (Kahan): an epoch's mean loss as accurate as a double sum, in float,
+   which a single-precision FPU runs without soft double. Each step a float statement of its
+   own, so that excess precision (FLT_EVAL_METHOD 1) is rounded away where Kahan needs it. */
+BP__PRIVATE void bp__sum_add(float *s, float v) {
+    const float y = v - s[1];
+    const float t = s[0] + y;
+    const float d = t - s[0];
+    s[1] = d - y;
+    s[0] = t;
+}
+
 BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                                 const float *x, const float *target, const int *labels, int n,
                                 const int *order, float *mean_loss, int *done) {
     bp_status s = bp__check_opt(net, opt, state, state_len);
     size_t nin, nout;
-    double sum = 0.0;
+    float sum[2] = {0.0f, 0.0f};             /* the losses' sum and its compensation */
     float *gx, *gt;
     int i, k;
     if (done) *done = 0;
@@ -2584,7 +2595,7 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
             bp__forward_pending(net, xi, pend_d, pend_x, &u);
             pend_d = NULL;                                  /* applied */
             if ((s = bp__backprop(net, xi, ti, 1, &u, NULL, &pend_d, 0, &l)) != BP_OK) break;
-            sum += (double)l;
+            bp__sum_add(sum, l);
             pend_x = xi;
         }
         if (pend_d) bp__apply_first(net, pend_d, pend_x, &u);    /* the last sample's */
@@ -2616,12 +2627,12 @@ BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, si
             }
             if (labels) bp__one_hot(net, labels, i, order ? order + i : NULL, b, gt);
             if ((s = bp_train_step(net, opt, state, state_len, xb, tb, b, &l)) != BP_OK) break;
-            sum += (double)l * b;
+            bp__sum_add(sum, l * (float)b);
         }
     }
     if (i > n) i = n;
     if (done) *done = i;
-    if (mean_loss && i > 0) *mean_loss = (float)(sum / i);
+    if (mean_loss && i > 0) *mean_loss = sum[0] / (float)i;
     return s;
 }
 
