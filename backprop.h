@@ -205,7 +205,7 @@
    THREAD SAFETY
      No globals, no hidden state. Functions are reentrant; a bp_net must not be used by two
      threads at once. Several bp_net views may share one read-only params array, each with its
-     own work (and grads), to serve one model from many threads.
+     own work (bp_init_forward: no grads), to serve one model from many threads.
 
    LIBC / LIBM USED BY THE IMPLEMENTATION
      expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
