@@ -761,6 +761,11 @@ BPDEF bp_status bp_peek(const void *buf, size_t len, int *n_layers, int *sizes, 
    made by bp_init with the same topology (else BP_ERR_TOPOLOGY). */
 BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len);
 
+/* Checks like bp_peek, then decodes the parameters into params (params_len floats, at least
+   bp_params_size of the topology, else BP_ERR_PARAMS_SHORT), without a net: for a forward
+   view over them (bp_init_forward), which bp_load refuses. */
+BPDEF bp_status bp_load_params(const void *buf, size_t len, float *params, size_t params_len);
+
 /* The same for a recurrent net. The bytes also carry tau, tol and max_iters, which
    bp_rnet_load restores. */
 BPDEF size_t    bp_rnet_save_size(const bp_rnet *net);
@@ -4482,6 +4487,13 @@ BP__PRIVATE bp_status bp__save(const bp__model *m, const float *params, void *bu
     return BP_OK;
 }
 
+/* The P parameters of checked bytes: the 4 P bytes before the CRC */
+BP__PRIVATE void bp__decode_params(const void *buf, size_t len, size_t n, float *params) {
+    const unsigned char *p = (const unsigned char *)buf + (len - 4 - 4 * n);
+    size_t i;
+    for (i = 0; i < n; i++) params[i] = bp__getf(p + 4 * i);
+}
+
 /* Checks the bytes, that they hold want's kind and topology, then copies the parameters;
    *got receives what the bytes say (the relaxation settings of a recurrent net). */
 BP__PRIVATE bp_status bp__load(const bp__model *want, float *params, const void *buf, size_t len,
@@ -4491,11 +4503,7 @@ BP__PRIVATE bp_status bp__load(const bp__model *want, float *params, const void 
     if ((st = bp__parse_mem(buf, len, got)) != BP_OK) return st;
     if (got->kind != want->kind) return BP_ERR_KIND;
     if (!bp__same_topology(want, got)) return BP_ERR_TOPOLOGY;
-    {   /* the parameters are the 4 P bytes before the CRC */
-        const unsigned char *p = (const unsigned char *)buf + (len - 4 - 4 * got->n_params);
-        size_t i;
-        for (i = 0; i < got->n_params; i++) params[i] = bp__getf(p + 4 * i);
-    }
+    bp__decode_params(buf, len, got->n_params, params);
     return BP_OK;
 }
 
@@ -4546,6 +4554,17 @@ BPDEF bp_status bp_load(bp_net *net, const void *buf, size_t len) {
     if (s != BP_OK) return s;
     bp__model_of_net(net, &want);
     return bp__load(&want, net->params, buf, len, &got);
+}
+
+BPDEF bp_status bp_load_params(const void *buf, size_t len, float *params, size_t params_len) {
+    bp__model m;
+    bp_status st;
+    if (!params) return BP_ERR_NULL;
+    if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
+    if (m.kind != 1) return BP_ERR_KIND;
+    if (params_len < m.n_params) return BP_ERR_PARAMS_SHORT;
+    bp__decode_params(buf, len, m.n_params, params);
+    return BP_OK;
 }
 
 BPDEF size_t bp_rnet_save_size(const bp_rnet *net) {

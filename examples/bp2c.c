@@ -18,8 +18,9 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: bp2c [--name NAME] [--int8 IMAGES] MODEL > model.h\n"
-                    "Writes a backprop.h model (float, or int8 from ocr --save-int8) as a C header;\n"
-                    "--int8 quantizes a float model first, calibrated on an IDX image file.\n");
+                    "Writes a backprop.h model (float, or int8 from ocr --save-int8) as a C\n"
+                    "header;"
+                    " --int8 quantizes a float model first, calibrated on an IDX image file.\n");
     return 2;
 }
 
@@ -95,7 +96,9 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bp2c: %s is an int8 model already: --int8 is for float ones\n", path);
             goto done;
         }
-        qw = (int8_t *)malloc(nw); q = (int32_t *)malloc(nq * sizeof *q); qwork = (int8_t *)malloc(nk);
+        qw = (int8_t *)malloc(nw);
+        q = (int32_t *)malloc(nq * sizeof *q);
+        qwork = (int8_t *)malloc(nk);
         if (!qw || !q || !qwork) goto oom;
         if ((s = bp_qload(&qn, bytes, len, qw, nw, q, nq, qwork, nk)) != BP_OK) {
             fprintf(stderr, "bp2c: %s: %s\n", path, bp_strerror(s));
@@ -104,7 +107,8 @@ int main(int argc, char **argv) {
         bp_qto_c(&qn, name, NULL, 0, &need);
         if (!(text = (char *)malloc(need + 1))) goto oom;
         rc = emit(bp_qto_c(&qn, name, text, need + 1, NULL), text);
-    } else if (s == BP_ERR_KIND && (s = bp_peek(bytes, len, &n_layers, sizes, acts, &loss)) == BP_OK) {
+    } else if (s == BP_ERR_KIND
+               && (s = bp_peek(bytes, len, &n_layers, sizes, acts, &loss)) == BP_OK) {   /* float */
         const size_t np = bp_params_size(n_layers, sizes);
         const int batch = 64;
         const size_t nwork = bp_forward_work_size(n_layers, sizes, batch);
@@ -112,34 +116,29 @@ int main(int argc, char **argv) {
         params = (float *)malloc(np * sizeof *params);
         work = (float *)malloc(nwork * sizeof *work);
         if (!params || !work) goto oom;
-        /* the model's bytes decoded into params, then a forward view over them */
-        {
-            float *grads = (float *)malloc(np * sizeof *grads), *w2;
-            bp_net tmp;
-            const size_t nfull = bp_work_size(n_layers, sizes, 1);
-            w2 = (float *)malloc(nfull * sizeof *w2);
-            if (!grads || !w2) { free(grads); free(w2); goto oom; }
-            s = bp_init(&tmp, n_layers, sizes, acts, loss, 1, params, np, grads, np, w2, nfull);
-            if (s == BP_OK) s = bp_load(&tmp, bytes, len);
-            free(grads); free(w2);
-        }
-        if (s == BP_OK) s = bp_init_forward(&net, n_layers, sizes, acts, loss, batch, params, np, work, nwork);
+        /* the model's parameters, then a forward view over them */
+        s = bp_load_params(bytes, len, params, np);
+        if (s == BP_OK)
+            s = bp_init_forward(&net, n_layers, sizes, acts, loss, batch, params, np, work, nwork);
         if (s != BP_OK) {
             fprintf(stderr, "bp2c: %s: %s\n", path, bp_strerror(s));
             goto done;
         }
         if (images) {                  /* quantize, calibrated on the images */
-            const size_t nw = bp_qweights_size(n_layers, sizes), nq = bp_qparams_size(n_layers, sizes);
-            const size_t nk = bp_qwork_size(n_layers, sizes);
+            const size_t nw = bp_qweights_size(n_layers, sizes);
+            const size_t nq = bp_qparams_size(n_layers, sizes), nk = bp_qwork_size(n_layers, sizes);
             bp_qnet qn;
             if (load_images(&calib, images, sizes[0], err, sizeof err)) {
                 fprintf(stderr, "bp2c: %s: %s\n", images, err);
                 goto done;
             }
-            qw = (int8_t *)malloc(nw); q = (int32_t *)malloc(nq * sizeof *q); qwork = (int8_t *)malloc(nk);
+            qw = (int8_t *)malloc(nw);
+            q = (int32_t *)malloc(nq * sizeof *q);
+            qwork = (int8_t *)malloc(nk);
             if (!qw || !q || !qwork) goto oom;
             s = bp_quantize(&net, calib.x, calib.n, qw, nw, q, nq);
-            if (s == BP_OK) s = bp_qinit(&qn, n_layers, sizes, acts, loss, qw, nw, q, nq, qwork, nk);
+            if (s == BP_OK)
+                s = bp_qinit(&qn, n_layers, sizes, acts, loss, qw, nw, q, nq, qwork, nk);
             if (s != BP_OK) {
                 fprintf(stderr, "bp2c: cannot quantize the model: %s\n", bp_strerror(s));
                 goto done;

@@ -1895,6 +1895,18 @@ static void test_forward_view(void) {
         CHECK(bp_save(&a.net, ba, bp_save_size(&a.net)) == BP_OK && bp_save(&v, bv, bp_save_size(&v)) == BP_OK);
         CHECK(memcmp(ba, bv, bp_save_size(&v)) == 0);
         CHECK(bp_load(&v, ba, bp_save_size(&a.net)) == BP_ERR_READONLY);
+        {   /* what a view loads from instead: the parameters decoded without a net */
+            float *dp = (float *)malloc(np * sizeof(float));
+            assert(dp);
+            memset(dp, 0, np * sizeof(float));
+            CHECK(bp_load_params(ba, bp_save_size(&a.net), dp, np - 1) == BP_ERR_PARAMS_SHORT);
+            CHECK(bp_load_params(ba, bp_save_size(&a.net) - 1, dp, np) == BP_ERR_TRUNCATED);
+            CHECK(bp_load_params(ba, bp_save_size(&a.net), NULL, np) == BP_ERR_NULL);
+            for (i = 0; i < (int)np; i++) CHECK(dp[i] == 0.0f);              /* untouched */
+            CHECK(bp_load_params(ba, bp_save_size(&a.net), dp, np) == BP_OK);
+            CHECK(memcmp(dp, a.params, np * sizeof(float)) == 0);
+            free(dp);
+        }
         CHECK(memcmp(cp, a.params, np * sizeof(float)) == 0);
         free(ba); free(bv); free(cp); free(work);
         tnet_free(&a);
@@ -2075,6 +2087,10 @@ static void test_fixtures(void) {
     if (!ff) return;
     CHECK(bp_rnet_peek(ff, len, &n, &m, &k, &act) == BP_OK && n == 3 && m == 2 && k == 1 && act == BP_SIGMOID);
     CHECK(bp_peek(ff, len, &nl, NULL, NULL, NULL) == BP_ERR_KIND);
+    {
+        float dp[18];
+        CHECK(bp_load_params(ff, len, dp, 18) == BP_ERR_KIND);
+    }
     CHECK(trnet_make(&rn, 3, 2, 1, BP_SIGMOID) == BP_OK);
     rn.net.tau = 1; rn.net.tol = 0.1f; rn.net.max_iters = 5;
     CHECK(bp_rnet_load(&rn.net, ff, len) == BP_OK);
