@@ -433,8 +433,9 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
    bp_to_c work on it, to the bits of a bp_init net over the same parameters; the calls that
    train or write parameters (bp_update, bp_train_step, bp_train_epoch and their _labels forms,
    bp_gradcheck, bp_randomize, bp_load, bp_load_file) refuse it with BP_ERR_READONLY, and
-   bp_backward answers -1. The library never writes through params (a view has grads NULL:
-   that is how it is known). Errors as bp_init. */
+   bp_backward answers -1 (bp_load_params decodes a model's bytes into an array for a view).
+   The library never writes through params (a view has grads NULL: that is how it is known).
+   Errors as bp_init. */
 BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch);
 BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
                                 bp_loss loss, int max_batch, const float *params,
