@@ -1276,24 +1276,6 @@ BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch) 
     return most;
 }
 
-BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
-    size_t n = 0, b;
-    int l;
-    if (bp__check_sizes(n_layers, sizes) != BP_OK || max_batch < 1) return 0;
-    if (max_batch > 1 && !BP__BATCHES) return 0;
-    b = (size_t)max_batch;
-    for (l = 1; l <= n_layers; l++)                                              /* A_l */
-        if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
-    if ((n = bp__muladd(n, b, (size_t)sizes[n_layers])) == 0) return 0;           /* Z */
-    for (l = 1; l <= n_layers; l++)                                              /* D_l */
-        if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
-    if ((n = bp__muladd(n, b, 1)) == 0) return 0;                                 /* S */
-    if ((n = bp__muladd(n, b, (size_t)sizes[0] + (size_t)sizes[n_layers])) == 0) return 0; /* G */
-    if (max_batch > 1)                                                    /* P: GEMM packing */
-        if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
-    return n;
-}
-
 /* The widest layer after the input: a view's scratch rows T are that wide */
 BP__PRIVATE size_t bp__widest(int n_layers, const int *sizes) {
     int l, w = 0;
@@ -1301,10 +1283,10 @@ BP__PRIVATE size_t bp__widest(int n_layers, const int *sizes) {
     return (size_t)w;
 }
 
-/* A forward view's work: A_1 .. A_L, Z, then in place of D_1 .. D_L one block T that the
-   batched forward product uses as scratch (max_batch > 1 only), S, and instead of G only the
-   one-hot rows of the labels; P as in bp_work_size. */
-BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch) {
+/* Floats of work, in the layout's order; 0 if invalid or overflowing. A forward view (view)
+   has, in place of D_1 .. D_L, one block T that the batched forward product uses as scratch
+   (max_batch > 1 only), and of G only the one-hot rows of the labels. */
+BP__PRIVATE size_t bp__work_floats(int n_layers, const int *sizes, int max_batch, int view) {
     size_t n = 0, b;
     int l;
     if (bp__check_sizes(n_layers, sizes) != BP_OK || max_batch < 1) return 0;
@@ -1313,12 +1295,26 @@ BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch)
     for (l = 1; l <= n_layers; l++)                                              /* A_l */
         if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
     if ((n = bp__muladd(n, b, (size_t)sizes[n_layers])) == 0) return 0;           /* Z */
-    if (max_batch > 1)                                                            /* T */
+    if (!view) {
+        for (l = 1; l <= n_layers; l++)                                          /* D_l */
+            if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
+    } else if (max_batch > 1) {                                                   /* T */
         if ((n = bp__muladd(n, b, bp__widest(n_layers, sizes))) == 0) return 0;
-    if ((n = bp__muladd(n, b, 1 + (size_t)sizes[n_layers])) == 0) return 0;      /* S, one-hot */
-    if (max_batch > 1)                                                            /* P */
+    }
+    if ((n = bp__muladd(n, b, 1)) == 0) return 0;                                 /* S */
+    if ((n = bp__muladd(n, b, (view ? 0 : (size_t)sizes[0]) + (size_t)sizes[n_layers])) == 0)
+        return 0;                                                       /* G (a view: one-hot) */
+    if (max_batch > 1)                                                    /* P: GEMM packing */
         if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
     return n;
+}
+
+BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
+    return bp__work_floats(n_layers, sizes, max_batch, 0);
+}
+
+BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch) {
+    return bp__work_floats(n_layers, sizes, max_batch, 1);
 }
 
 /* Where things sit. Offsets are computed, not stored: at most BP_MAX_LAYERS additions. */
@@ -1405,8 +1401,7 @@ BP__PRIVATE bp_status bp__init(bp_net *net, int n_layers, const int *sizes, cons
     if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
     if (max_batch < 1 || (max_batch > 1 && !BP__BATCHES)) return BP_ERR_MAX_BATCH;
     np = bp_params_size(n_layers, sizes);
-    nw = grads ? bp_work_size(n_layers, sizes, max_batch)
-               : bp_forward_work_size(n_layers, sizes, max_batch);
+    nw = bp__work_floats(n_layers, sizes, max_batch, !grads);
     if (np == 0 || nw == 0) return BP_ERR_OVERFLOW;
     if (params_len < np) return BP_ERR_PARAMS_SHORT;
     if (grads && grads_len < np) return BP_ERR_GRADS_SHORT;
@@ -2917,9 +2912,11 @@ BP__PRIVATE int bp__q_valid(int n_layers, const int *sizes, const bp_act *acts,
     return 1;
 }
 
-BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
-                         bp_loss loss, const int8_t *weights, size_t weights_len,
-                         const int32_t *q, size_t q_len, int8_t *work, size_t work_len) {
+/* bp_qinit; and bp_qload, whose integers the reader has checked already (checked) */
+BP__PRIVATE bp_status bp__qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
+                                bp_loss loss, const int8_t *weights, size_t weights_len,
+                                const int32_t *q, size_t q_len, int8_t *work, size_t work_len,
+                                int checked) {
     bp_status s;
     int l;
     if (!qn) return BP_ERR_NULL;
@@ -2930,7 +2927,8 @@ BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_a
     if (weights_len < bp_qweights_size(n_layers, sizes)
         || q_len < bp_qparams_size(n_layers, sizes)) return BP_ERR_PARAMS_SHORT;
     if (work_len < bp_qwork_size(n_layers, sizes)) return BP_ERR_WORK_SHORT;
-    if (!bp__q_valid(n_layers, sizes, acts, weights, q, NULL, NULL)) return BP_ERR_QPARAMS;
+    if (!checked && !bp__q_valid(n_layers, sizes, acts, weights, q, NULL, NULL))
+        return BP_ERR_QPARAMS;
     qn->n_layers = n_layers;
     for (l = 0; l <= n_layers; l++) qn->sizes[l] = sizes[l];
     for (l = 0; l < n_layers; l++) qn->act[l] = acts[l];
@@ -2943,6 +2941,13 @@ BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_a
     qn->n_work = bp_qwork_size(n_layers, sizes);
     qn->level = bp__best_level();
     return BP_OK;
+}
+
+BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
+                         bp_loss loss, const int8_t *weights, size_t weights_len,
+                         const int32_t *q, size_t q_len, int8_t *work, size_t work_len) {
+    return bp__qinit(qn, n_layers, sizes, acts, loss, weights, weights_len, q, q_len, work,
+                     work_len, 0);
 }
 
 /* bp_quantize: the scales of the layers' inputs, s_l = max |A_l| / 127 over the samples
@@ -2971,16 +2976,18 @@ BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
                             size_t weights_len, int32_t *q, size_t q_len) {
     float s[BP_MAX_LAYERS + 1];
     const float *p;
+    const bp__kern *k;
     int32_t *u;
     bp_status st;
     int l, o, i;
     if (!net || !x || !weights || !q || !net->params || !net->work) return BP_ERR_NULL;
+    k = BP__KERN(net->level);
     if (n < 1) return BP_ERR_BATCH;
     if (weights_len < bp_qweights_size(net->n_layers, net->sizes)
         || q_len < bp_qparams_size(net->n_layers, net->sizes)) return BP_ERR_PARAMS_SHORT;
     for (l = 0; l < net->n_layers; l++)
         if (net->sizes[l] > INT32_MAX / BP__QPROD - 1) return BP_ERR_OVERFLOW;
-    if (BP__KERN(net->level)->maxabs(net->params, net->n_params) < 0.0f) return BP_ERR_NONFINITE;
+    if (k->maxabs(net->params, net->n_params) < 0.0f) return BP_ERR_NONFINITE;
     if ((st = bp__q_scales(net, x, n, s)) != BP_OK) return st;
     s[net->n_layers] = 1.0f;                                 /* (the output stays in float) */
     p = net->params;
@@ -2991,9 +2998,9 @@ BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
         const float *b = p + (size_t)ni * (size_t)no;
         for (o = 0; o < no; o++, u += BP__QW) {
             const float *w = p + (size_t)o * (size_t)ni;
-            float wmax = 0.0f, sw, zs, m;
+            const float wmax = k->maxabs(w, (size_t)ni);     /* finite: checked above */
+            float sw, zs, m;
             int e = 0;
-            for (i = 0; i < ni; i++) wmax = w[i] > wmax ? w[i] : -w[i] > wmax ? -w[i] : wmax;
             sw = wmax > 0.0f ? wmax / (float)BP__QMAX : 1.0f;
             for (i = 0; i < ni; i++) *weights++ = (int8_t)bp__qround(w[i] / sw, BP__QMAX);
             zs = sw * s[l];                      /* the value of one unit of the int32 sum */
@@ -4678,8 +4685,8 @@ BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weigh
     for (i = 0; i < nw; i++)                               /* the byte as two's complement */
         weights[i] = (int8_t)bp__i32_of(wb[i] < 0x80 ? wb[i] : wb[i] | 0xffffff00u);
     for (i = 0; i < nq; i++) q[i] = bp__i32_of(bp__get32(qb + 4 * i));
-    return bp_qinit(qn, m.n_layers, m.sizes, m.acts, m.loss, weights, weights_len, q, q_len, work,
-                    work_len);
+    return bp__qinit(qn, m.n_layers, m.sizes, m.acts, m.loss, weights, weights_len, q, q_len,
+                     work, work_len, 1);                     /* bp__qparse checked them */
 }
 
 /* ---- a model as C source ---------------------------------------------------------------- */

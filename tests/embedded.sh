@@ -48,11 +48,11 @@ else
     bad "link with newlib-nano"
 fi
 # Training on the target: the same trainer on QEMU's emulated Cortex-M4 board (mps2-an386),
-# with a minimal startup (tests/embedded/startup_m4.c) and newlib's semihosting for output and
+# with a minimal startup (tests/embedded/startup.c) and newlib's semihosting for output and
 # the exit status.
 if command -v qemu-system-arm > /dev/null 2>&1; then
     if $ARM_CC $FLAGS -DSEMIHOSTING -T tests/embedded/mps2_m4.ld -nostartfiles --specs=nano.specs --specs=rdimon.specs \
-           tests/embedded/startup_m4.c tests/embedded/xor_m4.c -o "$O/xor_qemu.elf" -lm > "$O/log" 2>&1 \
+           tests/embedded/startup.c tests/embedded/xor_m4.c -o "$O/xor_qemu.elf" -lm > "$O/log" 2>&1 \
        && timeout 120 qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none -serial none \
               -semihosting-config enable=on,target=native -kernel "$O/xor_qemu.elf" > "$O/qemu.out" 2>> "$O/log" \
        && grep -Eq '^xor on the target: max error 0\.0[0-9]{3}$' "$O/qemu.out"; then
@@ -103,7 +103,7 @@ if "$B/ocr" --quiet --hidden 32 --save "$O/digits.bpmodel" --save-int8 "$O/digit
         for v in int8 float; do
             d=; [ $v = float ] && d=-DFLOAT_MODEL
             if $ARM_CC $M0FLAGS $d -DSAMPLES -I"$O" -T tests/embedded/microbit.ld -nostartfiles --specs=nano.specs \
-                   --specs=rdimon.specs -Wl,--gc-sections tests/embedded/startup_m0.c tests/embedded/digits_m0.c \
+                   --specs=rdimon.specs -Wl,--gc-sections tests/embedded/startup.c tests/embedded/digits_m0.c \
                    -o "$O/digits_$v.elf" -lm > "$O/log" 2>&1 \
                && timeout 300 qemu-system-arm -machine microbit -nographic -monitor none -serial none -icount shift=0 \
                       -semihosting-config enable=on,target=native -kernel "$O/digits_$v.elf" > "$O/qemu_$v.out" 2>> "$O/log" \

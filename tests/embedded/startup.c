@@ -1,6 +1,8 @@
-/* Just enough of a Cortex-M4 to run tests/embedded/xor_m4.c on QEMU's mps2-an386 board: the
-   vector table, a reset handler that turns the FPU on (the trainer is hard-float), zeroes .bss
-   and opens newlib's semihosting, then exits with main's status through semihosting. */
+/* Just enough of a Cortex-M to run tests/embedded/ on QEMU: the vector table, a reset handler
+   that turns the FPU on where the build uses one (the Cortex-M4 trainer, hard float, on
+   mps2-an386; the Cortex-M0 digit reader on microbit has none), zeroes .bss and opens
+   newlib's semihosting, then exits with main's status through semihosting. QEMU loads .data
+   where it is linked: nothing to copy. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -19,8 +21,10 @@ const uintptr_t vectors[16] = {
 
 void reset_handler(void) {
     uint32_t *p;
+#ifdef __ARM_FP
     *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;      /* CPACR: CP10, CP11 full access */
     __asm volatile("dsb\n\tisb");
+#endif
     for (p = &__bss_start__; p < &__bss_end__; p++) *p = 0;
     initialise_monitor_handles();
     exit(main());
