@@ -97,6 +97,15 @@ fi
 if $CC -std=c11 -O2 -pthread bench/probe.c -o $B/probe 2>/dev/null; then probe=$B/probe; else
     probe=""; echo "bench: skip the cross-core probe: $CC cannot build bench/probe.c (C11, pthreads)"; fi
 
+# one-thread runs all on one CPU: on a shared VM the CPUs can differ by 20 % (BENCHMARKS.md, "How
+# to run"), and a run that lands on either makes ratios between configurations noisy.
+# BENCH_CPU=N picks the CPU, BENCH_CPU=none leaves it to the scheduler.
+PIN=""
+if [ "${BENCH_CPU:-}" != none ] && command -v taskset >/dev/null 2>&1; then
+    cpu=${BENCH_CPU:-$(( $(nproc) - 1 ))}
+    if taskset -c "$cpu" true 2>/dev/null; then PIN="taskset -c $cpu"; echo "bench: one-thread runs on CPU $cpu"
+    else echo "bench: cannot pin to CPU $cpu: one-thread runs unpinned"; fi
+fi
 out=$B/results.txt
 : > "$out"
 for rep in $(seq 1 "$REPS"); do
@@ -104,8 +113,9 @@ for rep in $(seq 1 "$REPS"); do
         IFS='|' read -r name work cmd <<< "$c"
         case "$cmd" in *"/sgemm "*) args="" ;; *bench_torch.py*) args="" ;; *"/fann "*) args="" ;; *) args=" $DATA" ;; esac
         rt=""
-        case "$name" in *"2 threads"*) [ -n "$probe" ] && rt=" $($probe | tail -n 1 | sed 's/^probe //')" ;; esac
-        line=$($RUN $cmd$args 2>/dev/null | tail -n 1)
+        pin=$PIN
+        case "$name" in *"2 threads"*) pin=""; [ -n "$probe" ] && rt=" $($probe | tail -n 1 | sed 's/^probe //')" ;; esac
+        line=$($RUN $pin $cmd$args 2>/dev/null | tail -n 1)
         echo "rep $rep | $name | $work | $line$rt" | tee -a "$out" >&2
     done
 done
@@ -115,6 +125,11 @@ echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 command -v clang >/dev/null 2>&1 && echo "Other compiler: $(clang --version | head -n 1)"
 echo "Medians of $REPS runs, one epoch of Fashion-MNIST (60,000 images), training only."
 awk -F' [|] ' '
+    function ratio(title, num, den,   n, m, a, b, i, r) {
+        n = split(sps[num, "W2"], a, " "); m = split(sps[den, "W2"], b, " ")
+        if (n == 0 || n != m) return
+        r = ""; for (i = 1; i <= n; i++) r = r " " sprintf("%.3f", a[i] / b[i])
+        printf "%-52s %12.3f   per run:%s\n", title, median(r), r }
     function median(s,   n, a, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
                                           return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
     {
@@ -140,6 +155,10 @@ awk -F' [|] ' '
         printf "\n%-52s %12s %8s %8s %9s %9s\n", "W2: 784-256-128-10 ReLU+softmax, batch 64", "samples/s", "x torch", "GFLOP/s", "x sgemm", "accuracy"
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "W2") continue; g = med[p[1], p[2]] * 1007104e-9
             printf "%-52s %12.0f %8s %9.1f %9s %9s\n", p[1], med[p[1], p[2]], t2 ? sprintf("%.2f", med[p[1], p[2]] / t2) : "-", g, ceil ? sprintf("%.2f", g / ceil) : "-", acc[p[1], p[2]] }
+        # the two targets of issue 17, from the same run: per-rep ratios (each pair ran in the same
+        # rotation) and their median
+        ratio("Adam / plain SGD (-O3 -march=native, target >= 0.90)", "backprop.h -O3 -march=native, fused Adam", "backprop.h -O3 -march=native, fused")
+        ratio("shuffled / file-order epoch (target >= 0.95)", "backprop.h -O3 -march=native, epoch shuffled", "backprop.h -O3 -march=native, epoch in file order")
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "INFER") continue
             a = median(if1[p[1]]); b = median(if64[p[1]]); c = median(i8[p[1]])
             printf "\n%-52s %12s %12s %12s\n", "Inference, W2 trained one epoch: test images/s", "float b=1", "float b=64", "int8"
