@@ -38,6 +38,29 @@ typedef struct dataset {
     unsigned char *label;    /* n labels */
 } dataset;
 
+/* n floats, zeroed, 64 bytes aligned (a cache line: batches and Adam run faster, README
+   "Alignment"; any alignment gives the same bits). C99 has no aligned allocation: calloc
+   takes 64 bytes more, the pointer is rounded up, and the block's own pointer is kept just
+   before it for floats_free. NULL if there is no memory. */
+DIGITS_FN float *floats_alloc(size_t n) {
+    const size_t extra = 64 + sizeof(void *);
+    unsigned char *raw, *p;
+    if (n > ((size_t)-1 - extra) / sizeof(float)) return NULL;
+    raw = (unsigned char *)calloc(1, n * sizeof(float) + extra);
+    if (!raw) return NULL;
+    p = raw + sizeof(void *);
+    p += (64 - (size_t)((uintptr_t)p % 64)) % 64;
+    memcpy(p - sizeof(void *), &raw, sizeof raw);
+    return (float *)p;
+}
+
+DIGITS_FN void floats_free(float *p) {
+    void *raw;
+    if (!p) return;
+    memcpy(&raw, (unsigned char *)p - sizeof raw, sizeof raw);
+    free(raw);
+}
+
 DIGITS_FN void dataset_free(dataset *d) {
     free(d->x);
     free(d->label);

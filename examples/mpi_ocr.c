@@ -124,11 +124,11 @@ int main(int argc, char **argv) {
         const bp_opt first = train_bp_opt(&t, 0);
         size_t np = bp_params_size(n_layers, sizes), nw = bp_work_size(n_layers, sizes, share);
         ns = bp_opt_state_size(&first, np);
-        params = (float *)malloc(np * sizeof *params);
-        grads = (float *)malloc(np * sizeof *grads);
-        state = (float *)calloc(ns ? ns : 1, sizeof *state);
-        best = (float *)malloc(np * sizeof *best);
-        work = (float *)malloc(nw * sizeof *work);
+        params = floats_alloc(np);              /* 64-byte aligned (digits.h) */
+        grads = floats_alloc(np);
+        state = floats_alloc(ns ? ns : 1);
+        best = floats_alloc(np);
+        work = floats_alloc(nw);
         order = (int *)malloc((size_t)train.n * sizeof *order);
         t_train = (float *)calloc((size_t)share * (size_t)classes, sizeof *t_train);
         ltest = int_labels(&test);
@@ -232,7 +232,9 @@ int main(int argc, char **argv) {
 data_error:
     if (rank == 0) fprintf(stderr, "mpi_ocr: %s\n", err);
 done:
-    free(params); free(grads); free(state); free(best); free(work); free(order); free(t_train);
+    floats_free(params); floats_free(grads); floats_free(state);
+    floats_free(best); floats_free(work);
+    free(order); free(t_train);
     free(ltest); free(lval);
     dataset_free(&train);
     dataset_free(&test);

@@ -362,11 +362,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ocr: the network is too large for this machine\n");
         goto done;
     }
-    params = (float *)malloc(np * sizeof *params);
-    grads = (float *)malloc(np * sizeof *grads);
-    state = (float *)calloc(ns ? ns : 1, sizeof *state);      /* the optimizer's, zeros */
-    work = (float *)malloc(nw * sizeof *work);
-    best = (float *)malloc(np * sizeof *best);
+    params = floats_alloc(np);                  /* 64-byte aligned (digits.h): faster batches */
+    grads = floats_alloc(np);
+    state = floats_alloc(ns ? ns : 1);          /* the optimizer's, zeros */
+    work = floats_alloc(nw);
+    best = floats_alloc(np);
     ltrain = int_labels(&train);
     ltest = int_labels(&test);
     lval = int_labels(&val);
@@ -501,7 +501,8 @@ int main(int argc, char **argv) {
     }
     rc = 0;
 done:
-    free(params); free(grads); free(state); free(work); free(best);
+    floats_free(params); floats_free(grads); floats_free(state);
+    floats_free(work); floats_free(best);
     free(ltrain); free(ltest); free(lval); free(order); free(hist); free(confusion); free(xb); free(lb);
     dataset_free(&train);
     dataset_free(&test);
