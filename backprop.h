@@ -2547,7 +2547,6 @@ BP__PRIVATE void bp__one_hot(const bp_net *net, const int *labels, int i0, const
     }
 }
 
-/* bp_train_epoch and bp_train_epoch_labels: target rows, or labels made into rows in G. */
 /* s[0] += v, compensated (Kahan): an epoch's mean loss as accurate as a double sum, in float,
    which a single-precision FPU runs without soft double. Each step a float statement of its
    own, so that excess precision (FLT_EVAL_METHOD 1) is rounded away where Kahan needs it. */
@@ -2559,6 +2558,7 @@ BP__PRIVATE void bp__sum_add(float *s, float v) {
     s[0] = t;
 }
 
+/* bp_train_epoch and bp_train_epoch_labels: target rows, or labels made into rows in G. */
 BP__PRIVATE bp_status bp__epoch(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                                 const float *x, const float *target, const int *labels, int n,
                                 const int *order, float *mean_loss, int *done) {
@@ -2918,15 +2918,18 @@ BP__PRIVATE bp_status bp__qinit(bp_qnet *qn, int n_layers, const int *sizes, con
                                 const int32_t *q, size_t q_len, int8_t *work, size_t work_len,
                                 int checked) {
     bp_status s;
+    size_t nw, nq, nk;
     int l;
     if (!qn) return BP_ERR_NULL;
     BP_MEMSET(qn, 0, sizeof *qn);
     if (!sizes || !acts || !weights || !q || !work) return BP_ERR_NULL;
     if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
     if (bp_params_size(n_layers, sizes) == 0) return BP_ERR_OVERFLOW;
-    if (weights_len < bp_qweights_size(n_layers, sizes)
-        || q_len < bp_qparams_size(n_layers, sizes)) return BP_ERR_PARAMS_SHORT;
-    if (work_len < bp_qwork_size(n_layers, sizes)) return BP_ERR_WORK_SHORT;
+    nw = bp_qweights_size(n_layers, sizes);
+    nq = bp_qparams_size(n_layers, sizes);
+    nk = bp_qwork_size(n_layers, sizes);
+    if (weights_len < nw || q_len < nq) return BP_ERR_PARAMS_SHORT;
+    if (work_len < nk) return BP_ERR_WORK_SHORT;
     if (!checked && !bp__q_valid(n_layers, sizes, acts, weights, q, NULL, NULL))
         return BP_ERR_QPARAMS;
     qn->n_layers = n_layers;
@@ -2934,11 +2937,11 @@ BP__PRIVATE bp_status bp__qinit(bp_qnet *qn, int n_layers, const int *sizes, con
     for (l = 0; l < n_layers; l++) qn->act[l] = acts[l];
     qn->loss = loss;
     qn->weights = weights;
-    qn->n_weights = bp_qweights_size(n_layers, sizes);
+    qn->n_weights = nw;
     qn->q = q;
-    qn->n_q = bp_qparams_size(n_layers, sizes);
+    qn->n_q = nq;
     qn->work = work;
-    qn->n_work = bp_qwork_size(n_layers, sizes);
+    qn->n_work = nk;
     qn->level = bp__best_level();
     return BP_OK;
 }
@@ -4785,7 +4788,7 @@ BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *param
     bp__text(s, "#define BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
     bp__text(s, "#define "); BP__NAMED("_N_LAYERS "); bp__text_int(s, m->n_layers);
     bp__text(s, "\n#define "); BP__NAMED("_LOSS "); bp__text(s, losses[m->loss]);
-    bp__text(s, q ? "\n#define " : "\n#define "); BP__NAMED(q ? "_N_WEIGHTS " : "_N_PARAMS ");
+    bp__text(s, "\n#define "); BP__NAMED(q ? "_N_WEIGHTS " : "_N_PARAMS ");
     bp__text_int(s, (int32_t)n);
     if (q) {
         bp__text(s, "\n#define "); BP__NAMED("_N_Q "); bp__text_int(s, (int32_t)m->qn->n_q);
