@@ -99,9 +99,9 @@
      (bp_rnet_params_size and bp_rnet_work_size for a recurrent net; bp_opt_state_size for an
      optimizer's state, handed to each training call with its length.)
      Static, stack, arena or malloc: your choice. 0 from either means the sizes are invalid.
-     Any float alignment works; 64 bytes (a cache line) makes batched training a few % faster
-     (malloc gives large blocks 16: rows then straddle lines, and threads share the lines
-     where they split a row).
+     Any float alignment works, to the same bits; 64 bytes (a cache line) makes batched
+     training a few % faster (malloc gives large blocks 16: rows then straddle lines, and
+     threads share the lines where they split a row), and Adam's with the state aligned too.
 
    Inference only: bp_init_forward takes const params and no grads, with work of
    bp_forward_work_size floats (activations of one batch; no deltas, no gathered rows, the
