@@ -334,7 +334,10 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_QPARAMS,        "the int8 parameters are not what bp_quantize makes (a weight of " \
                              "-128, a scale not finite and positive, a shift out of range, a " \
                              "bias that could overflow)") \
-    X(BP_ERR_NAME,           "the name is not a C identifier of 1..64 characters")
+    X(BP_ERR_NAME,           "the name is not a C identifier of 1..64 characters") \
+    X(BP_ERR_OPT_MISMATCH,   "the checkpoint's optimizer differs from the one given (method or " \
+                             "a setting other than lr)") \
+    X(BP_ERR_EXTRA,          "the checkpoint holds another number of extra floats than given")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -403,8 +406,8 @@ BPDEF bp_opt bp_opt_sgd(float lr);
 BPDEF bp_opt bp_opt_adam(float lr);
 
 /* Floats of optimizer state opt needs for n_params parameters: 0 for plain SGD (state may then
-   be NULL), n_params for SGD with momentum, 2 n_params + 2 for Adam and AdamW (m, v, then
-   1 - beta1^t and 1 - beta2^t, t the steps taken), n_params for RMSprop, 2 n_params with
+   be NULL), n_params for SGD with momentum, 2 n_params + 1 for Adam and AdamW (m, v, then
+   t, the steps taken, as a float), n_params for RMSprop, 2 n_params with
    momentum (v, then b). Start it at zeros, and keep it with the parameters it belongs to: it
    is laid out like them, so saving or restoring it is a memcpy. 0 as well if opt is NULL. */
 BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params);
@@ -775,12 +778,69 @@ BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_i
                              int *n_outputs, bp_act *act);
 BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len);
 
+/* ---- checkpoints: training that resumes to the same bits ---------------------------------
+   A model keeps the parameters; a checkpoint (kind 4 of the format) keeps everything a run
+   needs to go on as if it had never stopped: the parameters, the optimizer's settings and
+   state (Adam's moments and step count, momentum's velocity), where the run stands (steps,
+   epochs, the position in the epoch, your generator) and any floats of yours (a best-so-far
+   copy, a loss history). Restored, the next step computes what the uninterrupted run would
+   have: the same bits. The pattern (README, "Checkpoints"):
+       at an epoch's start   c.rng = rng; bp_shuffle(order, n, &rng);  (the state before the
+                             shuffle, so that a resumed run draws the same order again)
+       after a step          c.step++, c.sample += batch; every so often save
+       after an epoch        c.epoch++, c.sample = 0, c.rng = rng
+       at start-up           if the file exists, load it; rng = c.rng; reshuffle if c.sample
+                             > 0 and go on from sample c.sample of epoch c.epoch
+   The library stores these fields and gives them back; what they mean is the loop's. */
+typedef struct bp_checkpoint {
+    bp_opt opt;                      /* the optimizer's settings (saved; on load they must
+                                        equal the saved ones except lr, which is restored) */
+    float *state; size_t state_len;  /* its state: bp_opt_state_size floats, or more */
+    uint64_t step;                   /* training steps (batches) taken: the schedules' step */
+    int epoch;                       /* epochs completed, >= 0 */
+    int sample;                      /* samples of the current epoch trained, >= 0 */
+    bp_rng rng;                      /* your generator (shuffling, augmentation) */
+    float *extra; size_t n_extra;    /* floats of yours kept with it (NULL and 0: none) */
+} bp_checkpoint;
+
+/* Bytes bp_checkpoint_save writes for net, c->opt and c->n_extra; 0 if invalid. */
+BPDEF size_t bp_checkpoint_size(const bp_net *net, const bp_checkpoint *c);
+
+/* Writes the checkpoint into buf (cap bytes; BP_ERR_BUFFER if less than bp_checkpoint_size).
+   BP_ERR_OPT for settings bp_update would refuse, BP_ERR_STATE_SHORT for a state shorter than
+   bp_opt_state_size, BP_ERR_BATCH for a negative epoch or sample. A forward view may be
+   saved (its state is yours). */
+BPDEF bp_status bp_checkpoint_save(const bp_net *net, const bp_checkpoint *c, void *buf,
+                                   size_t cap);
+
+/* Checks the bytes completely and reports what they hold before anything is allocated: the
+   topology (as bp_peek; any pointer may be NULL) and, if c is not NULL, the optimizer's
+   settings, step, epoch, sample, rng and n_extra (c->state and c->extra are left alone; the
+   state's length is bp_opt_state_size(&c->opt, bp_params_size(...))). */
+BPDEF bp_status bp_checkpoint_peek(const void *buf, size_t len, int *n_layers, int *sizes,
+                                   bp_act *acts, bp_loss *loss, bp_checkpoint *c);
+
+/* Checks everything before it writes anything, then restores net->params, c->state (its
+   first bp_opt_state_size floats), c->extra and the fields of c. Refused, nothing written:
+   BP_ERR_TOPOLOGY if the net differs, BP_ERR_OPT_MISMATCH if the saved optimizer's method
+   or any setting but lr differs from c->opt (resuming with other settings would not be the
+   run that was saved), BP_ERR_STATE_SHORT, BP_ERR_EXTRA if c->n_extra is not the saved
+   count, BP_ERR_KIND for a model that is not a checkpoint, and the format's statuses. */
+BPDEF bp_status bp_checkpoint_load(bp_net *net, bp_checkpoint *c, const void *buf, size_t len);
+
 #ifndef BP_NO_STDIO
-/* File helpers (compiled out by BP_NO_STDIO). Saving writes path + ".tmp" next to the
-   target, then renames it over the target, so a crash mid-save leaves the previous file
-   whole (it does not fsync: surviving power loss is the file system's business). Loading
-   makes the checks of bp_load in one pass, decoding the parameters into grads (used as
-   scratch) and copying them into params only when everything checked out. Nothing is
+/* File helpers (compiled out by BP_NO_STDIO). Saving is crash-safe: it writes path + ".tmp"
+   next to the target, flushes it to the disk, renames it over the target and, on POSIX,
+   flushes the directory, so at every instant path holds the previous file or the new one,
+   whole (README, "Crash-safe files", says what each system guarantees). POSIX: fsync of the
+   file and of its directory, rename(2) (atomic). Windows: _commit, then MoveFileExA with
+   MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH. Elsewhere: fflush and rename, which
+   replace atomically where the C library's rename does. One writer per path at a time.
+   Loading makes the checks of bp_load in one pass, decoding the parameters into grads (used
+   as scratch) and copying them into params only when everything checked out; a checkpoint
+   is read twice, checked, then decoded (a file changed in place between the two reads,
+   which these writers never do, answers BP_ERR_IO with the arrays part-written). bp_peek,
+   bp_load and their file forms read a checkpoint's parameters too, as a model. Nothing is
    allocated; about 5 KB of stack. BP_ERR_IO when the system refuses (errno says why). */
 BPDEF bp_status bp_save_file(const bp_net *net, const char *path);
 BPDEF bp_status bp_load_file(bp_net *net, const char *path);
@@ -791,6 +851,11 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path);
 BPDEF bp_status bp_to_c_file(const bp_net *net, const char *name, const char *path);
 BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *path);
 BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path);  /* read: the bytes, bp_qload */
+BPDEF bp_status bp_checkpoint_save_file(const bp_net *net, const bp_checkpoint *c,
+                                        const char *path);
+BPDEF bp_status bp_checkpoint_peek_file(const char *path, int *n_layers, int *sizes,
+                                        bp_act *acts, bp_loss *loss, bp_checkpoint *c);
+BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const char *path);
 #endif
 
 #ifdef __cplusplus
@@ -842,6 +907,12 @@ BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path);  /* read: th
 #include <float.h>      /* FLT_MAX, FLT_EPSILON: a freestanding header, no libc needed */
 #ifndef BP_NO_STDIO
 #include <stdio.h>
+#if defined(_WIN32)
+#include <io.h>          /* _commit: the file helpers flush to the disk */
+#elif (defined(__unix__) || defined(__unix) || defined(__APPLE__)) && !defined(BP_NO_FSYNC)
+#include <unistd.h>      /* fsync */
+#define BP__POSIX_FILES
+#endif
 #endif
 #ifdef BP_CBLAS
 #include <cblas.h>
@@ -1846,9 +1917,8 @@ BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
 
 BP__PRIVATE int bp__unit(float x) { return x >= 0.0f && x < 1.0f; }   /* 0 <= x < 1, not NaN */
 
-BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
-    size_t need;
-    if (!opt) return BP_ERR_NULL;
+/* The settings' ranges (see bp_opt), apart from any state. */
+BP__PRIVATE bp_status bp__check_settings(const bp_opt *opt) {
     if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT)) return BP_ERR_OPT;
     if (!(opt->lr > 0.0f && bp__finite(opt->lr)) || !bp__unit(opt->momentum)) return BP_ERR_OPT;
     if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
@@ -1856,6 +1926,14 @@ BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t sta
     if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
         return BP_ERR_OPT;
     if (bp__adam_like(opt->method) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
+    return BP_OK;
+}
+
+BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
+    size_t need;
+    bp_status st;
+    if (!opt) return BP_ERR_NULL;
+    if ((st = bp__check_settings(opt)) != BP_OK) return st;
     need = bp_opt_state_size(opt, n);
     if (need > 0 && !state) return BP_ERR_NULL;
     if (state_len < need) return BP_ERR_STATE_SHORT;
@@ -4186,10 +4264,13 @@ typedef char bp__float_is_binary32[sizeof(float) == 4 ? 1 : -1];   /* the format
 
 #define BP__FORMAT_VERSION 1u
 #define BP__HEAD_FIXED 24                       /* magic, version, kind, total length */
-#define BP__HEAD_MAX (BP__HEAD_FIXED + 4 * (2 + 2 * BP_MAX_LAYERS + 1))
+#define BP__CKPT_BYTES 76                       /* kind 4 after the topology: the optimizer,
+                                                   the progress, the two counts */
+#define BP__HEAD_MAX (BP__HEAD_FIXED + 4 * (2 + 2 * BP_MAX_LAYERS + 1) + BP__CKPT_BYTES)
 static const unsigned char bp__magic[8] = {'B', 'P', 'R', 'O', 'P', '\r', '\n', 0x1a};
 
-/* What a model's bytes say. kind 1: the bp_net fields; kind 2: the bp_rnet fields. */
+/* What a model's bytes say. kind 1: the bp_net fields; kind 2: the bp_rnet fields; kind 4
+   (a checkpoint): kind 1's and the training's. */
 typedef struct bp__model {
     uint32_t kind;
     int n_layers, sizes[BP_MAX_LAYERS + 1];
@@ -4200,7 +4281,13 @@ typedef struct bp__model {
     float tau, tol;
     size_t n_params;                  /* kind 3: the payload's words, weights packed 4 a word */
     const bp_qnet *qn;                /* kind 3, writing: where the words come from */
+    bp_checkpoint ck;                 /* kind 4: its fields; writing, state and extra too */
+    size_t n_state;                   /* kind 4: floats of state after the parameters */
+    uint32_t crc;                     /* read: the checksum the bytes carry */
 } bp__model;
+
+/* A checkpoint holds a feed-forward net's model: where kind 1 is wanted, kind 4 serves. */
+BP__PRIVATE uint32_t bp__net_kind(uint32_t kind) { return kind == 4 ? 1u : kind; }
 
 BP__PRIVATE uint32_t bp__get32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -4208,6 +4295,14 @@ BP__PRIVATE uint32_t bp__get32(const unsigned char *p) {
 BP__PRIVATE void bp__put32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8);
     p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+/* 64-bit fields as two words, the low one first (no shift by 32 on 32-bit size_t) */
+BP__PRIVATE uint64_t bp__get64(const unsigned char *p) {
+    return (uint64_t)bp__get32(p) | (uint64_t)bp__get32(p + 4) << 32;
+}
+BP__PRIVATE void bp__put64(unsigned char *p, uint64_t v) {
+    bp__put32(p, (uint32_t)v);
+    bp__put32(p + 4, (uint32_t)(v >> 32));
 }
 BP__PRIVATE float bp__getf(const unsigned char *p) {
     uint32_t u = bp__get32(p);
@@ -4283,28 +4378,60 @@ BP__PRIVATE uint32_t bp__qword(const bp_qnet *qn, size_t k) {
     return w;
 }
 
-/* Total bytes of a model, or 0 if they would not fit size_t. */
-BP__PRIVATE size_t bp__model_bytes(const bp__model *m) {
-    size_t head = BP__HEAD_FIXED + bp__topo_bytes(m);
-    if (m->n_params > (((size_t)-1) - head - 4) / 4) return 0;
-    return head + 4 * m->n_params + 4;
+/* Bytes before the payload's floats (or words): the fixed header, the topology, and a
+   checkpoint's fields. */
+BP__PRIVATE size_t bp__head_bytes(const bp__model *m) {
+    return BP__HEAD_FIXED + bp__topo_bytes(m) + (m->kind == 4 ? BP__CKPT_BYTES : 0);
 }
 
-/* Writes the header (fixed part and topology) into h; returns its length. */
+/* Floats (kind 3: words) of the payload: the parameters, and a checkpoint's state and extra
+   floats; 0 if the count overflows. */
+BP__PRIVATE size_t bp__payload(const bp__model *m) {
+    const size_t n = m->n_params, s = m->n_state, e = m->ck.n_extra;
+    if (s > BP__MAX_FLOATS - n || e > BP__MAX_FLOATS - n - s) return 0;
+    return n + s + e;
+}
+
+/* Total bytes of a model, or 0 if they would not fit size_t. */
+BP__PRIVATE size_t bp__model_bytes(const bp__model *m) {
+    const size_t head = bp__head_bytes(m), n = bp__payload(m);
+    if (n == 0 || n > (((size_t)-1) - head - 4) / 4) return 0;
+    return head + 4 * n + 4;
+}
+
+/* Writes the header (fixed part, topology, a checkpoint's fields) into h; returns its
+   length. */
 BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
     size_t k = BP__HEAD_FIXED, total = bp__model_bytes(m);
     int l;
     BP_MEMCPY(h, bp__magic, 8);
     bp__put32(h + 8, BP__FORMAT_VERSION);
     bp__put32(h + 12, m->kind);
-    bp__put32(h + 16, (uint32_t)total);
-    /* the high half: no shift by 32 on 32-bit size_t */
-    bp__put32(h + 20, (uint32_t)(((uint64_t)total >> 16) >> 16));
+    bp__put64(h + 16, (uint64_t)total);
     if (m->kind != 2) {
         bp__put32(h + k, (uint32_t)m->n_layers); k += 4;
         bp__put32(h + k, (uint32_t)m->loss); k += 4;
         for (l = 0; l <= m->n_layers; l++, k += 4) bp__put32(h + k, (uint32_t)m->sizes[l]);
         for (l = 0; l < m->n_layers; l++, k += 4) bp__put32(h + k, (uint32_t)m->acts[l]);
+        if (m->kind == 4) {
+            const bp_opt *o = &m->ck.opt;
+            bp__put32(h + k, (uint32_t)o->method);
+            bp__put32(h + k + 4, o->nesterov != 0);
+            bp__putf(h + k + 8, o->lr);
+            bp__putf(h + k + 12, o->momentum);
+            bp__putf(h + k + 16, o->weight_decay);
+            bp__putf(h + k + 20, o->beta1);
+            bp__putf(h + k + 24, o->beta2);
+            bp__putf(h + k + 28, o->eps);
+            bp__putf(h + k + 32, o->clip);
+            bp__put64(h + k + 36, m->ck.step);
+            bp__put32(h + k + 44, (uint32_t)m->ck.epoch);
+            bp__put32(h + k + 48, (uint32_t)m->ck.sample);
+            bp__put64(h + k + 52, m->ck.rng.state);
+            bp__put64(h + k + 60, (uint64_t)m->n_state);
+            bp__put64(h + k + 68, (uint64_t)m->ck.n_extra);
+            k += BP__CKPT_BYTES;
+        }
     } else {
         bp__put32(h + k, (uint32_t)m->n_units);
         bp__put32(h + k + 4, (uint32_t)m->n_inputs);
@@ -4327,6 +4454,7 @@ typedef struct bp__sink {
     uint32_t crc;
     int failed;
     size_t n, cap;            /* text (bp__text): its length so far, the buffer's bytes */
+    size_t stop;              /* a model to a file: bytes written; 0, or where to stop */
 } bp__sink;
 
 BP__PRIVATE void bp__sink_write(bp__sink *s, const unsigned char *p, size_t n) {
@@ -4336,19 +4464,28 @@ BP__PRIVATE void bp__sink_write(bp__sink *s, const unsigned char *p, size_t n) {
         s->mem += n;
     }
 #ifndef BP_NO_STDIO
-    else if (fwrite(p, 1, n, s->f) != n) s->failed = 1;
+    else {
+        if (s->stop) n = s->stop - s->n < n ? s->stop - s->n : n;   /* a crash test's cut */
+        if (fwrite(p, 1, n, s->f) != n) s->failed = 1;
+        s->n += n;
+    }
 #endif
 }
 
 BP__PRIVATE void bp__write_model(bp__sink *s, const bp__model *m, const float *params) {
     unsigned char h[BP__HEAD_MAX], b[256];
+    const size_t n = bp__payload(m), ns = m->n_params + m->n_state;
     size_t i, j, c;
     bp__sink_write(s, h, bp__put_head(m, h));
-    for (i = 0; i < m->n_params; i += c) {
-        c = m->n_params - i < 64 ? m->n_params - i : 64;
-        for (j = 0; j < c; j++)
-            if (m->qn) bp__put32(b + 4 * j, bp__qword(m->qn, i + j));
-            else bp__putf(b + 4 * j, params[i + j]);
+    for (i = 0; i < n; i += c) {
+        c = n - i < 64 ? n - i : 64;
+        for (j = 0; j < c; j++) {
+            const size_t at = i + j;          /* the parameters, then the state, then extra */
+            if (m->qn) bp__put32(b + 4 * j, bp__qword(m->qn, at));
+            else bp__putf(b + 4 * j, at < m->n_params ? params[at]
+                                     : at < ns ? m->ck.state[at - m->n_params]
+                                     : m->ck.extra[at - ns]);
+        }
         bp__sink_write(s, b, 4 * c);
     }
     bp__put32(b, s->crc);
@@ -4380,22 +4517,63 @@ BP__PRIVATE size_t bp__src_read(bp__src *s, unsigned char *dst, size_t n) {
     return got;
 }
 
+/* Where a parse decodes the payload's floats: the parameters, a checkpoint's state and its
+   extra floats; each section only if its pointer is set and its count is the model's. */
+typedef struct bp__dst {
+    float *p[3];
+    size_t n[3];
+} bp__dst;
+
+/* A checkpoint's fields after the topology (t: BP__CKPT_BYTES), checked: the optimizer's
+   settings as bp_update takes them, the counts those imply. */
+BP__PRIVATE bp_status bp__parse_ckpt(const unsigned char *t, bp__model *m) {
+    bp_opt *o = &m->ck.opt;
+    uint64_t ns, ne;
+    if (!bp__valid_enum(bp__get32(t), BP_METHOD_COUNT) || bp__get32(t + 4) > 1u)
+        return BP_ERR_CORRUPT;
+    o->method = (bp_method)bp__get32(t);
+    o->nesterov = (int)bp__get32(t + 4);
+    o->lr = bp__getf(t + 8);
+    o->momentum = bp__getf(t + 12);
+    o->weight_decay = bp__getf(t + 16);
+    o->beta1 = bp__getf(t + 20);
+    o->beta2 = bp__getf(t + 24);
+    o->eps = bp__getf(t + 28);
+    o->clip = bp__getf(t + 32);
+    m->ck.step = bp__get64(t + 36);
+    if (bp__get32(t + 44) > 0x7fffffffu || bp__get32(t + 48) > 0x7fffffffu) return BP_ERR_CORRUPT;
+    m->ck.epoch = (int)bp__get32(t + 44);
+    m->ck.sample = (int)bp__get32(t + 48);
+    m->ck.rng.state = bp__get64(t + 52);
+    ns = bp__get64(t + 60);
+    ne = bp__get64(t + 68);
+    if (bp__check_settings(o) != BP_OK) return BP_ERR_CORRUPT;
+    if (ns != (uint64_t)bp_opt_state_size(o, m->n_params) || ne > (uint64_t)BP__MAX_FLOATS)
+        return BP_ERR_CORRUPT;
+    m->n_state = (size_t)ns;
+    m->ck.n_extra = (size_t)ne;
+    return BP_OK;
+}
+
 /* Reads and checks a whole model: magic, version, length, kind, topology (before any size
-   arithmetic), the parameters and the checksum, and that nothing follows. With a buffer the
-   checksum is checked first, so damage anywhere reads as BP_ERR_CHECKSUM. If scratch is not
-   NULL and the model has scratch_n parameters, they are decoded into scratch on the way. */
-BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t scratch_n) {
+   arithmetic), a checkpoint's fields, the payload and the checksum, and that nothing
+   follows. With a buffer the checksum is checked first, so damage anywhere reads as
+   BP_ERR_CHECKSUM. If d is not NULL, the payload's sections are decoded as bp__dst says.
+   A checkpoint's parameters and state must be finite (the training calls never make them
+   otherwise). */
+BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, const bp__dst *d) {
     unsigned char h[BP__HEAD_MAX], b[256];
     uint64_t total;
-    size_t got, i, j, c;
+    size_t got, i, j, c, n;
     uint32_t crc;
-    int l;
+    int k;
+    int l, bad = 0;
     BP_MEMSET(m, 0, sizeof *m);
     got = bp__src_read(s, h, BP__HEAD_FIXED);
     for (i = 0; i < 8 && i < got; i++) if (h[i] != bp__magic[i]) return BP_ERR_BAD_MAGIC;
     if (got < BP__HEAD_FIXED) return BP_ERR_TRUNCATED;
     if (bp__get32(h + 8) != BP__FORMAT_VERSION) return BP_ERR_VERSION;
-    total = (uint64_t)bp__get32(h + 16) | (uint64_t)bp__get32(h + 20) << 32;
+    total = bp__get64(h + 16);
     if (s->mem) {
         if (total > (uint64_t)s->len) return BP_ERR_TRUNCATED;
         if (total < (uint64_t)s->len) return BP_ERR_TRAILING;
@@ -4403,7 +4581,7 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
             return BP_ERR_CHECKSUM;
     }
     m->kind = bp__get32(h + 12);
-    if (m->kind == 1 || m->kind == 3) {
+    if (m->kind == 1 || m->kind == 3 || m->kind == 4) {
         if (bp__src_read(s, h + BP__HEAD_FIXED, 8) < 8) return BP_ERR_TRUNCATED;
         if (bp__get32(h + 24) < 1 || bp__get32(h + 24) > BP_MAX_LAYERS) return BP_ERR_CORRUPT;
         m->n_layers = (int)bp__get32(h + 24);
@@ -4424,8 +4602,15 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
         }
         if (bp__check_topology(m->n_layers, m->sizes, m->acts,
                                m->loss) != BP_OK) return BP_ERR_CORRUPT;
-        m->n_params = m->kind == 1 ? bp_params_size(m->n_layers, m->sizes)
+        m->n_params = m->kind != 3 ? bp_params_size(m->n_layers, m->sizes)
                                    : bp__qwords(m->n_layers, m->sizes);
+        if (m->kind == 4) {
+            bp_status st;
+            if (bp__src_read(s, h + 32 + c, BP__CKPT_BYTES) < BP__CKPT_BYTES)
+                return BP_ERR_TRUNCATED;
+            if (m->n_params == 0) return BP_ERR_CORRUPT;
+            if ((st = bp__parse_ckpt(h + 32 + c, m)) != BP_OK) return st;
+        }
     } else if (m->kind == 2) {
         const unsigned char *t = h + BP__HEAD_FIXED;
         if (bp__src_read(s, h + BP__HEAD_FIXED, 28) < 28) return BP_ERR_TRUNCATED;
@@ -4450,17 +4635,23 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, float *scratch, size_t
     /* the sizes are sane: now the arithmetic, then the length they imply */
     if (m->n_params == 0 || bp__model_bytes(m) == 0 || (uint64_t)bp__model_bytes(m) != total)
         return BP_ERR_CORRUPT;
-    for (i = 0; i < m->n_params; i += c) {
-        c = m->n_params - i < 64 ? m->n_params - i : 64;
-        if (bp__src_read(s, b, 4 * c) < 4 * c) return BP_ERR_TRUNCATED;
-        if (scratch && scratch_n == m->n_params)
-            for (j = 0; j < c; j++) scratch[i + j] = bp__getf(b + 4 * j);
+    for (k = 0; k < 3; k++) {          /* the parameters, a checkpoint's state, its extra */
+        n = k == 0 ? m->n_params : k == 1 ? m->n_state : m->ck.n_extra;
+        for (i = 0; i < n; i += c) {
+            c = n - i < 64 ? n - i : 64;
+            if (bp__src_read(s, b, 4 * c) < 4 * c) return BP_ERR_TRUNCATED;
+            if (m->kind == 4 && k < 2)
+                for (j = 0; j < c; j++) bad |= !bp__finite(bp__getf(b + 4 * j));
+            if (d && d->p[k] && d->n[k] == n)
+                for (j = 0; j < c; j++) d->p[k][i + j] = bp__getf(b + 4 * j);
+        }
     }
     crc = s->crc;
     if (bp__src_read(s, b, 4) < 4) return BP_ERR_TRUNCATED;
     if (bp__get32(b) != crc) return BP_ERR_CHECKSUM;
     if (!s->mem && bp__src_read(s, b, 1) != 0) return BP_ERR_TRAILING;
-    return BP_OK;
+    m->crc = crc;
+    return bad ? BP_ERR_CORRUPT : BP_OK;
 }
 
 BP__PRIVATE bp_status bp__parse_mem(const void *buf, size_t len, bp__model *m) {
@@ -4470,14 +4661,14 @@ BP__PRIVATE bp_status bp__parse_mem(const void *buf, size_t len, bp__model *m) {
     if (len == 0) return BP_ERR_TRUNCATED;
     s.mem = (const unsigned char *)buf;
     s.len = len;
-    return bp__parse(&s, m, NULL, 0);
+    return bp__parse(&s, m, NULL);
 }
 
 /* Whether two models have the same kind and topology (for kind 2 the relaxation settings are
    not topology: they travel with the parameters). */
 BP__PRIVATE int bp__same_topology(const bp__model *a, const bp__model *b) {
     int l;
-    if (a->kind != b->kind) return 0;
+    if (bp__net_kind(a->kind) != bp__net_kind(b->kind)) return 0;
     if (a->kind == 2)
         return a->n_units == b->n_units && a->n_inputs == b->n_inputs
             && a->n_outputs == b->n_outputs && a->act == b->act;
@@ -4498,11 +4689,16 @@ BP__PRIVATE bp_status bp__save(const bp__model *m, const float *params, void *bu
     return BP_OK;
 }
 
-/* The P parameters of checked bytes: the 4 P bytes before the CRC */
-BP__PRIVATE void bp__decode_params(const void *buf, size_t len, size_t n, float *params) {
-    const unsigned char *p = (const unsigned char *)buf + (len - 4 - 4 * n);
+/* n floats of checked bytes from byte at on */
+BP__PRIVATE void bp__decode(const void *buf, size_t at, size_t n, float *to) {
+    const unsigned char *p = (const unsigned char *)buf + at;
     size_t i;
-    for (i = 0; i < n; i++) params[i] = bp__getf(p + 4 * i);
+    for (i = 0; i < n; i++) to[i] = bp__getf(p + 4 * i);
+}
+
+/* The parameters of checked bytes, which follow the header */
+BP__PRIVATE void bp__decode_params(const void *buf, const bp__model *m, float *params) {
+    bp__decode(buf, bp__head_bytes(m), m->n_params, params);
 }
 
 /* Checks the bytes, that they hold want's kind and topology, then copies the parameters;
@@ -4512,9 +4708,9 @@ BP__PRIVATE bp_status bp__load(const bp__model *want, float *params, const void 
     bp_status st;
     if (!params) return BP_ERR_NULL;
     if ((st = bp__parse_mem(buf, len, got)) != BP_OK) return st;
-    if (got->kind != want->kind) return BP_ERR_KIND;
+    if (bp__net_kind(got->kind) != want->kind) return BP_ERR_KIND;
     if (!bp__same_topology(want, got)) return BP_ERR_TOPOLOGY;
-    bp__decode_params(buf, len, got->n_params, params);
+    bp__decode_params(buf, got, params);
     return BP_OK;
 }
 
@@ -4522,7 +4718,7 @@ BP__PRIVATE bp_status bp__load(const bp__model *want, float *params, const void 
 BP__PRIVATE bp_status bp__peek_out(const bp__model *m, int *n_layers, int *sizes, bp_act *acts,
                                    bp_loss *loss) {
     int l;
-    if (m->kind != 1) return BP_ERR_KIND;
+    if (bp__net_kind(m->kind) != 1) return BP_ERR_KIND;
     if (n_layers) *n_layers = m->n_layers;
     if (sizes) for (l = 0; l <= m->n_layers; l++) sizes[l] = m->sizes[l];
     if (acts) for (l = 0; l < m->n_layers; l++) acts[l] = m->acts[l];
@@ -4572,9 +4768,9 @@ BPDEF bp_status bp_load_params(const void *buf, size_t len, float *params, size_
     bp_status st;
     if (!params) return BP_ERR_NULL;
     if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
-    if (m.kind != 1) return BP_ERR_KIND;
+    if (bp__net_kind(m.kind) != 1) return BP_ERR_KIND;
     if (params_len < m.n_params) return BP_ERR_PARAMS_SHORT;
-    bp__decode_params(buf, len, m.n_params, params);
+    bp__decode_params(buf, &m, params);
     return BP_OK;
 }
 
@@ -4690,6 +4886,96 @@ BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weigh
     for (i = 0; i < nq; i++) q[i] = bp__i32_of(bp__get32(qb + 4 * i));
     return bp__qinit(qn, m.n_layers, m.sizes, m.acts, m.loss, weights, weights_len, q, q_len,
                      work, work_len, 1);                     /* bp__qparse checked them */
+}
+
+/* ---- kind 4: a training checkpoint ------------------------------------------------------ */
+
+/* Whether two optimizers take the same steps, lr aside: the settings their method reads. */
+BP__PRIVATE int bp__same_opt(const bp_opt *a, const bp_opt *b) {
+    const bp_method m = a->method;
+    if (m != b->method || a->weight_decay != b->weight_decay || a->clip != b->clip) return 0;
+    if ((m == BP_SGD || m == BP_RMSPROP) && a->momentum != b->momentum) return 0;
+    if (m == BP_SGD && (a->nesterov != 0) != (b->nesterov != 0)) return 0;
+    if (bp__adam_like(m) && a->beta1 != b->beta1) return 0;
+    return m == BP_SGD || (a->beta2 == b->beta2 && a->eps == b->eps);
+}
+
+/* The model a checkpoint of net and c is: kind 4, c's fields, checked as save needs them. */
+BP__PRIVATE bp_status bp__model_of_ckpt(const bp_net *net, const bp_checkpoint *c,
+                                        bp__model *m) {
+    bp_status st;
+    if (!net || !net->params || !c) return BP_ERR_NULL;
+    if (net->n_layers < 1 || net->n_layers > BP_MAX_LAYERS) return BP_ERR_LAYERS;
+    if ((st = bp__check_rule(&c->opt, c->state, c->state_len, net->n_params)) != BP_OK)
+        return st;
+    if (c->n_extra && !c->extra) return BP_ERR_NULL;
+    if (c->epoch < 0 || c->sample < 0) return BP_ERR_BATCH;
+    bp__model_of_net(net, m);
+    m->kind = 4;
+    m->ck = *c;
+    m->n_state = bp_opt_state_size(&c->opt, net->n_params);
+    return bp__model_bytes(m) ? BP_OK : BP_ERR_OVERFLOW;
+}
+
+BPDEF size_t bp_checkpoint_size(const bp_net *net, const bp_checkpoint *c) {
+    bp__model m;
+    return bp__model_of_ckpt(net, c, &m) == BP_OK ? bp__model_bytes(&m) : 0;
+}
+
+BPDEF bp_status bp_checkpoint_save(const bp_net *net, const bp_checkpoint *c, void *buf,
+                                   size_t cap) {
+    bp__model m;
+    const bp_status st = bp__model_of_ckpt(net, c, &m);
+    return st != BP_OK ? st : bp__save(&m, net->params, buf, cap);
+}
+
+/* A checked checkpoint's fields into c (its state and extra pointers kept). */
+BP__PRIVATE void bp__ckpt_out(const bp__model *m, bp_checkpoint *c) {
+    c->opt = m->ck.opt;
+    c->step = m->ck.step;
+    c->epoch = m->ck.epoch;
+    c->sample = m->ck.sample;
+    c->rng = m->ck.rng;
+    c->n_extra = m->ck.n_extra;
+}
+
+BPDEF bp_status bp_checkpoint_peek(const void *buf, size_t len, int *n_layers, int *sizes,
+                                   bp_act *acts, bp_loss *loss, bp_checkpoint *c) {
+    bp__model m;
+    const bp_status st = bp__parse_mem(buf, len, &m);
+    if (st != BP_OK) return st;
+    if (m.kind != 4) return BP_ERR_KIND;
+    if (c) bp__ckpt_out(&m, c);
+    return bp__peek_out(&m, n_layers, sizes, acts, loss);
+}
+
+/* What a checked checkpoint m must agree with before it is restored into net and c. */
+BP__PRIVATE bp_status bp__ckpt_fits(const bp_net *net, const bp_checkpoint *c,
+                                    const bp__model *m) {
+    bp__model want;
+    if (m->kind != 4) return BP_ERR_KIND;
+    bp__model_of_net(net, &want);
+    if (!bp__same_topology(&want, m)) return BP_ERR_TOPOLOGY;
+    if (!bp__same_opt(&c->opt, &m->ck.opt)) return BP_ERR_OPT_MISMATCH;
+    if (m->n_state && !c->state) return BP_ERR_NULL;
+    if (c->state_len < m->n_state) return BP_ERR_STATE_SHORT;
+    if (c->n_extra != m->ck.n_extra) return BP_ERR_EXTRA;
+    if (c->n_extra && !c->extra) return BP_ERR_NULL;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_checkpoint_load(bp_net *net, bp_checkpoint *c, const void *buf, size_t len) {
+    bp__model m;
+    bp_status st = bp__writable(net);
+    if (st != BP_OK) return st;
+    if (!c) return BP_ERR_NULL;
+    if ((st = bp__parse_mem(buf, len, &m)) != BP_OK) return st;
+    if ((st = bp__ckpt_fits(net, c, &m)) != BP_OK) return st;
+    bp__decode_params(buf, &m, net->params);
+    bp__decode(buf, bp__head_bytes(&m) + 4 * m.n_params, m.n_state, c->state);
+    bp__decode(buf, bp__head_bytes(&m) + 4 * (m.n_params + m.n_state), m.ck.n_extra, c->extra);
+    bp__ckpt_out(&m, c);
+    return BP_OK;
 }
 
 /* ---- a model as C source ---------------------------------------------------------------- */
@@ -4874,7 +5160,48 @@ BPDEF bp_status bp_qto_c(const bp_qnet *qn, const char *name, char *buf, size_t 
 }
 
 #ifndef BP_NO_STDIO
-/* Writes the model (name: as C source) to path + ".tmp", then renames it over path. */
+/* Crash-safe replacement of a file (see the file helpers' declaration). BP__CRASH_POINT(k)
+   is a test's hook: nonzero makes the writer stop at stage k as if the process died there
+   (the temporary closed as it stands, nothing cleaned up): 1 the temporary opened, 2 half
+   of it written, 3 all written and flushed, 4 synced, 5 closed, 6 renamed over the target.
+   tests/test_backprop.c checks that the target loads at each. */
+#ifndef BP__CRASH_POINT
+#define BP__CRASH_POINT(k) 0
+#endif
+#if defined(_WIN32)
+__declspec(dllimport) int __stdcall MoveFileExA(const char *from, const char *to,
+                                                unsigned long flags);
+#define BP__SYNC(f) (_commit(_fileno(f)) == 0)
+#elif defined(BP__POSIX_FILES)
+#ifndef __cplusplus   /* ISO C mode hides the POSIX declarations: they are these */
+int fsync(int fd);
+int fileno(FILE *stream);
+#endif
+#define BP__SYNC(f) (fsync(fileno(f)) == 0)
+#define BP__SYNC_DIR 1
+#else
+#define BP__SYNC(f) 1                    /* no portable way below stdio: fflush is all */
+#endif
+
+#ifdef BP__SYNC_DIR
+/* fsync of the directory that holds path, so that the rename itself is on the disk (a
+   directory opens for reading on POSIX systems, and fsync takes its descriptor). */
+BP__PRIVATE int bp__sync_dir(const char *path, size_t n) {
+    char dir[4096];
+    FILE *f;
+    int ok;
+    while (n > 0 && path[n - 1] != '/') n--;
+    if (n == 0) { dir[0] = '.'; n = 1; }
+    else BP_MEMCPY(dir, path, n);
+    dir[n] = '\0';
+    if (!(f = fopen(dir, "r"))) return 0;
+    ok = BP__SYNC(f);
+    return fclose(f) == 0 && ok;
+}
+#endif
+
+/* Writes the model (name: as C source) to path + ".tmp", syncs it, renames it over path and
+   syncs the directory. */
 BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, const char *path,
                                     const char *name) {
     char tmp[4096];
@@ -4892,38 +5219,53 @@ BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, con
     BP_MEMCPY(tmp + n, ".tmp", 5);
     BP_MEMSET(&s, 0, sizeof s);
     if (!(s.f = fopen(tmp, "wb"))) return BP_ERR_IO;
+#define BP__DIE_AT(k) if (BP__CRASH_POINT(k)) { if (k < 5) fclose(s.f); return BP_ERR_IO; }
+    BP__DIE_AT(1)
+    if (!name && BP__CRASH_POINT(2)) s.stop = bp__model_bytes(m) / 2;
     if (name) bp__write_c(&s, m, params, name);
     else bp__write_model(&s, m, params);
+    BP__DIE_AT(2)
     if (s.failed || fflush(s.f) != 0) {
         fclose(s.f);
         remove(tmp);
         return BP_ERR_IO;
     }
+    BP__DIE_AT(3)
+    if (!BP__SYNC(s.f)) {
+        fclose(s.f);
+        remove(tmp);
+        return BP_ERR_IO;
+    }
+    BP__DIE_AT(4)
     if (fclose(s.f) != 0) {
         remove(tmp);
         return BP_ERR_IO;
     }
-    if (rename(tmp, path) != 0) {
+    BP__DIE_AT(5)
 #ifdef _WIN32
-        remove(path);                    /* Windows' rename does not replace an existing file */
-        if (rename(tmp, path) == 0) return BP_OK;
+    if (!MoveFileExA(tmp, path, 0x1 | 0x8)) {   /* MOVEFILE_REPLACE_EXISTING, _WRITE_THROUGH */
+#else
+    if (rename(tmp, path) != 0) {               /* POSIX: atomic, the old file or the new */
 #endif
         remove(tmp);
         return BP_ERR_IO;
     }
+    BP__DIE_AT(6)
+#undef BP__DIE_AT
+#ifdef BP__SYNC_DIR
+    if (!bp__sync_dir(path, n)) return BP_ERR_IO;
+#endif
     return BP_OK;
 }
 
-/* Reads and checks the model at path; decodes its parameters into scratch (scratch_n floats)
-   when the count matches. */
-BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, float *scratch,
-                                     size_t scratch_n) {
+/* Reads and checks the model at path, decoding its payload as d says (d may be NULL). */
+BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, const bp__dst *d) {
     bp__src s;
     bp_status st;
     if (!path) return BP_ERR_NULL;
     BP_MEMSET(&s, 0, sizeof s);
     if (!(s.f = fopen(path, "rb"))) return BP_ERR_IO;
-    st = bp__parse(&s, m, scratch, scratch_n);
+    st = bp__parse(&s, m, d);
     if (st == BP_OK && ferror(s.f)) st = BP_ERR_IO;
     fclose(s.f);
     return st;
@@ -4934,11 +5276,50 @@ BP__PRIVATE bp_status bp__parse_file(const char *path, bp__model *m, float *scra
 BP__PRIVATE bp_status bp__load_file(const bp__model *want, float *params, float *grads,
                                     const char *path, bp__model *got) {
     bp_status st;
+    bp__dst d;
     if (!params || !grads) return BP_ERR_NULL;
-    if ((st = bp__parse_file(path, got, grads, want->n_params)) != BP_OK) return st;
-    if (got->kind != want->kind) return BP_ERR_KIND;
+    BP_MEMSET(&d, 0, sizeof d);
+    d.p[0] = grads;
+    d.n[0] = want->n_params;
+    if ((st = bp__parse_file(path, got, &d)) != BP_OK) return st;
+    if (bp__net_kind(got->kind) != want->kind) return BP_ERR_KIND;
     if (!bp__same_topology(want, got)) return BP_ERR_TOPOLOGY;
     BP_MEMCPY(params, grads, want->n_params * sizeof *params);
+    return BP_OK;
+}
+
+BPDEF bp_status bp_checkpoint_save_file(const bp_net *net, const bp_checkpoint *c,
+                                        const char *path) {
+    bp__model m;
+    const bp_status st = bp__model_of_ckpt(net, c, &m);
+    return st != BP_OK ? st : bp__save_file(&m, net->params, path, NULL);
+}
+
+BPDEF bp_status bp_checkpoint_peek_file(const char *path, int *n_layers, int *sizes,
+                                        bp_act *acts, bp_loss *loss, bp_checkpoint *c) {
+    bp__model m;
+    const bp_status st = bp__parse_file(path, &m, NULL);
+    if (st != BP_OK) return st;
+    if (m.kind != 4) return BP_ERR_KIND;
+    if (c) bp__ckpt_out(&m, c);
+    return bp__peek_out(&m, n_layers, sizes, acts, loss);
+}
+
+/* Two passes: the first checks everything, the second decodes into the arrays; the two
+   must read the same bytes (the same checksum). */
+BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const char *path) {
+    bp__model m, again;
+    bp__dst d;
+    bp_status st = bp__writable(net);
+    if (st != BP_OK) return st;
+    if (!c) return BP_ERR_NULL;
+    if ((st = bp__parse_file(path, &m, NULL)) != BP_OK) return st;
+    if ((st = bp__ckpt_fits(net, c, &m)) != BP_OK) return st;
+    d.p[0] = net->params; d.n[0] = m.n_params;
+    d.p[1] = c->state;    d.n[1] = m.n_state;
+    d.p[2] = c->extra;    d.n[2] = m.ck.n_extra;
+    if (bp__parse_file(path, &again, &d) != BP_OK || again.crc != m.crc) return BP_ERR_IO;
+    bp__ckpt_out(&m, c);
     return BP_OK;
 }
 
@@ -4952,7 +5333,7 @@ BPDEF bp_status bp_save_file(const bp_net *net, const char *path) {
 BPDEF bp_status bp_peek_file(const char *path, int *n_layers, int *sizes, bp_act *acts,
                              bp_loss *loss) {
     bp__model m;
-    bp_status st = bp__parse_file(path, &m, NULL, 0);
+    bp_status st = bp__parse_file(path, &m, NULL);
     return st != BP_OK ? st : bp__peek_out(&m, n_layers, sizes, acts, loss);
 }
 
