@@ -1,5 +1,6 @@
 /* libFuzzer harness over the model reader: bp_peek + bp_load, bp_rnet_peek + bp_rnet_load,
-   bp_qpeek + bp_qload (kind 3, int8), whose accepted nets also run bp_qforward once.
+   bp_qpeek + bp_qload (kind 3, int8), whose accepted nets also run bp_qforward once, and
+   bp_checkpoint_peek + bp_checkpoint_load (kind 4, a training checkpoint).
    Build and run: make fuzz (FUZZ_SECONDS=60 by default), with
    clang -fsanitize=fuzzer,address,undefined. Besides "no crash, no read outside the buffer",
    it checks a property: whatever the reader accepts loads into a net of the reported topology
@@ -30,8 +31,37 @@ static void check_feed_forward(const uint8_t *data, size_t size) {
     out = (unsigned char *)malloc(size);
     if (bp_init(&net, nl, sizes, acts, loss, 1, p, np, g, np, w, nw) != BP_OK) abort();  /* peek said it is valid */
     if (bp_load(&net, data, size) != BP_OK) abort();
-    if (bp_save_size(&net) != size || bp_save(&net, out, size) != BP_OK || memcmp(out, data, size) != 0) abort();
+    if (bp_checkpoint_peek(data, size, NULL, NULL, NULL, NULL, NULL) != BP_OK     /* kind 1 */
+        && (bp_save_size(&net) != size || bp_save(&net, out, size) != BP_OK || memcmp(out, data, size) != 0))
+        abort();
     free(p); free(g); free(w); free(out);
+}
+
+static void check_checkpoint(const uint8_t *data, size_t size) {
+    int nl, sizes[BP_MAX_LAYERS + 1];
+    bp_act acts[BP_MAX_LAYERS];
+    bp_loss loss;
+    bp_checkpoint c;
+    size_t np, nw, ns;
+    float *p, *g, *w;
+    unsigned char *out;
+    bp_net net;
+    if (bp_checkpoint_peek(data, size, &nl, sizes, acts, &loss, &c) != BP_OK) return;
+    np = bp_params_size(nl, sizes);
+    nw = bp_work_size(nl, sizes, 1);
+    ns = bp_opt_state_size(&c.opt, np);
+    if (np == 0 || nw == 0 || np > SMALL || nw > SMALL || ns > 2 * SMALL + 1 || c.n_extra > SMALL) return;
+    p = (float *)malloc(np * sizeof *p); g = (float *)malloc(np * sizeof *g); w = (float *)malloc(nw * sizeof *w);
+    c.state = (float *)malloc((ns ? ns : 1) * sizeof(float));
+    c.state_len = ns;
+    c.extra = (float *)malloc((c.n_extra ? c.n_extra : 1) * sizeof(float));
+    out = (unsigned char *)malloc(size);
+    if (bp_init(&net, nl, sizes, acts, loss, 1, p, np, g, np, w, nw) != BP_OK) abort();  /* peek said it is valid */
+    c.opt.lr = 1.0f;                                                  /* lr is not compared */
+    if (bp_checkpoint_load(&net, &c, data, size) != BP_OK) abort();
+    if (bp_checkpoint_size(&net, &c) != size || bp_checkpoint_save(&net, &c, out, size) != BP_OK
+        || memcmp(out, data, size) != 0) abort();
+    free(p); free(g); free(w); free(c.state); free(c.extra); free(out);
 }
 
 static void check_recurrent(const uint8_t *data, size_t size) {
@@ -81,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_feed_forward(data, size);
     check_recurrent(data, size);
     check_int8(data, size);
+    check_checkpoint(data, size);
     /* Random bytes almost never carry a valid length and CRC, which would leave the topology
        checks behind them unexplored: try each input again with both repaired. */
     if (size >= 28) {
@@ -92,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_feed_forward(fixed, size);
         check_recurrent(fixed, size);
         check_int8(fixed, size);
+        check_checkpoint(fixed, size);
         free(fixed);
     }
     return 0;

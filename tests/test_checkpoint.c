@@ -493,6 +493,48 @@ static unsigned char *slurp(const char *path, size_t *len) {
     return p;
 }
 
+/* The fixture written from the specification alone (tests/fixtures/make_fixtures.py): the
+   reader gives the fields it was written with, and the writer its very bytes. */
+static void test_fixture(void) {
+    static const int sizes[] = {2, 3, 2};
+    static const bp_act acts[] = {BP_TANH, BP_SOFTMAX};
+    float p[17], g[17], w[64], st[35], ex[2];
+    size_t len = 0;
+    unsigned char *fx = slurp("tests/fixtures/ckpt-2-3-2.bpckpt", &len), *out;
+    bp_checkpoint c;
+    bp_net net;
+    int i, ok = 1;
+    CHECK(fx != NULL);
+    if (!fx) return;
+    CHECK(bp_init(&net, 2, sizes, acts, BP_LOSS_CROSS_ENTROPY, 1, p, 17, g, 17, w,
+                  bp_work_size(2, sizes, 1)) == BP_OK && bp_work_size(2, sizes, 1) <= 64);
+    memset(&c, 0, sizeof c);
+    c.opt = bp_opt_adam(0.1f);
+    c.opt.beta1 = 0.75f;
+    c.opt.beta2 = 0.875f;
+    CHECK(bp_checkpoint_load(&net, &c, fx, len) == BP_ERR_OPT_MISMATCH);    /* eps differs */
+    c.opt.eps = 1.0f / 1048576;
+    CHECK(bp_checkpoint_load(&net, &c, fx, len) == BP_ERR_NULL);            /* no state given */
+    c.state = st;
+    c.state_len = 35;
+    CHECK(bp_checkpoint_load(&net, &c, fx, len) == BP_ERR_EXTRA);           /* 2 extra floats */
+    c.extra = ex;
+    c.n_extra = 2;
+    CHECK(bp_checkpoint_load(&net, &c, fx, len) == BP_OK);
+    CHECK(c.opt.lr == 1.0f / 256 && c.step == 3 && c.epoch == 1 && c.sample == 6
+          && c.rng.state == 0x0123456789ABCDEFull);
+    for (i = 0; i < 17; i++) {
+        ok &= p[i] == (float)(i - 7) / 8;
+        ok &= st[i] == (float)i / 16 && st[17 + i] == (float)i / 32;
+    }
+    CHECK(ok && st[34] == 3.0f && ex[0] == -1.5f && ex[1] == 1024.0f);
+    CHECK(bp_checkpoint_size(&net, &c) == len);
+    out = (unsigned char *)malloc(len);
+    CHECK(bp_checkpoint_save(&net, &c, out, len) == BP_OK && memcmp(out, fx, len) == 0);
+    free(out);
+    free(fx);
+}
+
 /* The file helpers, and the writer stopped at each stage: the target loads, the old
    checkpoint until the rename, the new one after it. */
 static void test_files_and_crashes(void) {
@@ -574,6 +616,7 @@ static void test_files_and_crashes(void) {
 int main(void) {
     make_data();
     RUN(test_round_trip);
+    RUN(test_fixture);
     RUN(test_resume_same_bits);
     RUN(test_refusals);
     RUN(test_damage_refused);
