@@ -514,6 +514,34 @@ DIGITS_FN bp_opt train_bp_opt(const train_opts *t, int e) {
     return o;
 }
 
+/* ---- checkpoints: a run's settings as 64 bits ---------------------------------------------
+   FNV-1a over the settings' text, kept in a checkpoint's extra floats as four 16-bit pieces
+   (exact in a float), so that a run resumed under other settings (another --epochs moves the
+   schedule, another --seed the data's order) is refused instead of quietly becoming neither
+   run. more: the program's own settings as text. */
+#define FINGERPRINT_FLOATS 4
+DIGITS_FN uint64_t train_fingerprint(const train_opts *t, const char *more) {
+    char text[1024];
+    uint64_t h = 14695981039346656037ull;
+    int i, n = snprintf(text, sizeof text, "%d %d %d %d %d %d %d %a %a %a %a %d %llu %s",
+                        t->epochs, t->batch, t->n_hidden, t->patience, (int)t->act,
+                        (int)t->method, t->plain, (double)t->lr, (double)t->momentum,
+                        (double)t->decay, (double)t->clip, (int)t->sched, t->seed, more);
+    for (i = 0; i < t->n_hidden; i++)
+        n += snprintf(text + n, n < (int)sizeof text ? sizeof text - (size_t)n : 0, ",%d", t->hidden[i]);
+    for (i = 0; i < n && i < (int)sizeof text; i++) h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
+    return h;
+}
+DIGITS_FN void fingerprint_put(float *f, uint64_t h) {
+    int k;
+    for (k = 0; k < FINGERPRINT_FLOATS; k++) f[k] = (float)((h >> (16 * k)) & 0xffffu);
+}
+DIGITS_FN int fingerprint_same(const float *f, uint64_t h) {
+    float g[FINGERPRINT_FLOATS];
+    fingerprint_put(g, h);
+    return memcmp(f, g, sizeof g) == 0;
+}
+
 /* The settings in one line, for the progress output. */
 DIGITS_FN void train_describe(FILE *f, const train_opts *t) {
     static const char *const names[] = {"sgd", "adam", "adamw", "rmsprop"};

@@ -4,7 +4,10 @@
    80/20 with a fixed seed, and prints a confusion matrix, some digits it got wrong, and
    "test accuracy: NN.NN%". With --train-images/--train-labels/--test-images/--test-labels it
    reads MNIST-format IDX files instead (MNIST, Fashion-MNIST, EMNIST; .gz too). --save FILE
-   keeps the trained model; --load FILE evaluates a saved one without training. Run with
+   keeps the trained model; --load FILE evaluates a saved one without training; --checkpoint
+   FILE keeps the whole training state every --every N epochs and, run again with the same
+   command after a crash or a kill, resumes from it to the very bits of an uninterrupted
+   run. Run with
    --help for the options: the training ones (optimizer, schedule, clipping, early stopping)
    and their defaults are shared with mpi_ocr (digits.h). Exit status: 0 done, 1 a file or data
    problem or a training that diverged, 2 a bad option. */
@@ -23,11 +26,16 @@
 #endif
 #define SPLIT_SEED 20261127u     /* fixed: the bundled data's train/test split never moves */
 
+/* The floats the training loop keeps (a checkpoint's extra floats), then the history */
+enum { KEEP_FINGERPRINT = 0, KEEP_BEST_EPOCH = FINGERPRINT_FLOATS, KEEP_BEST_LOSS, KEEP_BEST_ACC,
+       KEEP_EPOCHS_RUN, KEEP_STOPPED, KEEP_HIST };
+
 typedef struct options {
     train_opts t;                        /* shared with mpi_ocr: see digits.h */
     int quiet;
     int shift, flip;                     /* augmentation: --shift N, --flip */
-    const char *plot, *data_dir, *save, *load, *save_int8;
+    const char *plot, *data_dir, *save, *load, *save_int8, *checkpoint;
+    int every;                           /* --every N: a checkpoint each N epochs */
     int int8;                            /* --int8: the quantized net's accuracy too */
     const char *train_images, *train_labels, *test_images, *test_labels;
 } options;
@@ -45,6 +53,10 @@ static void usage(FILE *f) {
         "  --quiet           no progress lines on stderr\n"
         "  --plot FILE.svg   write loss and accuracy per epoch as an SVG chart\n"
         "  --save FILE       save the trained model (backprop.h's model format)\n"
+        "  --checkpoint FILE keep the training's whole state in FILE (crash-safe writes); run\n"
+        "                    the same command again and it resumes from FILE to the same\n"
+        "                    final bits as a run never interrupted\n"
+        "  --every N         write the checkpoint every N epochs, and after the last (default 1)\n"
         "  --load FILE       evaluate a saved model on the test set, without training\n"
         "  --int8            quantize the trained net to int8 (calibrated on the training\n"
         "                    images) and report its test accuracy too\n"
@@ -91,6 +103,10 @@ static int parse_args(int argc, char **argv, options *o) {
         }
         else if (!strcmp(a, "--plot")) o->plot = v;
         else if (!strcmp(a, "--save")) o->save = v;
+        else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
+        else if (!strcmp(a, "--every")) {
+            if (train_int(v, 1, 100000, &o->every)) return bad_value(a, "an integer in 1..100000", v);
+        }
         else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--save-int8")) o->save_int8 = v;
         else if (!strcmp(a, "--data")) o->data_dir = v;
@@ -114,6 +130,15 @@ static int parse_args(int argc, char **argv, options *o) {
         fprintf(stderr, "ocr: --shift and --flip change the training; with --load there is none\n");
         return 2;
     }
+    if (o->load && o->checkpoint) {
+        fprintf(stderr, "ocr: --checkpoint keeps a training; with --load there is none\n");
+        return 2;
+    }
+    if (o->every && !o->checkpoint) {
+        fprintf(stderr, "ocr: --every says how often to write --checkpoint FILE, which is not given\n");
+        return 2;
+    }
+    if (!o->every) o->every = 1;
     if (o->load && o->plot) {
         fprintf(stderr, "ocr: --plot draws the training; with --load there is none\n");
         return 2;
@@ -269,17 +294,20 @@ int main(int argc, char **argv) {
     int sizes[BP_MAX_LAYERS + 1], classes = 0, i, epoch, rc = 1, n_layers;
     bp_act acts[BP_MAX_LAYERS];
     float *params = NULL, *grads = NULL, *state = NULL, *work = NULL, *best = NULL;
-    float *hist = NULL, acc = 0, best_acc = 0, best_loss = -1;
+    float *hist = NULL, *keep = NULL, acc = 0, best_acc = 0, best_loss = -1;
     int *ltrain = NULL, *ltest = NULL, *lval = NULL, *order = NULL, *confusion = NULL, *lb = NULL;
     float *xb = NULL;
-    int epochs_run = 0, best_epoch = 0;
+    int epochs_run = 0, best_epoch = 0, first_epoch = 0, stopped = 0;
     dataset val;
-    size_t npix, np, nw, ns;
+    size_t npix, np, nw, ns, nk;
+    bp_checkpoint ck;
+    uint64_t fingerprint = 0;
     bp_net net;
     bp_status s;
     bp_rng rng;
     double start;
 
+    memset(&ck, 0, sizeof ck);
     i = parse_args(argc, argv, &o);
     if (i == -1) { usage(stdout); return 0; }
     if (i) return i;
@@ -366,16 +394,19 @@ int main(int argc, char **argv) {
     grads = floats_alloc(np);
     state = floats_alloc(ns ? ns : 1);          /* the optimizer's, zeros */
     work = floats_alloc(nw);
-    best = floats_alloc(np);
+    /* what the loop keeps besides the net and the optimizer, in one array that a checkpoint
+       carries as its extra floats: KEEP_* below, the history per epoch, the best epoch's
+       parameters (early stopping only) */
+    nk = KEEP_HIST + 3 * (size_t)o.t.epochs + (val.n ? np : 0);
+    keep = floats_alloc(nk);
     ltrain = int_labels(&train);
     ltest = int_labels(&test);
     lval = int_labels(&val);
     order = (int *)malloc((size_t)(train.n ? train.n : 1) * sizeof *order);
-    hist = (float *)malloc(3 * (size_t)(o.t.epochs ? o.t.epochs : 1) * sizeof *hist);
     confusion = (int *)calloc((size_t)classes * (size_t)classes, sizeof *confusion);
     xb = (float *)malloc((size_t)o.t.batch * npix * sizeof *xb);          /* an augmented batch */
     lb = (int *)malloc((size_t)o.t.batch * sizeof *lb);
-    if (!params || !grads || !state || !work || !best || !ltrain || !ltest || !lval || !order || !hist
+    if (!params || !grads || !state || !work || !keep || !ltrain || !ltest || !lval || !order
         || !confusion || !xb || !lb) {
         fprintf(stderr, "ocr: out of memory\n");
         goto done;
@@ -389,8 +420,54 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ocr: %s: %s\n", o.load, bp_strerror(s));
         goto done;
     }
+    hist = keep + KEEP_HIST;
+    best = hist + 3 * (size_t)o.t.epochs;
     if (!o.load) bp_randomize(&net, o.t.seed);
     rng = bp_rng_seed(o.t.seed ^ 0x5EED5EED5EED5EEDull);   /* shuffling: its own stream */
+    if (o.checkpoint) {    /* resume from it if it is there: the run as it stood after an epoch */
+        char more[200];
+        FILE *f;
+        snprintf(more, sizeof more, "ocr shift %d flip %d data %d %d %d %d", o.shift, o.flip,
+                 train.n, test.n, (int)npix, classes);
+        fingerprint = train_fingerprint(&o.t, more);
+        memset(&ck, 0, sizeof ck);
+        ck.opt = train_bp_opt(&o.t, 0);
+        ck.state = state;
+        ck.state_len = ns;
+        ck.extra = keep;
+        ck.n_extra = nk;
+        if ((f = fopen(o.checkpoint, "rb")) != NULL) {
+            fclose(f);
+            s = bp_checkpoint_load_file(&net, &ck, o.checkpoint);
+            if ((s == BP_OK && !fingerprint_same(keep + KEEP_FINGERPRINT, fingerprint))
+                || s == BP_ERR_TOPOLOGY || s == BP_ERR_OPT_MISMATCH || s == BP_ERR_EXTRA) {
+                fprintf(stderr, "ocr: %s is the checkpoint of a run with other settings or data "
+                                "(%s): run that command, or remove the file to start over\n",
+                        o.checkpoint, s == BP_OK ? "another fingerprint" : bp_strerror(s));
+                goto done;
+            }
+            if (s != BP_OK) {
+                fprintf(stderr, "ocr: cannot resume from %s: %s%s%s (remove it to start over)\n",
+                        o.checkpoint, bp_strerror(s), s == BP_ERR_IO ? ": " : "",
+                        s == BP_ERR_IO ? strerror(errno) : "");
+                goto done;
+            }
+            rng = ck.rng;
+            first_epoch = ck.epoch;
+            best_epoch = (int)keep[KEEP_BEST_EPOCH];
+            best_loss = keep[KEEP_BEST_LOSS];
+            best_acc = keep[KEEP_BEST_ACC];
+            epochs_run = (int)keep[KEEP_EPOCHS_RUN];
+            stopped = keep[KEEP_STOPPED] != 0;
+            if (!o.quiet)
+                fprintf(stderr, "ocr: resuming from %s after epoch %d of %d%s\n", o.checkpoint,
+                        first_epoch, o.t.epochs, stopped ? " (it had stopped early)" : "");
+        } else if (errno != ENOENT) {
+            fprintf(stderr, "ocr: cannot read %s: %s\n", o.checkpoint, strerror(errno));
+            goto done;
+        }
+        fingerprint_put(keep + KEEP_FINGERPRINT, fingerprint);
+    }
 
     if (!o.quiet && o.load)
         fprintf(stderr, "ocr: evaluating %s on %d test images\n", o.load, test.n);
@@ -407,7 +484,7 @@ int main(int argc, char **argv) {
     }
 
     start = now();
-    for (epoch = 0; epoch < o.t.epochs; epoch++) {
+    for (epoch = first_epoch; epoch < o.t.epochs && !stopped; epoch++) {
         const bp_opt opt = train_bp_opt(&o.t, epoch);     /* the schedule sets lr per epoch */
         float loss = 0, train_acc, test_acc, val_acc = 0, val_loss = 0;
         int done_n = 0;
@@ -446,7 +523,23 @@ int main(int argc, char **argv) {
                 best_epoch = epoch + 1;
                 memcpy(best, params, np * sizeof *params);
             } else if (epoch + 1 - best_epoch >= o.t.patience) {
-                break;
+                stopped = 1;
+            }
+        }
+        if (o.checkpoint && (stopped || (epoch + 1) % o.every == 0 || epoch + 1 == o.t.epochs)) {
+            ck.opt = opt;
+            ck.step = (uint64_t)(epoch + 1) * (uint64_t)((train.n + o.t.batch - 1) / o.t.batch);
+            ck.epoch = epoch + 1;
+            ck.rng = rng;             /* after this epoch's draws: the next one's order follows */
+            keep[KEEP_BEST_EPOCH] = (float)best_epoch;
+            keep[KEEP_BEST_LOSS] = best_loss;
+            keep[KEEP_BEST_ACC] = best_acc;
+            keep[KEEP_EPOCHS_RUN] = (float)epochs_run;
+            keep[KEEP_STOPPED] = (float)stopped;
+            if ((s = bp_checkpoint_save_file(&net, &ck, o.checkpoint)) != BP_OK) {
+                fprintf(stderr, "ocr: cannot write the checkpoint %s: %s%s%s\n", o.checkpoint,
+                        bp_strerror(s), s == BP_ERR_IO ? ": " : "", s == BP_ERR_IO ? strerror(errno) : "");
+                goto done;
             }
         }
     }
@@ -502,8 +595,8 @@ int main(int argc, char **argv) {
     rc = 0;
 done:
     floats_free(params); floats_free(grads); floats_free(state);
-    floats_free(work); floats_free(best);
-    free(ltrain); free(ltest); free(lval); free(order); free(hist); free(confusion); free(xb); free(lb);
+    floats_free(work); floats_free(keep);
+    free(ltrain); free(ltest); free(lval); free(order); free(confusion); free(xb); free(lb);
     dataset_free(&train);
     dataset_free(&test);
     dataset_free(&val);
