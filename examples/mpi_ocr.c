@@ -8,12 +8,17 @@
    identical without ever being sent again.
 
    Usage: mpirun -n 2 mpi_ocr [training options] [--steps N] [--dump FILE] [--quiet] [--data DIR]
+          [--checkpoint FILE [--every N]]
           [--train-images F --train-labels F --test-images F --test-labels F]
    The training options and their defaults are ocr's (digits.h: --epochs --hidden --act --opt
    --lr --momentum --decay --schedule --clip --batch --patience --seed); --batch is the global
    batch. With --patience every rank evaluates the same parameters on the same held-out set,
    so all reach the same decision without a message. --steps stops after that many updates;
-   --dump writes the final parameters (raw floats, host order) from rank 0. Rank 0 reports
+   --dump writes the final parameters (raw floats, host order) from rank 0. --checkpoint FILE
+   keeps the training's state every --every N epochs (default 1), as ocr's does: rank 0 writes
+   it (every rank holds the same state) and, when it exists at start-up, reads it and
+   broadcasts its bytes, so that only rank 0 needs the file; the same command then resumes
+   to the bits of an uninterrupted run (on the same number of ranks). Rank 0 reports
    progress and the final line "test accuracy: NN.NN%". Exit status: 0 done, 1 a data problem
    or a training that diverged, 2 a bad option. */
 #define BACKPROP_IMPLEMENTATION
@@ -30,6 +35,11 @@
 #endif
 #define SPLIT_SEED 20261127u     /* the same fixed split as ocr.c */
 
+/* The floats the training loop keeps (a checkpoint's extra floats), then the best epoch's
+   parameters (early stopping only) */
+enum { KEEP_FINGERPRINT = 0, KEEP_BEST_EPOCH = FINGERPRINT_FLOATS, KEEP_BEST_LOSS, KEEP_BEST_ACC,
+       KEEP_STOPPED, KEEP_BEST };
+
 /* The labels as ints, the form the _labels calls take. */
 static int *int_labels(const dataset *d) {
     int *l = (int *)malloc((size_t)(d->n ? d->n : 1) * sizeof *l), i;
@@ -43,6 +53,12 @@ int main(int argc, char **argv) {
     float acc = 0, best_acc = 0, best_loss = -1, *t_train = NULL;
     float *params = NULL, *grads = NULL, *state = NULL, *work = NULL, *best = NULL;
     const char *dir = OCR_DATA_DIR, *dump = NULL, *ti = NULL, *tl = NULL, *si = NULL, *sl = NULL;
+    const char *ckpath = NULL;
+    int every = 0, first_epoch = 0, stopped = 0;
+    float *keep = NULL;
+    size_t nk = 0;
+    bp_checkpoint ck;
+    uint64_t fingerprint = 0;
     int sizes[BP_MAX_LAYERS + 1], *order = NULL, *ltest = NULL, *lval = NULL, classes = 0, step = 0, epoch;
     bp_act acts[BP_MAX_LAYERS];
     train_opts t;
@@ -68,6 +84,8 @@ int main(int argc, char **argv) {
         if ((k = train_option(&t, a, v, &want)) != 0) bad = k < 0;
         else if (!strcmp(a, "--steps")) bad = train_int(v, 1, 1000000000, &steps);
         else if (!strcmp(a, "--dump")) bad = !*(dump = v);
+        else if (!strcmp(a, "--checkpoint")) bad = !*(ckpath = v);
+        else if (!strcmp(a, "--every")) bad = train_int(v, 1, 100000, &every);
         else if (!strcmp(a, "--data")) bad = !*(dir = v);
         else if (!strcmp(a, "--train-images")) bad = !*(ti = v);
         else if (!strcmp(a, "--train-labels")) bad = !*(tl = v);
@@ -82,6 +100,14 @@ int main(int argc, char **argv) {
         }
         i++;
     }
+    if ((every && !ckpath) || (ckpath && steps > 0)) {
+        if (rank == 0) fprintf(stderr, "mpi_ocr: %s\n", every && !ckpath ? "--every needs --checkpoint FILE"
+                                   : "--checkpoint keeps whole epochs; --steps stops within one: use one of them");
+        rc = 2;
+        goto done;
+    }
+    if (!every) every = 1;
+    memset(&ck, 0, sizeof ck);
     if ((ti || tl || si || sl) && !(ti && tl && si && sl)) {
         if (rank == 0) fprintf(stderr, "mpi_ocr: IDX files need all four of --train-images, --train-labels, --test-images, --test-labels\n");
         rc = 2;
@@ -127,13 +153,15 @@ int main(int argc, char **argv) {
         params = floats_alloc(np);              /* 64-byte aligned (digits.h) */
         grads = floats_alloc(np);
         state = floats_alloc(ns ? ns : 1);
-        best = floats_alloc(np);
+        nk = KEEP_BEST + (val.n ? np : 0);     /* a checkpoint's extra floats: KEEP_* */
+        keep = floats_alloc(nk);
+        best = keep + KEEP_BEST;
         work = floats_alloc(nw);
         order = (int *)malloc((size_t)train.n * sizeof *order);
         t_train = (float *)calloc((size_t)share * (size_t)classes, sizeof *t_train);
         ltest = int_labels(&test);
         lval = int_labels(&val);
-        if (!np || !nw || !params || !grads || !state || !best || !work || !order || !t_train || !ltest || !lval
+        if (!np || !nw || !params || !grads || !state || !keep || !work || !order || !t_train || !ltest || !lval
             || bp_init(&net, n_layers, sizes, acts, BP_LOSS_CROSS_ENTROPY, share, params, np, grads, np, work, nw) != BP_OK) {
             snprintf(err, sizeof err, "out of memory");
             goto data_error;
@@ -142,6 +170,61 @@ int main(int argc, char **argv) {
     bp_randomize(&net, t.seed);
     MPI_Bcast(params, (int)net.n_params, MPI_FLOAT, 0, MPI_COMM_WORLD);   /* identical start */
     rng = bp_rng_seed(t.seed ^ 0x5EED5EED5EED5EEDull);                     /* identical order */
+    if (ckpath) {          /* rank 0 reads the checkpoint, every rank loads the same bytes */
+        char more[200];
+        long len = -1;
+        unsigned char *bytes = NULL;
+        bp_status s = BP_OK;
+        snprintf(more, sizeof more, "mpi_ocr ranks %d data %d %d %d %d", ranks, train.n, test.n, (int)npix, classes);
+        fingerprint = train_fingerprint(&t, more);
+        ck.opt = train_bp_opt(&t, 0);
+        ck.state = state;
+        ck.state_len = ns;
+        ck.extra = keep;
+        ck.n_extra = nk;
+        if (rank == 0) {
+            FILE *f = fopen(ckpath, "rb");
+            if (f) {
+                if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
+                    && (bytes = (unsigned char *)malloc(len ? (size_t)len : 1)) != NULL
+                    && fread(bytes, 1, (size_t)len, f) == (size_t)len) {}
+                else len = -2;
+                fclose(f);
+            } else if (errno != ENOENT) len = -2;
+        }
+        MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+        if (len == -2) {
+            if (rank == 0) fprintf(stderr, "mpi_ocr: cannot read %s: %s\n", ckpath, strerror(errno));
+            free(bytes);
+            goto done;
+        }
+        if (len >= 0) {
+            if (rank != 0 && !(bytes = (unsigned char *)malloc(len ? (size_t)len : 1))) {
+                fprintf(stderr, "mpi_ocr: out of memory\n");
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            MPI_Bcast(bytes, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
+            s = bp_checkpoint_load(&net, &ck, bytes, (size_t)len);
+            free(bytes);
+            if (s == BP_OK && !fingerprint_same(keep + KEEP_FINGERPRINT, fingerprint)) s = BP_ERR_OPT_MISMATCH;
+            if (s != BP_OK) {      /* the same bytes, the same verdict on every rank */
+                if (rank == 0) fprintf(stderr, "mpi_ocr: cannot resume from %s: %s (a run with other "
+                                               "settings, ranks or data wrote it? remove it to start over)\n",
+                                       ckpath, s == BP_ERR_OPT_MISMATCH ? "other settings" : bp_strerror(s));
+                goto done;
+            }
+            rng = ck.rng;
+            first_epoch = ck.epoch;
+            step = (int)ck.step;
+            best_epoch = (int)keep[KEEP_BEST_EPOCH];
+            best_loss = keep[KEEP_BEST_LOSS];
+            best_acc = keep[KEEP_BEST_ACC];
+            stopped = keep[KEEP_STOPPED] != 0;
+            if (rank == 0 && !quiet)
+                fprintf(stderr, "mpi_ocr: resuming from %s after epoch %d of %d\n", ckpath, first_epoch, t.epochs);
+        }
+        fingerprint_put(keep + KEEP_FINGERPRINT, fingerprint);
+    }
     if (rank == 0 && !quiet) {
         fprintf(stderr, "mpi_ocr: %d ranks, %d training and %d test images, net %d", ranks, train.n, test.n, sizes[0]);
         for (i = 1; i <= n_layers; i++) fprintf(stderr, "-%d", sizes[i]);
@@ -150,7 +233,7 @@ int main(int argc, char **argv) {
     }
 
     t0 = MPI_Wtime();
-    for (epoch = 0; epoch < t.epochs && step != steps; epoch++) {
+    for (epoch = first_epoch; epoch < t.epochs && step != steps && !stopped; epoch++) {
         const bp_opt opt = train_bp_opt(&t, epoch);        /* the schedule sets lr per epoch */
         float *xb = (float *)malloc((size_t)net.max_batch * npix * sizeof *xb);
         double loss_sum = 0;
@@ -197,10 +280,31 @@ int main(int argc, char **argv) {
                 best_epoch = epoch + 1;
                 memcpy(best, params, net.n_params * sizeof *params);
             } else if (epoch + 1 - best_epoch >= t.patience) {
-                epoch++;
-                break;
+                stopped = 1;
             }
         }
+        if (ckpath && (stopped || (epoch + 1) % every == 0 || epoch + 1 == t.epochs)) {
+            int ok = 1;
+            if (rank == 0) {      /* the state is the same on every rank: one writes it */
+                bp_status s2;
+                ck.opt = opt;
+                ck.step = (uint64_t)step;
+                ck.epoch = epoch + 1;
+                ck.rng = rng;
+                keep[KEEP_BEST_EPOCH] = (float)best_epoch;
+                keep[KEEP_BEST_LOSS] = best_loss;
+                keep[KEEP_BEST_ACC] = best_acc;
+                keep[KEEP_STOPPED] = (float)stopped;
+                if ((s2 = bp_checkpoint_save_file(&net, &ck, ckpath)) != BP_OK) {
+                    fprintf(stderr, "mpi_ocr: cannot write the checkpoint %s: %s%s%s\n", ckpath, bp_strerror(s2),
+                            s2 == BP_ERR_IO ? ": " : "", s2 == BP_ERR_IO ? strerror(errno) : "");
+                    ok = 0;
+                }
+            }
+            MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            if (!ok) goto done;
+        }
+        if (stopped) break;
         if (rank == 0 && !quiet) {
             bp_evaluate_labels(&net, test.x, ltest, test.n, NULL, &acc);
             fprintf(stderr, "epoch %3d/%d  loss %.4f  test %6.2f%%  %.2fs\n", epoch + 1, t.epochs,
@@ -212,12 +316,12 @@ int main(int argc, char **argv) {
         memcpy(params, best, net.n_params * sizeof *params);
         if (rank == 0 && !quiet)
             fprintf(stderr, "mpi_ocr: kept epoch %d's parameters (held-out accuracy %.2f%%)%s\n", best_epoch,
-                    100.0 * best_acc, epoch < t.epochs ? ", stopped early" : "");
+                    100.0 * best_acc, stopped ? ", stopped early" : "");
     }
     if (rank == 0) {
         bp_evaluate_labels(&net, test.x, ltest, test.n, NULL, &acc);
         if (!quiet) fprintf(stderr, "mpi_ocr: %d updates in %.2fs of training (%.0f samples/s)\n", step, trained,
-                            (double)step * t.batch / trained);
+                            trained > 0 ? (double)step * t.batch / trained : 0.0);
         if (dump) {
             FILE *f = fopen(dump, "wb");
             if (!f || fwrite(params, sizeof *params, net.n_params, f) != net.n_params || fclose(f)) {
@@ -233,7 +337,7 @@ data_error:
     if (rank == 0) fprintf(stderr, "mpi_ocr: %s\n", err);
 done:
     floats_free(params); floats_free(grads); floats_free(state);
-    floats_free(best); floats_free(work);
+    floats_free(keep); floats_free(work);
     free(order); free(t_train);
     free(ltest); free(lval);
     dataset_free(&train);

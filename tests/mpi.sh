@@ -38,6 +38,28 @@ fi
 $R 2 "$B/mpi_ocr" --quiet --epochs 40 --patience 4 > "$O/pat" 2>&1; rc=$?
 if [ $rc -eq 0 ] && grep -q '^test accuracy: ' "$O/pat"; then ok "2 ranks with --patience: every rank stops at the same epoch"
 else bad "2 ranks with --patience: status $rc"; head -5 "$O/pat"; fi
+# --checkpoint: every process of the 2-rank job killed with SIGKILL (its own session, the
+# whole group at once, as a power cut would) three times, then the same command again: the
+# parameters of the uninterrupted run, to the byte
+ck="--epochs 200 --hidden 512"
+rm -f "$O/ck" "$O/ck.tmp" "$O/whole.bin" "$O/resumed.bin"
+$R 2 "$B/mpi_ocr" --quiet $ck --dump "$O/whole.bin" > "$O/whole.out" 2>&1
+kills=0 at=""
+for d in 0.6 0.9 1.2; do
+    setsid $R 2 "$B/mpi_ocr" $ck --checkpoint "$O/ck" --dump "$O/resumed.bin" > "$O/resumed.out" 2> "$O/resumed.err" &
+    pid=$!
+    sleep $d
+    kill -9 -$pid 2> /dev/null && kills=$((kills + 1))
+    wait $pid 2> /dev/null
+    at="$at $(sed -n 's/.*resuming from .* after epoch \([0-9]*\) .*/\1/p' "$O/resumed.err")"
+done
+$R 2 "$B/mpi_ocr" $ck --checkpoint "$O/ck" --dump "$O/resumed.bin" > "$O/resumed.out" 2> "$O/resumed.err"; rc=$?
+at="$at $(sed -n 's/.*resuming from .* after epoch \([0-9]*\) .*/\1/p' "$O/resumed.err")"
+echo "     killed $kills times; the runs resumed after epochs$at"
+if [ $rc -eq 0 ] && [ $kills -eq 3 ] && [ -s "$O/whole.bin" ] && cmp -s "$O/whole.bin" "$O/resumed.bin" \
+   && cmp -s "$O/whole.out" "$O/resumed.out"; then
+    ok "2 ranks with --checkpoint, the job killed $kills times and resumed: the uninterrupted run's parameters"
+else bad "2 ranks with --checkpoint: status $rc, killed $kills times, parameters or output differ"; head -5 "$O/resumed.err"; fi
 $R 2 "$B/mpi_ocr" --epochs 0 > /dev/null 2> "$O/err"; rc=$?
 if [ $rc -ne 0 ]; then ok "a bad option ends every rank with a non-zero status"; else bad "a bad option was accepted"; fi
 echo "mpi: $pass passed, $fail failed"
