@@ -1,8 +1,13 @@
 # backprop.h - build the examples, run the tests.
 #   make            build the examples and the test runner
 #   make run        train the OCR example on the bundled digits (the first thing to try)
-#   make test       the whole suite: compile tests, unit tests, the same under ASan+UBSan,
-#                   and the examples end to end
+#   make test       the checks that matter after a change, in about 2 minutes on 2 cores:
+#                   compile tests, the reference path, unit tests, the same under
+#                   ASan+UBSan, the examples end to end (checkpoints killed and resumed)
+#   make test-all   make test and the long stages: the whole compiler matrix, OpenMP, CBLAS,
+#                   install and consumers, embedded (QEMU), MPI, cross (aarch64, s390x,
+#                   Windows); what CI runs. Either one: a line per stage, logs in build/logs,
+#                   V=1 for the whole logs, JOBS=N stages at a time (default: the cores)
 #   make bench      throughput against FANN, PyTorch and the OpenBLAS ceiling (REPS=5)
 #   make install    backprop.h, backprop.pc and the CMake package under $(DESTDIR)$(PREFIX)
 #   make uninstall  removes them again
@@ -32,9 +37,9 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent $(B)/bp2c
 HEADERS  := backprop.h
 
-.PHONY: all run bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-compile test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all run bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
-all: $(EXAMPLES) $(B)/test_backprop
+all: $(EXAMPLES) $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint
 
 $(B):
 	@mkdir -p $(B)
@@ -60,18 +65,36 @@ $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_examples.c $(LDFLAGS) -lm
 
-test: test-compile test-unit test-openmp test-cblas test-sanitize test-examples test-consumers test-embedded test-mpi test-cross
+$(B)/test_checkpoint: tests/test_checkpoint.c tests/test.h $(HEADERS) | $(B)
+	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_checkpoint.c $(LDFLAGS) -lm
+
+# The stages, longest first (the runner starts them in this order, as many at once as cores)
+QUICK := test-reference test-sanitize test-examples test-compile test-unit
+LONG  := test-compile-rest test-cross test-embedded test-openmp test-mpi test-consumers test-cblas
+
+test:
+	@MAKE="$(MAKE)" sh tests/run.sh "make test" $(QUICK)
+
+test-all:
+	@MAKE="$(MAKE)" sh tests/run.sh "make test-all" test-compile-rest $(QUICK) $(filter-out test-compile-rest,$(LONG))
 
 test-compile: | $(B)
-	@sh tests/compile.sh "$(CC)" "$(CXX)"
+	@sh tests/compile.sh quick "$(CC)" "$(CXX)"
+
+test-reference: | $(B)
+	@sh tests/compile.sh reference "$(CC)" "$(CXX)"
+
+test-compile-rest: | $(B)
+	@sh tests/compile.sh rest "$(CC)" "$(CXX)"
 
 # The unit tests for aarch64 and s390x (big-endian) under qemu-user, and for Windows under wine
 test-cross: | $(B)
 	@sh tests/cross.sh
 
-test-unit: $(B)/test_backprop $(B)/test_examples
+test-unit: $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint
 	./$(B)/test_backprop
 	./$(B)/test_examples
+	./$(B)/test_checkpoint
 
 # The unit tests again with OpenMP, which checks that results do not depend on the thread count;
 # and once more under ASan + UBSan on 3 threads (the training step's team shares the buffers).
@@ -93,11 +116,14 @@ test-cblas: | $(B)
 test-sanitize: | $(B)
 	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_backprop_san tests/test_backprop.c -lm -pthread
 	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_examples_san tests/test_examples.c -lm
+	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_checkpoint_san tests/test_checkpoint.c -lm
 	./$(B)/test_backprop_san
 	./$(B)/test_examples_san
+	./$(B)/test_checkpoint_san
 
 test-examples: $(EXAMPLES)
 	@sh tests/examples.sh $(B)
+	@sh tests/checkpoint.sh $(B)
 
 # --- installing: the header, a pkg-config file, a CMake package (find_package(backprop)) ---
 PREFIX  ?= /usr/local

@@ -2,9 +2,18 @@
 # Compile tests of the header: C99 under gcc and clang with warnings as errors, C++, static
 # mode, included twice, two translation units, libm-free hooks, and the manual's own example.
 # Each program calls into the library and is run, so an implementation that silently compiled
-# to nothing fails to link. Usage: tests/compile.sh [CC] [CXX]
+# to nothing fails to link. Usage: tests/compile.sh MODE [CC] [CXX], MODE one of
+#   quick      the builds every user's compiler sees (make test): C99 and C++ with warnings as
+#              errors, static mode, two units, the hooks, BP_NO_SIMD picky
+#   reference  the plain reference path with the first compiler (make test): the unit tests on
+#              BP_NO_SIMD, and each instruction-set level trains to its arithmetic's bits
+#   rest       the remaining matrix (make test-all): -O3 -march=native, -ffp-contract, -mavx2,
+#              OpenMP, the unit tests at those flags, the reference with the other compilers
+mode=${1:-quick}
+shift
+case $mode in quick|reference|rest) ;; *) echo "usage: tests/compile.sh quick|reference|rest [CC] [CXX]"; exit 2 ;; esac
 cd "$(dirname "$0")/.." || exit 1
-out=build/compile
+out=build/compile-$mode
 mkdir -p "$out"
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 PICKY="-Wshadow -Wstrict-prototypes -Wconversion -Wdouble-promotion -Wcast-qual"
@@ -44,6 +53,15 @@ same_levels() {  # cc
     echo "-O2 at its widest level ($best): the bits of -O3 -march=native"
 }
 
+# in MODE (quick, reference, rest), for the compiler $cc: whether this run makes that test
+part() {
+    case $1 in
+        quick) [ "$mode" = quick ] ;;
+        reference) { [ "$mode" = reference ] && [ "$cc" = "$first" ]; } || { [ "$mode" = rest ] && [ "$cc" != "$first" ]; } ;;
+        rest) [ "$mode" = rest ] ;;
+    esac
+}
+
 try() {  # name, then the command that builds $out/prog; the program is then run
     name=$1; shift
     rm -f "$out/prog"
@@ -74,8 +92,11 @@ for c in gcc clang; do
         echo "skip compile tests with $c: not installed (apt-get install $c)"
     fi
 done
+first=""
+for cc in $ccs; do command -v "$cc" >/dev/null 2>&1 && [ -z "$first" ] && first=$cc; done
 for cc in $ccs; do
     command -v "$cc" >/dev/null 2>&1 || continue
+    if part quick; then
     try "$cc c99 manual example" $cc $STRICT $PICKY -o "$out/prog" "$out/manual_example.c" -I. -lm
     try "$cc static mode"        $cc $STRICT $PICKY -o "$out/prog" tests/compile/static_mode.c -lm
     try "$cc included twice"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/twice.c -lm
@@ -83,6 +104,11 @@ for cc in $ccs; do
     try "$cc hooks, no libm"     $cc $STRICT $PICKY -o "$out/prog" tests/compile/hooks.c
     try "$cc hooks, no libm, BACKPROP_NO_STDIO (0.2.0's spelling)" $cc $STRICT $PICKY -DOLD_SPELLING \
         -o "$out/prog" tests/compile/hooks.c
+    try "$cc -DBP_NO_SIMD, picky" $cc $STRICT $PICKY -O2 -DBP_NO_SIMD -o "$out/prog" tests/compile/twice.c -lm
+    # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
+    try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
+    fi
+    if part rest; then
     # bp_sgd and bp_update stay calls (see update_calls.c), at the optimization that inlines most
     if command -v objdump >/dev/null 2>&1; then
         try "$cc -O3: bp_sgd and bp_update are not inlined into their caller" sh -c \
@@ -116,10 +142,11 @@ for cc in $ccs; do
     else
         echo "skip compile test of $cc -fopenmp: no OpenMP runtime (apt-get install libomp-dev for clang)"
     fi
+    fi
+    if part reference; then
     # BP_NO_SIMD, the plain reference path (a triple loop for the products): the unit tests
     # pass on it, and it trains nets to the same bytes as the kernels (tests/same_bits.c) at
     # each instruction set the kernels are built for here
-    try "$cc -DBP_NO_SIMD, picky" $cc $STRICT $PICKY -O2 -DBP_NO_SIMD -o "$out/prog" tests/compile/twice.c -lm
     try "$cc -DBP_NO_SIMD, the unit tests" $cc $STRICT -O2 -DBP_NO_SIMD -D_POSIX_C_SOURCE=200809L \
         -o "$out/prog" tests/test_backprop.c -lm
     # (-O2 and -O3 -march=native against their references: same_levels, below)
@@ -132,6 +159,8 @@ for cc in $ccs; do
              cmp $out/sb_kernels.txt $out/sb_reference.txt && cp $out/sb_kernels $out/prog"
     done
     check "$cc: each instruction-set level trains to its arithmetic's bits" same_levels "$cc"
+    fi
+    if part rest; then
     # BP_NO_BATCH refuses batches; one sample at a time it trains to the bits of a build with
     # batches, at -O2 and at -Os (whose smaller kernels keep the arithmetic)
     try "$cc BP_NO_BATCH and -Os: the bits of the build with batches" sh -c \
@@ -140,8 +169,7 @@ for cc in $ccs; do
          $cc $STRICT $PICKY -Os -o $out/nb_os tests/compile/no_batch.c -lm &&
          $out/nb_batches > $out/nb_batches.txt && $out/nb_o2 > $out/nb_o2.txt && $out/nb_os > $out/nb_os.txt &&
          cmp $out/nb_batches.txt $out/nb_o2.txt && cmp $out/nb_batches.txt $out/nb_os.txt && cp $out/nb_os $out/prog"
-    # enums as small unsigned types, as arm-none-eabi has them (a -Wtype-limits regression)
-    try "$cc -fshort-enums"      $cc $STRICT $PICKY -Wtype-limits -fshort-enums -o "$out/prog" tests/compile/hooks.c
+    fi
 done
 
 cxxs="${2:-c++}"
@@ -150,7 +178,8 @@ for c in g++ clang++; do
 done
 for cxx in $cxxs; do
     command -v "$cxx" >/dev/null 2>&1 || continue
-    for std in c++98 c++11 c++17; do
+    stds="c++98 c++17"; [ "$mode" = rest ] && stds="c++11"; [ "$mode" = reference ] && stds=""
+    for std in $stds; do
         try "$cxx -std=$std" $cxx -std=$std -Wall -Wextra -Wpedantic -Werror -Wno-long-long -o "$out/prog" tests/compile/cpp.cpp
     done
 done
