@@ -55,6 +55,8 @@
      BP_OMP_MIN           with OpenMP: the fewest floats a loop touches (a product: a quarter
                           of its multiply-adds) for it to run on threads (default 16384).
                           Implementation file.
+     BP_NO_FSYNC          the file helpers skip fsync (POSIX) and the directory's sync: faster,
+                          and no longer safe against a power cut. Implementation file.
      BP_NO_STDIO          leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
                           never touches stdio. Implementation file. (0.2.0's spelling,
                           BACKPROP_NO_STDIO, still works until 0.3.)
@@ -179,19 +181,25 @@
      On the bundled digits and Fashion-MNIST the int8 net classifies within 0.5 points of the
      float one (README, "Deploying to a microcontroller").
 
-   FORMAT (bp_save / bp_rnet_save / bp_qsave, version 1; every integer and float
-   little-endian whatever the host, floats IEEE-754 binary32)
+   FORMAT (bp_save / bp_rnet_save / bp_qsave / bp_checkpoint_save, version 1; every integer
+   and float little-endian whatever the host, floats IEEE-754 binary32)
      offset  bytes  field
      0       8      magic 42 50 52 4F 50 0D 0A 1A ("BPROP", CR, LF, ^Z: catches text-mode damage)
      8       4      format version, 1
-     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet, 3 = int8 bp_qnet
+     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet, 3 = int8 bp_qnet,
+                    4 = a bp_net's training checkpoint
      16      8      total length in bytes, from offset 0 through the CRC
      24      T      topology. kinds 1 and 3: n_layers, loss, sizes[0..n_layers],
                     act[0..n_layers-1] (u32 each, T = 4 (2 n_layers + 3)). kind 2: n_units,
                     n_inputs, n_outputs, act (u32), tau, tol (float), max_iters (u32), T = 28
      24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b). Kind 3: the
                     int8 weights (INT8: Storage), zero bytes to a multiple of 4, then the
-                    int32 words of q
+                    int32 words of q. Kind 4 (topology as kind 1) puts 76 bytes first: method,
+                    nesterov (0 or 1), then lr, momentum, weight_decay, beta1, beta2, eps,
+                    clip (float); step (u64), epoch, sample (u32, < 2^31), rng (u64), the
+                    state's float count S (u64, bp_opt_state_size) and the extra floats' E
+                    (u64); then the P parameters, the S floats of state and the E extra
+                    floats (parameters and state finite)
      end-4   4      CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
      Codes: act 0 linear, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax; loss 0 squared,
      1 cross-entropy. A reader refuses, each with its own status: a wrong magic, another
@@ -210,8 +218,9 @@
    LIBC / LIBM USED BY THE IMPLEMENTATION
      expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
      is a single instruction (see BP_NO_FMA; never with the libm hooks); the file helpers
-     also use fopen fread fwrite fflush fclose ferror remove rename (none of them under
-     BP_NO_STDIO). No malloc, ever. Adam's and RMSprop's square roots go through the
+     also use fopen fread fwrite fflush fclose ferror remove rename, and fsync and fileno
+     on POSIX (_commit, _fileno and MoveFileExA on Windows; none of them under BP_NO_STDIO,
+     no syncs under BP_NO_FSYNC). No malloc, ever. Adam's and RMSprop's square roots go through the
      target's vector square root (<immintrin.h> / <xmmintrin.h> on x86, <arm_neon.h> on
      AArch64: compilers do not vectorize sqrtf), BP_SQRTF elsewhere; the same bits either way.
 
@@ -463,6 +472,9 @@ BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed);
    what the arithmetic gives (inf or NaN if x holds them: bp_evaluate and the training calls
    check). NULL if net or x is NULL or batch is outside 1..max_batch. */
 BPDEF const float *bp_forward(bp_net *net, const float *x, int batch);
+/* (Batched and one-sample products add in different orders: a sample's outputs may differ in
+   the last bits between batch sizes. The same batch size, level and build give the same bits
+   on every run; compare saved models' outputs bit for bit at one batch size.) */
 
 /* Mean loss over the batch of the last bp_forward, against target (batch rows of
    sizes[n_layers]). Negative (-1) on a NULL argument or a batch outside 1..max_batch. */
