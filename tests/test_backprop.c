@@ -2106,7 +2106,7 @@ static void test_fixtures(void) {
     static const bp_act acts[] = {BP_TANH, BP_SOFTMAX};
     int nl = 0, got_sizes[BP_MAX_LAYERS + 1], i, n, m, k;
     bp_act got_acts[BP_MAX_LAYERS], act;
-    bp_loss loss;
+    bp_loss loss = BP_LOSS_COUNT;         /* set by bp_peek (GCC -O3 cannot tell) */
     size_t len, blen;
     unsigned char *ff = slurp("tests/fixtures/ff-2-3-2.bpmodel", &len), *out, *be;
     tnet tn;
