@@ -5197,9 +5197,9 @@ int fileno(FILE *stream);
 
 #ifdef BP__SYNC_DIR
 /* fsync of the directory that holds path, so that the rename itself is on the disk (a
-   directory opens for reading on POSIX systems, and fsync takes its descriptor). */
-BP__PRIVATE int bp__sync_dir(const char *path, size_t n) {
-    char dir[4096];
+   directory opens for reading on POSIX systems, and fsync takes its descriptor). dir: room
+   for n + 1 chars (the writer's temporary name, done with: the stack stays at one path). */
+BP__PRIVATE int bp__sync_dir(char *dir, const char *path, size_t n) {
     FILE *f;
     int ok;
     while (n > 0 && path[n - 1] != '/') n--;
@@ -5265,7 +5265,7 @@ BP__PRIVATE bp_status bp__save_file(const bp__model *m, const float *params, con
     BP__DIE_AT(6)
 #undef BP__DIE_AT
 #ifdef BP__SYNC_DIR
-    if (!bp__sync_dir(path, n)) return BP_ERR_IO;
+    if (!bp__sync_dir(tmp, path, n)) return BP_ERR_IO;
 #endif
     return BP_OK;
 }
