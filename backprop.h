@@ -346,7 +346,9 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
     X(BP_ERR_NAME,           "the name is not a C identifier of 1..64 characters") \
     X(BP_ERR_OPT_MISMATCH,   "the checkpoint's optimizer differs from the one given (method or " \
                              "a setting other than lr)") \
-    X(BP_ERR_EXTRA,          "the checkpoint holds another number of extra floats than given")
+    X(BP_ERR_EXTRA,          "the checkpoint holds another number of extra floats than given") \
+    X(BP_ERR_CELL,           "unknown recurrent cell (bp_cell) or sequence output (bp_seq_out)") \
+    X(BP_ERR_STEPS,          "the steps are outside 1..max_steps, or a length outside 1..steps")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -675,6 +677,156 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
    (weight decay on W and U, not on b). Checked the same way: BP_ERR_NONFINITE, params and
    state untouched, if a gradient is not finite or the step could overflow. */
 BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len);
+
+/* ---- sequences: recurrent layers trained by backpropagation through time (bp_seq) ---------
+   A net that reads a sequence of steps, each a row of n_inputs features: one or more
+   recurrent layers (every layer the same cell), then dense layers (a bp_net, the "head") on
+   top. The equations and the parameter layout are PyTorch's (torch.nn.RNN, GRU, LSTM with
+   batch_first=True): its weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, copied
+   in that order, layer after layer, are a bp_seq's parameters. sigma is the logistic
+   sigmoid, * is elementwise, x the layer's input at step t (the layer below's h), h the
+   state after step t-1 (0 at the start, or the carry), H the layer's units:
+     BP_CELL_ELMAN  h' = tanh(W_ih x + b_ih + W_hh h + b_hh)                    (1 gate)
+     BP_CELL_GRU    r  = sigma(W_ir x + b_ir + W_hr h + b_hr)                   (3 gates:
+                    z  = sigma(W_iz x + b_iz + W_hz h + b_hz)                    r, z, n)
+                    n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+                    h' = (1 - z) * n + z * h
+     BP_CELL_LSTM   i  = sigma(W_ii x + b_ii + W_hi h + b_hi)                   (4 gates:
+                    f  = sigma(W_if x + b_if + W_hf h + b_hf)                    i, f, g, o)
+                    g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
+                    o  = sigma(W_io x + b_io + W_ho h + b_ho)
+                    c' = f * c + i * g        h' = o * tanh(c')
+   PARAMETERS, for each recurrent layer k (in = n_inputs for k = 0, else hidden[k-1];
+   G = gates x hidden[k]; the gates' rows stacked in the order named above):
+       W_ih[G][in], W_hh[G][hidden[k]], b_ih[G], b_hh[G]
+   then the head's parameters in the bp_net layout (its inputs: hidden[n_rec-1]).
+   WHAT THE HEAD SEES (spec.out)
+     BP_SEQ_LAST  the top layer's state after a sample's last step: one output row a sample
+     BP_SEQ_MEAN  the mean of the top layer's states over the sample's steps: one row a sample
+     BP_SEQ_EACH  the top layer's state at every step: an output row per step (sequence
+                  labelling, prediction of the next step)
+   The loss is the head's (any activation and loss of a bp_net), averaged over the rows that
+   count: a sample each (LAST, MEAN), or every step within a sample's length (EACH).
+   LENGTHS. A batch may hold sequences of different lengths (data.lengths): after a sample's
+   last step its state stays as it is, so LAST reads the state at its own last step; the
+   steps beyond take no part in the loss or the gradients, and their inputs are never read
+   (padding may hold anything).
+   TRUNCATED BPTT AND STREAMING. data.carry (bp_seq_carry_size floats) holds the state the
+   batch starts from and, after the call, the state it ends in: pass the same array to the
+   next window of a long stream and the state runs on while the gradient stops at the window
+   (truncated backpropagation through time). Its layout, per batch row: each layer's h, and
+   (LSTM) c, layer after layer; with BP_SEQ_MEAN then the running sum of the top layer's
+   states and their count. Zeros are the start of a sequence. bp_seq_step runs one step over
+   a carry: the same bits as the whole-sequence forward's, whatever the batch.
+   CLIPPING. Gradients through many steps can explode (a product of T Jacobians): set
+   opt.clip (a global norm, 1 to 5 is usual for recurrent nets), the standard cure; a step
+   that would still overflow is refused (BP_ERR_NONFINITE), as for a bp_net. */
+typedef enum bp_cell { BP_CELL_ELMAN, BP_CELL_GRU, BP_CELL_LSTM, BP_CELL_COUNT } bp_cell;
+typedef enum bp_seq_out { BP_SEQ_LAST, BP_SEQ_MEAN, BP_SEQ_EACH, BP_SEQ_OUT_COUNT } bp_seq_out;
+
+typedef struct bp_seq_spec {       /* what a sequence net is: fill it in, then size and init */
+    bp_cell cell;                  /* every recurrent layer's cell */
+    int n_inputs;                  /* features a step */
+    int n_rec;                     /* recurrent layers, 1 .. BP_MAX_LAYERS */
+    int hidden[BP_MAX_LAYERS];     /* their units */
+    bp_seq_out out;                /* what feeds the head */
+    int n_dense;                   /* the head's layers, 1 .. BP_MAX_LAYERS */
+    int dense[BP_MAX_LAYERS];      /* their outputs (the head's sizes[1 ..]) */
+    bp_act act[BP_MAX_LAYERS];     /* their activations */
+    bp_loss loss;                  /* the head's loss */
+} bp_seq_spec;
+
+typedef struct bp_seq {            /* fields are public and documented, but set by bp_seq_init */
+    bp_seq_spec spec;
+    int max_steps, max_batch;
+    float *params; size_t n_params;   /* caller-owned: recurrent layers, then the head's */
+    float *grads;                     /* caller-owned, n_params floats (NULL: a forward view) */
+    float *work;   size_t n_work;     /* caller-owned */
+    bp_level level;                   /* the kernels' instruction set (bp_seq_set_level) */
+    bp_net head;                      /* the dense layers, over the tail of params and work */
+} bp_seq;
+
+/* A data set of sequences, and what a call reads of it: samples first .. first + batch - 1,
+   or, with order, samples order[first .. first + batch - 1] (bp_shuffle: no copying). */
+typedef struct bp_seq_data {
+    const float *x;       /* n samples x steps rows of n_inputs, sample after sample */
+    const float *target;  /* LAST, MEAN: a row of outputs a sample; EACH: steps rows a sample */
+    const int *labels;    /* instead of target: a class a sample (EACH: a class a step), as
+                             bp_train_step_labels reads them */
+    const int *lengths;   /* NULL: every sample is steps long; else each one's 1 .. steps */
+    const int *order;     /* NULL, or indices 0 .. n-1 */
+    int n;                /* samples in the arrays */
+    int steps;            /* steps of each sample in the arrays, 1 .. max_steps */
+    float *carry;         /* NULL: each sample starts from zeros; else the state in, and out */
+} bp_seq_data;
+
+/* Floats of params (and grads); of work for training with up to max_steps steps and
+   max_batch samples a call; of work for a forward view (bp_seq_init_forward: no deltas); of
+   carry for batch rows. 0 if the spec is invalid or a count overflows. */
+BPDEF size_t bp_seq_params_size(const bp_seq_spec *spec);
+BPDEF size_t bp_seq_work_size(const bp_seq_spec *spec, int max_steps, int max_batch);
+BPDEF size_t bp_seq_forward_work_size(const bp_seq_spec *spec, int max_steps, int max_batch);
+BPDEF size_t bp_seq_carry_size(const bp_seq_spec *spec, int batch);
+
+/* Checks everything and fills *seq, as bp_init does (BP_ERR_CELL for an unknown cell or
+   out; BP_ERR_STEPS for max_steps < 1; a shorter array is refused with its status; on error
+   *seq is left zeroed). Nothing is written to the arrays: bp_seq_randomize, or load. */
+BPDEF bp_status bp_seq_init(bp_seq *seq, const bp_seq_spec *spec, int max_steps, int max_batch,
+                            float *params, size_t params_len, float *grads, size_t grads_len,
+                            float *work, size_t work_len);
+/* A forward-only view over read-only parameters (flash, a const array): bp_seq_forward,
+   bp_seq_step, bp_seq_evaluate and bp_seq_save; the training calls answer BP_ERR_READONLY. */
+BPDEF bp_status bp_seq_init_forward(bp_seq *seq, const bp_seq_spec *spec, int max_steps,
+                                    int max_batch, const float *params, size_t params_len,
+                                    float *work, size_t work_len);
+BPDEF bp_status bp_seq_set_level(bp_seq *seq, bp_level level);
+
+/* Recurrent weights and biases uniform in +-1/sqrt(H) (PyTorch's init), the head as
+   bp_randomize does. Same seed, same bits. */
+BPDEF bp_status bp_seq_randomize(bp_seq *seq, uint64_t seed);
+
+/* The forward pass over a batch of data (see bp_seq_data): the head's outputs, inside work,
+   valid until the next call: batch rows (LAST, MEAN) or batch x steps rows, sample after
+   sample (EACH; rows past a sample's length are those of its frozen state). data->carry, if
+   set, is read and then overwritten with the state after the batch. NULL for bad arguments
+   (a status: bp_seq_train_step, bp_seq_evaluate). */
+BPDEF const float *bp_seq_forward(bp_seq *seq, const bp_seq_data *data, int first, int batch);
+
+/* One step of batch streams: x is batch rows of n_inputs, carry (bp_seq_carry_size(batch)
+   floats, zeros at the start) the streams' state, updated. Returns the head's outputs for
+   this step (batch rows; with BP_SEQ_MEAN those of the mean so far), the same bits as the
+   whole-sequence forward's at that step. NULL for bad arguments. */
+BPDEF const float *bp_seq_step(bp_seq *seq, const float *x, float *carry, int batch);
+
+/* Forward and backward: overwrites grads with the gradient of the batch's mean loss (through
+   every step of the window), returns that loss; data->carry, if set, then holds the state
+   after the batch. -1 for bad arguments, NaN if a target is out of range or a check fails
+   (inputs, loss and gradients finite; grads must then not be used). */
+BPDEF float bp_seq_backward(bp_seq *seq, const bp_seq_data *data, int first, int batch);
+
+/* Applies *opt to the gradient in grads, as bp_update does (weight decay on the W, not on
+   the biases); BP_ERR_NONFINITE, params and state untouched, as there. */
+BPDEF bp_status bp_seq_update(bp_seq *seq, const bp_opt *opt, float *state, size_t state_len);
+
+/* bp_seq_backward then bp_seq_update, one call, checked as bp_train_step is: BP_ERR_TARGET,
+   BP_ERR_LABEL, BP_ERR_STEPS (steps outside 1..max_steps, a length outside 1..steps),
+   BP_ERR_BATCH, BP_ERR_ORDER, BP_ERR_NONFINITE; on any error params, state and data->carry
+   are bit for bit as they were. *loss (if not NULL): the batch's mean loss before the step. */
+BPDEF bp_status bp_seq_train_step(bp_seq *seq, const bp_opt *opt, float *state, size_t state_len,
+                                  const bp_seq_data *data, int first, int batch, float *loss);
+
+/* Mean loss and accuracy (argmax against the target's argmax or the label; one output:
+   y >= 0.5) over all data->n samples (in order; data->order is not used), in batches of
+   max_batch, over the rows that count (EACH: every step within the lengths). data->carry
+   must be NULL. BP_ERR_NONFINITE if an output is not finite. */
+BPDEF bp_status bp_seq_evaluate(bp_seq *seq, const bp_seq_data *data, float *mean_loss,
+                                float *accuracy);
+
+/* bp_gradcheck for a sequence net: computes the gradient of the batch (bp_seq_backward,
+   without touching data->carry), then each parameter's central difference (steps as there);
+   *max_err as there. Writes grads and work, never params (in the end). */
+BPDEF bp_status bp_seq_gradcheck(bp_seq *seq, const bp_seq_data *data, int first, int batch,
+                                 float step, float *max_err);
 
 /* ---- int8 inference (bp_qnet), for cores without a floating-point unit --------------------
    bp_quantize turns a trained feed-forward net into integers (the design: INT8 at the top);
@@ -1373,7 +1525,6 @@ BP__PRIVATE size_t bp__work_floats(int n_layers, const int *sizes, int max_batch
     size_t n = 0, b;
     int l;
     if (bp__check_sizes(n_layers, sizes) != BP_OK || max_batch < 1) return 0;
-    if (max_batch > 1 && !BP__BATCHES) return 0;
     b = (size_t)max_batch;
     for (l = 1; l <= n_layers; l++)                                              /* A_l */
         if ((n = bp__muladd(n, b, (size_t)sizes[l])) == 0) return 0;
@@ -1392,12 +1543,14 @@ BP__PRIVATE size_t bp__work_floats(int n_layers, const int *sizes, int max_batch
     return n;
 }
 
+/* (BP_NO_BATCH: one row at a time; a sequence net's head may still run rows by the plain
+   loop: bp__seq_layout) */
 BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
-    return bp__work_floats(n_layers, sizes, max_batch, 0);
+    return max_batch > 1 && !BP__BATCHES ? 0 : bp__work_floats(n_layers, sizes, max_batch, 0);
 }
 
 BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch) {
-    return bp__work_floats(n_layers, sizes, max_batch, 1);
+    return max_batch > 1 && !BP__BATCHES ? 0 : bp__work_floats(n_layers, sizes, max_batch, 1);
 }
 
 /* Where things sit. Offsets are computed, not stored: at most BP_MAX_LAYERS additions. */
@@ -3492,6 +3645,822 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
     BP__RULE_K(&u)->step(net->params + nw, state ? state + nw : NULL, gs, net->grads + nw,
              (size_t)net->n_units, &u, 0.0f);
     if (state) bp__rule_done(&u, state);
+    return BP_OK;
+}
+
+/* ---- sequences (bp_seq): recurrent layers trained by backpropagation through time ---------
+   A batch runs layer by layer through the whole window: each layer's input projections of all
+   steps in one product (x W_ih^T + b_ih, rows t B + b: step-major), then step after step the
+   recurrent product h W_hh^T + b_hh and the cell. Every product goes through the GEMM, whose
+   every element is the same chain of multiply-adds whatever the rows (Part 2): so a step
+   streamed alone has the bits of the same step within a batch. The backward pass runs the
+   steps in reverse (the gate deltas, then dh of the step before through W_hh), then each
+   layer's weight gradients as two products over all the window's rows. */
+
+BP__PRIVATE int bp__gates(bp_cell c) { return c == BP_CELL_GRU ? 3 : c == BP_CELL_LSTM ? 4 : 1; }
+
+/* The head's sizes: hidden[n_rec-1], then dense[]. */
+BP__PRIVATE void bp__seq_head_sizes(const bp_seq_spec *s, int *sizes) {
+    int l;
+    sizes[0] = s->hidden[s->n_rec - 1];
+    for (l = 0; l < s->n_dense; l++) sizes[l + 1] = s->dense[l];
+}
+
+BP__PRIVATE int bp__seq_in(const bp_seq_spec *s, int l) { return l ? s->hidden[l - 1] : s->n_inputs; }
+
+/* Units are kept below 2^26, so that 4 gates' rows and their products stay within int. */
+#define BP__SEQ_MAX_UNITS (1 << 26)
+
+BP__PRIVATE bp_status bp__seq_check_spec(const bp_seq_spec *s) {
+    int l, sizes[BP_MAX_LAYERS + 1];
+    if (!s) return BP_ERR_NULL;
+    if (!bp__valid_enum((unsigned)s->cell, BP_CELL_COUNT)
+        || !bp__valid_enum((unsigned)s->out, BP_SEQ_OUT_COUNT)) return BP_ERR_CELL;
+    if (s->n_rec < 1 || s->n_rec > BP_MAX_LAYERS) return BP_ERR_LAYERS;
+    if (s->n_dense < 1 || s->n_dense > BP_MAX_LAYERS) return BP_ERR_LAYERS;
+    if (s->n_inputs < 1) return BP_ERR_SIZE;
+    for (l = 0; l < s->n_rec; l++) if (s->hidden[l] < 1) return BP_ERR_SIZE;
+    if (s->n_inputs >= BP__SEQ_MAX_UNITS) return BP_ERR_OVERFLOW;
+    for (l = 0; l < s->n_rec; l++) if (s->hidden[l] >= BP__SEQ_MAX_UNITS) return BP_ERR_OVERFLOW;
+    bp__seq_head_sizes(s, sizes);
+    return bp__check_topology(s->n_dense, sizes, s->act, s->loss);
+}
+
+/* Floats of recurrent layer l's parameters: G (in + H) + 2 G. */
+BP__PRIVATE size_t bp__seq_layer_params(const bp_seq_spec *s, int l) {
+    const size_t g = (size_t)bp__gates(s->cell) * (size_t)s->hidden[l];
+    return g * ((size_t)bp__seq_in(s, l) + (size_t)s->hidden[l] + 2);
+}
+
+BP__PRIVATE size_t bp__seq_rec_params(const bp_seq_spec *s) {   /* where the head's start */
+    size_t n = 0;
+    int l;
+    for (l = 0; l < s->n_rec; l++) n += bp__seq_layer_params(s, l);
+    return n;
+}
+
+BPDEF size_t bp_seq_params_size(const bp_seq_spec *spec) {
+    int sizes[BP_MAX_LAYERS + 1], l;
+    size_t n = 0, h;
+    if (bp__seq_check_spec(spec) != BP_OK) return 0;
+    for (l = 0; l < spec->n_rec; l++) {      /* each term < 2^28 x 2^27: fits a 64-bit size_t */
+        const size_t g = (size_t)bp__gates(spec->cell) * (size_t)spec->hidden[l];
+        const size_t w = (size_t)bp__seq_in(spec, l) + (size_t)spec->hidden[l] + 2;
+        if ((n = bp__muladd(n, g, w)) == 0) return 0;
+    }
+    bp__seq_head_sizes(spec, sizes);
+    if ((h = bp_params_size(spec->n_dense, sizes)) == 0) return 0;
+    return bp__muladd(n, 1, h);
+}
+
+/* Where everything sits in work, in floats (see bp__seq_layout); the head's bp_net last. */
+typedef struct {
+    size_t x;                           /* the input, step-major, T B rows of n_inputs */
+    size_t s[BP_MAX_LAYERS];            /* states h, T + 1 blocks of B rows (block 0: start) */
+    size_t c[BP_MAX_LAYERS];            /* LSTM: cells c, as s */
+    size_t a[BP_MAX_LAYERS];            /* gate values, T B rows of G */
+    size_t e[BP_MAX_LAYERS];            /* GRU: W_hn h + b_hn; LSTM: tanh(c'); T B rows of H */
+    size_t q, zt, hi, ht, sum, cnt;     /* h W_hh^T + b_hh; products' scratch; the head's input
+                                           rows and targets; MEAN: sums and counts */
+    size_t dg, dq, dh, dcar, dcc, dir;  /* training: gate deltas (dq: GRU's recurrent ones),
+                                           dLoss/dh of every step, carried dh and dc, dh's
+                                           direct part */
+    size_t pack, pack_n, head, head_n, total;
+} bp__seq_lay;
+
+/* a += b c, or fail (*bad) on overflow; returns where the block starts */
+BP__PRIVATE size_t bp__seq_take(size_t *a, size_t b, size_t c, int *bad) {
+    const size_t at = *a;
+    if (c != 0 && b > (BP__MAX_FLOATS - *a) / c) *bad = 1;
+    else *a += b * c;
+    return at;
+}
+
+/* The rows the head runs: a sample each, or a step each (EACH). */
+BP__PRIVATE int bp__seq_rows(const bp_seq_spec *s, int T, int B) {
+    return s->out == BP_SEQ_EACH ? T * B : B;
+}
+
+BP__PRIVATE size_t bp__seq_layout(const bp_seq_spec *s, int T, int B, int view,
+                                  bp__seq_lay *o) {
+    const int ng = bp__gates(s->cell), lstm = s->cell == BP_CELL_LSTM;
+    int sizes[BP_MAX_LAYERS + 1], l, bad = 0, R;
+    size_t n = 0, gm = 0, hm = 0, tb, zt = 0, pk = 0, f, hw;
+    if (bp__seq_check_spec(s) != BP_OK || T < 1 || B < 1) return 0;
+    if ((long)T * (long)B > 2147483647L / 4) return 0;
+    tb = (size_t)T * (size_t)B;
+    R = bp__seq_rows(s, T, B);
+    bp__seq_head_sizes(s, sizes);
+    for (l = 0; l < s->n_rec; l++) {
+        const size_t H = (size_t)s->hidden[l], G = (size_t)ng * H, in = (size_t)bp__seq_in(s, l);
+        if (G > gm) gm = G;
+        if (H > hm) hm = H;
+        if (in > hm && l > 0) hm = in;
+        /* the forward products' scratch for W X^T (fewer rows than units: up to G - 1 rows
+           of the batch, whatever its size), and pack areas */
+        if ((tb < G ? tb : G) * G > zt) zt = (tb < G ? tb : G) * G;
+        if ((f = bp__pack_floats(tb < G ? tb : G, in)) > pk) pk = f;     /* x W_ih^T */
+        if ((f = bp__pack_floats((size_t)B < G ? (size_t)B : G, H)) > pk) pk = f;  /* h W_hh^T */
+        if (!view) {
+            if ((f = bp__pack_floats(H, G)) > pk) pk = f;                   /* dh W_hh */
+            if ((f = bp__pack_floats(in, tb)) > pk) pk = f;                 /* dW_ih */
+            if ((f = bp__pack_floats(H, tb)) > pk) pk = f;                  /* dW_hh */
+            if ((f = bp__pack_floats(in, G)) > pk) pk = f;                  /* dx */
+        }
+    }
+    for (l = 0; l < s->n_dense; l++) {           /* the head's forward products, and dx */
+        const size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], r = (size_t)R;
+        if ((r < no ? r : no) * no > zt) zt = (r < no ? r : no) * no;
+        if ((f = bp__pack_floats(r < no ? r : no, ni)) > pk) pk = f;
+    }
+    if (!view && (f = bp__pack_floats((size_t)sizes[0], (size_t)sizes[1])) > pk) pk = f;
+    if (BP__REF_GEMM) pk = 0;                    /* the plain loop packs nothing */
+    o->x = bp__seq_take(&n, tb, (size_t)s->n_inputs, &bad);
+    for (l = 0; l < s->n_rec; l++) {
+        const size_t H = (size_t)s->hidden[l];
+        o->s[l] = bp__seq_take(&n, tb + (size_t)B, H, &bad);
+        o->c[l] = bp__seq_take(&n, lstm ? tb + (size_t)B : 0, H, &bad);
+        o->a[l] = bp__seq_take(&n, tb, (size_t)ng * H, &bad);
+        o->e[l] = bp__seq_take(&n, s->cell != BP_CELL_ELMAN ? tb : 0, H, &bad);
+    }
+    o->q = bp__seq_take(&n, (size_t)B, gm, &bad);
+    o->zt = bp__seq_take(&n, zt, 1, &bad);
+    o->hi = bp__seq_take(&n, (size_t)R, (size_t)sizes[0], &bad);
+    o->ht = bp__seq_take(&n, (size_t)R, (size_t)sizes[s->n_dense], &bad);
+    o->sum = bp__seq_take(&n, s->out == BP_SEQ_MEAN ? (size_t)B : 0, (size_t)sizes[0], &bad);
+    o->cnt = bp__seq_take(&n, s->out == BP_SEQ_MEAN ? (size_t)B : 0, 1, &bad);
+    o->dg = bp__seq_take(&n, view ? 0 : tb, gm, &bad);
+    o->dq = bp__seq_take(&n, view || s->cell != BP_CELL_GRU ? 0 : tb, gm, &bad);
+    o->dh = bp__seq_take(&n, view ? 0 : tb, hm, &bad);
+    o->dcar = bp__seq_take(&n, view ? 0 : (size_t)B, hm, &bad);
+    o->dcc = bp__seq_take(&n, view || !lstm ? 0 : (size_t)B, hm, &bad);
+    o->dir = bp__seq_take(&n, view ? 0 : (size_t)B, hm, &bad);
+    o->pack = bp__seq_take(&n, pk, 1, &bad);
+    o->pack_n = pk;
+    hw = bp__work_floats(s->n_dense, sizes, R, view);
+    if (hw == 0) return 0;
+    o->head = bp__seq_take(&n, hw, 1, &bad);
+    o->head_n = hw;
+    o->total = n;
+    return bad ? 0 : n;
+}
+
+BPDEF size_t bp_seq_work_size(const bp_seq_spec *spec, int max_steps, int max_batch) {
+    bp__seq_lay o;
+    if (!BP__BATCHES && spec && bp__seq_rows(spec, max_steps, max_batch) > 1) return 0;
+    return bp__seq_layout(spec, max_steps, max_batch, 0, &o);
+}
+
+BPDEF size_t bp_seq_forward_work_size(const bp_seq_spec *spec, int max_steps, int max_batch) {
+    bp__seq_lay o;
+    return bp__seq_layout(spec, max_steps, max_batch, 1, &o);
+}
+
+BPDEF size_t bp_seq_carry_size(const bp_seq_spec *spec, int batch) {
+    size_t n = 0;
+    int l, bad = 0;
+    if (bp__seq_check_spec(spec) != BP_OK || batch < 1) return 0;
+    for (l = 0; l < spec->n_rec; l++)
+        bp__seq_take(&n, (size_t)batch * (spec->cell == BP_CELL_LSTM ? 2u : 1u),
+                     (size_t)spec->hidden[l], &bad);
+    if (spec->out == BP_SEQ_MEAN)
+        bp__seq_take(&n, (size_t)batch, (size_t)spec->hidden[spec->n_rec - 1] + 1, &bad);
+    return bad ? 0 : n;
+}
+
+BP__PRIVATE bp_status bp__seq_init(bp_seq *q, const bp_seq_spec *spec, int T, int B,
+                                   float *params, size_t params_len, float *grads,
+                                   size_t grads_len, float *work, size_t work_len) {
+    bp__seq_lay o;
+    bp_status st;
+    size_t np, nw, nr;
+    int sizes[BP_MAX_LAYERS + 1], l, R;
+    if (!q) return BP_ERR_NULL;
+    BP_MEMSET(q, 0, sizeof *q);
+    if (!spec || !params || !work) return BP_ERR_NULL;
+    if ((st = bp__seq_check_spec(spec)) != BP_OK) return st;
+    if (T < 1) return BP_ERR_STEPS;
+    if (B < 1 || (B > 1 && !BP__BATCHES)) return BP_ERR_MAX_BATCH;
+    R = (long)T * (long)B > 2147483647L / 4 ? 0 : bp__seq_rows(spec, T, B);
+    if (grads && R > 1 && !BP__BATCHES) return BP_ERR_MAX_BATCH;  /* the head trains row by row */
+    np = bp_seq_params_size(spec);
+    nw = bp__seq_layout(spec, T, B, !grads, &o);
+    if (np == 0 || nw == 0) return BP_ERR_OVERFLOW;
+    if (params_len < np) return BP_ERR_PARAMS_SHORT;
+    if (grads && grads_len < np) return BP_ERR_GRADS_SHORT;
+    if (work_len < nw) return BP_ERR_WORK_SHORT;
+    q->spec = *spec;
+    q->max_steps = T;
+    q->max_batch = B;
+    q->params = params;
+    q->n_params = np;
+    q->grads = grads;
+    q->work = work;
+    q->n_work = nw;
+    q->level = bp__best_level();
+    /* the head: a bp_net over the tail of params, grads and work, R rows */
+    nr = bp__seq_rec_params(spec);
+    bp__seq_head_sizes(spec, sizes);
+    q->head.n_layers = spec->n_dense;
+    for (l = 0; l <= spec->n_dense; l++) q->head.sizes[l] = sizes[l];
+    for (l = 0; l < spec->n_dense; l++) q->head.act[l] = spec->act[l];
+    q->head.loss = spec->loss;
+    q->head.max_batch = R;
+    q->head.params = params + nr;
+    q->head.n_params = np - nr;
+    q->head.grads = grads ? grads + nr : NULL;
+    q->head.work = work + o.head;
+    q->head.n_work = o.head_n;
+    q->head.level = q->level;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_seq_init(bp_seq *seq, const bp_seq_spec *spec, int max_steps, int max_batch,
+                            float *params, size_t params_len, float *grads, size_t grads_len,
+                            float *work, size_t work_len) {
+    if (seq && !grads) {
+        BP_MEMSET(seq, 0, sizeof *seq);
+        return BP_ERR_NULL;
+    }
+    return bp__seq_init(seq, spec, max_steps, max_batch, params, params_len, grads, grads_len,
+                        work, work_len);
+}
+
+BPDEF bp_status bp_seq_init_forward(bp_seq *seq, const bp_seq_spec *spec, int max_steps,
+                                    int max_batch, const float *params, size_t params_len,
+                                    float *work, size_t work_len) {
+    float *p;
+    BP_MEMCPY(&p, &params, sizeof p);          /* as bp_init_forward: never written through */
+    return bp__seq_init(seq, spec, max_steps, max_batch, p, params_len, NULL, 0, work, work_len);
+}
+
+BPDEF bp_status bp_seq_set_level(bp_seq *seq, bp_level level) {
+    bp_status s;
+    if (!seq || !seq->params) return BP_ERR_NULL;
+    if ((s = bp__pick_level(&seq->level, level)) != BP_OK) return s;
+    seq->head.level = seq->level;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_seq_randomize(bp_seq *seq, uint64_t seed) {
+    bp_rng r = bp_rng_seed(seed);
+    size_t i, at = 0;
+    int l;
+    if (!seq || !seq->params) return BP_ERR_NULL;
+    if (!seq->grads) return BP_ERR_READONLY;
+    for (l = 0; l < seq->spec.n_rec; l++) {
+        const size_t n = bp__seq_layer_params(&seq->spec, l);
+        const float k = 1.0f / BP_SQRTF((float)seq->spec.hidden[l]);
+        for (i = 0; i < n; i++) seq->params[at + i] = k * (2.0f * bp_rng_float(&r) - 1.0f);
+        at += n;
+    }
+    {
+        const uint64_t hi = bp_rng_u32(&r), lo = bp_rng_u32(&r);   /* two statements: in order */
+        return bp_randomize(&seq->head, hi << 32 | lo);
+    }
+}
+
+/* The sample at batch row b, and its length. */
+BP__PRIVATE int bp__seq_at(const bp_seq_data *d, int first, int b) {
+    return d->order ? d->order[first + b] : first + b;
+}
+BP__PRIVATE int bp__seq_len(const bp_seq_data *d, int first, int b) {
+    return d->lengths ? d->lengths[bp__seq_at(d, first, b)] : d->steps;
+}
+
+/* The arguments every call checks (need: targets or labels). */
+BP__PRIVATE bp_status bp__seq_check_data(const bp_seq *q, const bp_seq_data *d, int first,
+                                         int batch, int need) {
+    int b;
+    if (!q || !q->params || !q->work || !d || !d->x) return BP_ERR_NULL;
+    if (need && !d->target && !d->labels) return BP_ERR_NULL;
+    if (d->steps < 1 || d->steps > q->max_steps) return BP_ERR_STEPS;
+    if (batch < 1 || batch > q->max_batch || first < 0 || d->n < 1 || first > d->n - batch)
+        return BP_ERR_BATCH;
+    for (b = 0; b < batch; b++) {
+        const int i = bp__seq_at(d, first, b);
+        if (i < 0 || i >= d->n) return BP_ERR_ORDER;
+        if (d->lengths && (d->lengths[i] < 1 || d->lengths[i] > d->steps)) return BP_ERR_STEPS;
+    }
+    return BP_OK;
+}
+
+/* z = x W^T + bias over rows (a = act(z) too when act is given), by the GEMM at any row
+   count: the bits of a row do not depend on how many run with it. */
+BP__PRIVATE void bp__seq_dense(const bp_seq *q, const bp__seq_lay *o, const float *W,
+                               const float *bias, const float *x, float *z, int rows, int ni,
+                               int no, bp_act act, float *a) {
+    const bp__kern *k = BP__KERN(q->level);
+    int r;
+    if (!bp__dense_batch(k, W, bias, x, z, rows, ni, no, q->work + o->pack, o->pack_n,
+                         q->work + o->zt, act, a, 0))
+        for (r = 0; r < rows; r++)
+            k->activate(act, z + (size_t)r * (size_t)no, a + (size_t)r * (size_t)no, 1, no);
+}
+
+/* One step of one row of a layer: the gates a (G floats: the input projection, then their
+   values), q = W_hh h + b_hh, h the state before, hn the state after; e, c, cn as in the
+   layout. */
+BP__PRIVATE void bp__seq_cell(bp_cell cell, int H, float *a, const float *q, const float *h,
+                              float *hn, float *e, const float *c, float *cn) {
+    int j;
+    switch (cell) {
+    case BP_CELL_ELMAN:
+        for (j = 0; j < H; j++) hn[j] = a[j] = BP_TANHF(a[j] + q[j]);
+        break;
+    case BP_CELL_GRU:
+        for (j = 0; j < H; j++) {
+            const float r = bp__sigmoid(a[j] + q[j]), z = bp__sigmoid(a[H + j] + q[H + j]);
+            const float n = BP_TANHF(a[2 * H + j] + r * q[2 * H + j]);
+            a[j] = r; a[H + j] = z; a[2 * H + j] = n;
+            e[j] = q[2 * H + j];
+            hn[j] = (1.0f - z) * n + z * h[j];
+        }
+        break;
+    default:                                      /* BP_CELL_LSTM */
+        for (j = 0; j < H; j++) {
+            const float i = bp__sigmoid(a[j] + q[j]), f = bp__sigmoid(a[H + j] + q[H + j]);
+            const float g = BP_TANHF(a[2 * H + j] + q[2 * H + j]);
+            const float o = bp__sigmoid(a[3 * H + j] + q[3 * H + j]);
+            const float cc = f * c[j] + i * g, tc = BP_TANHF(cc);
+            a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
+            cn[j] = cc;
+            e[j] = tc;
+            hn[j] = o * tc;
+        }
+        break;
+    }
+}
+
+/* The forward pass over batch rows of data; train: EACH's head runs only the steps within
+   the lengths (else every step). The head's input rows are o->hi (LAST: the last states).
+   Returns the head's row count. */
+BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *d, int first,
+                            int B, int train) {
+    const bp_seq_spec *s = &q->spec;
+    const int T = d->steps, ng = bp__gates(s->cell), lstm = s->cell == BP_CELL_LSTM;
+    const int I0 = s->n_inputs, Ht = s->hidden[s->n_rec - 1];
+    float *w = q->work, *x = w + o->x, *hi = w + o->hi;
+    const float *p = q->params, *in = x, *carry = d->carry;
+    int t, b, l, R = 0, L = s->n_dense;
+    const float *hin;
+    /* the input, step-major; steps past a length are zeros, never read from data */
+    for (t = 0; t < T; t++)
+        for (b = 0; b < B; b++) {
+            float *dst = x + ((size_t)t * (size_t)B + (size_t)b) * (size_t)I0;
+            if (t < bp__seq_len(d, first, b))
+                BP_MEMCPY(dst, d->x + ((size_t)bp__seq_at(d, first, b) * (size_t)T + (size_t)t)
+                                      * (size_t)I0, (size_t)I0 * sizeof *dst);
+            else BP_MEMSET(dst, 0, (size_t)I0 * sizeof *dst);
+        }
+    for (l = 0; l < s->n_rec; l++) {
+        const int H = s->hidden[l], G = ng * H, ni = bp__seq_in(s, l);
+        const float *Wih = p, *Whh = p + (size_t)G * (size_t)ni;
+        const float *bih = Whh + (size_t)G * (size_t)H, *bhh = bih + G;
+        float *S = w + o->s[l], *C = w + o->c[l], *A = w + o->a[l], *E = w + o->e[l];
+        float *Q = w + o->q;
+        const size_t bh = (size_t)B * (size_t)H;
+        if (carry) {                                             /* the state to start from */
+            for (b = 0; b < B; b++) {
+                BP_MEMCPY(S + (size_t)b * H, carry + (size_t)b * H, (size_t)H * sizeof *S);
+                if (lstm) BP_MEMCPY(C + (size_t)b * H, carry + bh + (size_t)b * H,
+                                    (size_t)H * sizeof *C);
+            }
+            carry += lstm ? 2 * bh : bh;
+        } else {
+            BP_MEMSET(S, 0, bh * sizeof *S);
+            if (lstm) BP_MEMSET(C, 0, bh * sizeof *C);
+        }
+        /* every step's input projection in one product */
+        bp__seq_dense(q, o, Wih, bih, in, A, T * B, ni, G, BP_LINEAR, A);
+        for (t = 0; t < T; t++) {
+            const size_t r0 = (size_t)t * (size_t)B;
+            bp__seq_dense(q, o, Whh, bhh, S + r0 * H, Q, B, H, G, BP_LINEAR, Q);
+            for (b = 0; b < B; b++) {
+                const size_t r = r0 + (size_t)b;
+                float *hn = S + (r + (size_t)B) * H, *cn = C + (r + (size_t)B) * H;
+                if (t < bp__seq_len(d, first, b)) {
+                    bp__seq_cell(s->cell, H, A + r * G, Q + (size_t)b * G, S + r * H, hn,
+                                 E + r * H, C + r * H, cn);
+                } else {                                 /* past its length: the state stays */
+                    BP_MEMCPY(hn, S + r * H, (size_t)H * sizeof *hn);
+                    if (lstm) BP_MEMCPY(cn, C + r * H, (size_t)H * sizeof *cn);
+                }
+            }
+        }
+        in = S + bh;
+        p = bih + 2 * (size_t)G;
+    }
+    /* what the head reads */
+    {
+        const float *St = w + o->s[s->n_rec - 1];
+        const size_t bh = (size_t)B * (size_t)Ht;
+        int j;
+        if (s->out == BP_SEQ_LAST) {
+            hin = St + (size_t)T * bh;
+            R = B;
+        } else if (s->out == BP_SEQ_MEAN) {
+            float *sum = w + o->sum, *cnt = w + o->cnt;
+            for (b = 0; b < B; b++) {
+                const int len = bp__seq_len(d, first, b);
+                float *sb = sum + (size_t)b * Ht;
+                if (carry) {
+                    BP_MEMCPY(sb, carry + (size_t)b * Ht, (size_t)Ht * sizeof *sb);
+                    cnt[b] = carry[bh + (size_t)b];
+                } else {
+                    BP_MEMSET(sb, 0, (size_t)Ht * sizeof *sb);
+                    cnt[b] = 0.0f;
+                }
+                for (t = 0; t < len; t++) {
+                    const float *h = St + ((size_t)(t + 1) * B + (size_t)b) * Ht;
+                    for (j = 0; j < Ht; j++) sb[j] += h[j];
+                }
+                cnt[b] += (float)len;
+                for (j = 0; j < Ht; j++) hi[(size_t)b * Ht + j] = sb[j] / cnt[b];
+            }
+            hin = hi;
+            R = B;
+        } else {                                     /* EACH: rows sample after sample */
+            for (b = 0; b < B; b++) {
+                const int len = train ? bp__seq_len(d, first, b) : T;
+                for (t = 0; t < len; t++, R++)
+                    BP_MEMCPY(hi + (size_t)R * Ht, St + ((size_t)(t + 1) * B + (size_t)b) * Ht,
+                              (size_t)Ht * sizeof *hi);
+            }
+            hin = hi;
+        }
+    }
+    /* the head, by the GEMM at any row count (bp__seq_dense) */
+    p = q->head.params;
+    for (l = 0; l < L; l++) {
+        const int ni = q->head.sizes[l], no = q->head.sizes[l + 1];
+        float *a = bp__act_buf(&q->head, l + 1);
+        float *z = l == L - 1 ? bp__z_buf(&q->head) : a;
+        bp__seq_dense(q, o, p, p + (size_t)ni * (size_t)no, hin, z, R, ni, no, q->head.act[l], a);
+        p += ((size_t)ni + 1) * (size_t)no;
+        hin = a;
+    }
+    return R;
+}
+
+/* The state after the batch into carry (layout: bp_seq_carry_size). */
+BP__PRIVATE void bp__seq_carry_out(const bp_seq *q, const bp__seq_lay *o, int T, int B,
+                                   float *carry) {
+    const bp_seq_spec *s = &q->spec;
+    const int lstm = s->cell == BP_CELL_LSTM;
+    int l;
+    for (l = 0; l < s->n_rec; l++) {
+        const size_t bh = (size_t)B * (size_t)s->hidden[l];
+        BP_MEMCPY(carry, q->work + o->s[l] + (size_t)T * bh, bh * sizeof *carry);
+        carry += bh;
+        if (lstm) {
+            BP_MEMCPY(carry, q->work + o->c[l] + (size_t)T * bh, bh * sizeof *carry);
+            carry += bh;
+        }
+    }
+    if (s->out == BP_SEQ_MEAN) {
+        const size_t bh = (size_t)B * (size_t)s->hidden[s->n_rec - 1];
+        BP_MEMCPY(carry, q->work + o->sum, bh * sizeof *carry);
+        BP_MEMCPY(carry + bh, q->work + o->cnt, (size_t)B * sizeof *carry);
+    }
+}
+
+BP__PRIVATE void bp__seq_lay_of(const bp_seq *q, bp__seq_lay *o) {
+    bp__seq_layout(&q->spec, q->max_steps, q->max_batch, !q->grads, o);
+}
+
+BPDEF const float *bp_seq_forward(bp_seq *seq, const bp_seq_data *data, int first, int batch) {
+    bp__seq_lay o;
+    if (bp__seq_check_data(seq, data, first, batch, 0) != BP_OK) return NULL;
+    bp__seq_lay_of(seq, &o);
+    bp__seq_fwd(seq, &o, data, first, batch, 0);
+    if (data->carry) bp__seq_carry_out(seq, &o, data->steps, batch, data->carry);
+    return bp__act_buf(&seq->head, seq->head.n_layers);
+}
+
+BPDEF const float *bp_seq_step(bp_seq *seq, const float *x, float *carry, int batch) {
+    bp_seq_data d;
+    if (!carry) return NULL;
+    BP_MEMSET(&d, 0, sizeof d);
+    d.x = x; d.n = batch; d.steps = 1; d.carry = carry;
+    return bp_seq_forward(seq, &d, 0, batch);
+}
+
+/* The head's target rows (the rows bp__seq_fwd ran in training) into o->ht: gathered, or
+   made from labels. BP_ERR_LABEL, BP_ERR_TARGET. */
+BP__PRIVATE bp_status bp__seq_targets(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *d,
+                                      int first, int B, int R) {
+    const int nout = q->head.sizes[q->head.n_layers], top = nout == 1 ? 2 : nout;
+    const int each = q->spec.out == BP_SEQ_EACH;
+    float *ht = q->work + o->ht;
+    int b, t, r = 0;
+    if (d->labels) BP_MEMSET(ht, 0, (size_t)R * (size_t)nout * sizeof *ht);
+    for (b = 0; b < B; b++) {
+        const int i = bp__seq_at(d, first, b), len = each ? bp__seq_len(d, first, b) : 1;
+        for (t = 0; t < len; t++, r++) {
+            const size_t at = each ? (size_t)i * (size_t)d->steps + (size_t)t : (size_t)i;
+            if (d->labels) {
+                const int c = d->labels[at];
+                if (c < 0 || c >= top) return BP_ERR_LABEL;
+                ht[(size_t)r * nout + (nout == 1 ? 0 : (size_t)c)] = nout == 1 ? (float)c : 1.0f;
+            } else {
+                BP_MEMCPY(ht + (size_t)r * nout, d->target + at * (size_t)nout,
+                          (size_t)nout * sizeof *ht);
+            }
+        }
+    }
+    BP_ASSERT(r == R);
+    return bp__targets_ok(&q->head, ht, R) ? BP_OK : BP_ERR_TARGET;
+}
+
+/* C(M x N) = A B by the GEMM, with strides (see bp__mm). */
+BP__PRIVATE void bp__seq_mm(const bp_seq *q, const bp__seq_lay *o, int M, int N, int K,
+                            const float *A, size_t rsa, size_t csa, const float *B, size_t rsb,
+                            size_t csb, float *C, size_t ldc) {
+    bp__mm g;
+    bp__mm_init(&g, BP__KERN(q->level), q->work + o->pack, o->pack_n, 0);
+    g.M = M; g.N = N; g.K = K; g.by_rows = 1;
+    g.A = A; g.rsa = rsa; g.csa = csa;
+    g.B = B; g.rsb = rsb; g.csb = csb;
+    g.C = C; g.ldc = ldc;
+    bp__gemm(&g);
+}
+
+/* One step's gate deltas for row r of a layer (see bp__seq_cell): from dh = dLoss/dh' (and,
+   LSTM, the carried dc, updated to dc of the step before), into g (the pre-activations' deltas,
+   for W_ih) and gq (for W_hh: GRU's n gate differs), dir the part of dh of the step before
+   that bypasses W_hh. */
+BP__PRIVATE void bp__seq_cell_back(bp_cell cell, int H, const float *a, const float *e,
+                                   const float *h, const float *c, const float *dh, float *dc,
+                                   float *g, float *gq, float *dir) {
+    int j;
+    switch (cell) {
+    case BP_CELL_ELMAN:                        /* h' = tanh(u): du = dh (1 - h'^2) */
+        for (j = 0; j < H; j++) {
+            g[j] = dh[j] * (1.0f - a[j] * a[j]);
+            dir[j] = 0.0f;
+        }
+        break;
+    case BP_CELL_GRU:
+        for (j = 0; j < H; j++) {
+            const float r = a[j], z = a[H + j], n = a[2 * H + j];
+            const float dn = dh[j] * (1.0f - z) * (1.0f - n * n);   /* d(W_in x + b_in + r q_n) */
+            g[j] = gq[j] = dn * e[j] * r * (1.0f - r);               /* r: dn q_n r (1 - r) */
+            g[H + j] = gq[H + j] = dh[j] * (h[j] - n) * z * (1.0f - z);
+            g[2 * H + j] = dn;
+            gq[2 * H + j] = dn * r;                                  /* d q_n */
+            dir[j] = dh[j] * z;
+        }
+        break;
+    default:                                   /* LSTM */
+        for (j = 0; j < H; j++) {
+            const float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j], tc = e[j];
+            const float dcc = dc[j] + dh[j] * o * (1.0f - tc * tc);
+            g[j] = dcc * gg * i * (1.0f - i);
+            g[H + j] = dcc * c[j] * f * (1.0f - f);
+            g[2 * H + j] = dcc * i * (1.0f - gg * gg);
+            g[3 * H + j] = dh[j] * tc * o * (1.0f - o);
+            dc[j] = dcc * f;
+            dir[j] = 0.0f;
+        }
+        break;
+    }
+}
+
+/* Forward, then the gradient of the batch's mean loss into grads. BP_ERR_NONFINITE when an
+   input, the loss or a gradient is not finite (grads then unusable; params untouched). */
+BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *d,
+                                       int first, int B, float *loss) {
+    const bp_seq_spec *s = &q->spec;
+    const bp__kern *k = BP__KERN(q->level);
+    const int T = d->steps, ng = bp__gates(s->cell), Ht = s->hidden[s->n_rec - 1];
+    const size_t tb = (size_t)T * (size_t)B;
+    float *w = q->work, *dh = w + o->dh, *hi = w + o->hi;
+    bp_status st;
+    size_t off;
+    int R, l, t, b, j;
+    R = bp__seq_fwd(q, o, d, first, B, 1);
+    if ((st = bp__seq_targets(q, o, d, first, B, R)) != BP_OK) return st;
+    if (k->maxabs(w + o->x, tb * (size_t)s->n_inputs) < 0.0f) return BP_ERR_NONFINITE;
+    if (d->carry && k->maxabs(d->carry, bp_seq_carry_size(s, B)) < 0.0f) return BP_ERR_NONFINITE;
+    /* the head: its gradient into grads, then dLoss/d(its input) = D_1 W_0 into hi */
+    if ((st = bp__backprop(&q->head, s->out == BP_SEQ_LAST
+                                     ? w + o->s[s->n_rec - 1] + tb * (size_t)Ht : hi,
+                           w + o->ht, R, NULL, NULL, NULL, 0, loss)) != BP_OK) return st;
+    bp__seq_mm(q, o, R, Ht, q->head.sizes[1], bp__delta_buf(&q->head, 1),
+               (size_t)q->head.sizes[1], 1, q->head.params, (size_t)Ht, 1, hi, (size_t)Ht);
+    /* into dLoss/dh of each step of the top layer */
+    BP_MEMSET(dh, 0, tb * (size_t)Ht * sizeof *dh);
+    if (s->out == BP_SEQ_LAST) {
+        BP_MEMCPY(dh + (size_t)(T - 1) * B * Ht, hi, (size_t)B * Ht * sizeof *dh);
+    } else if (s->out == BP_SEQ_MEAN) {
+        for (b = 0; b < B; b++) {
+            const float c = w[o->cnt + (size_t)b];
+            for (t = 0; t < bp__seq_len(d, first, b); t++)
+                for (j = 0; j < Ht; j++)
+                    dh[((size_t)t * B + b) * Ht + j] = hi[(size_t)b * Ht + j] / c;
+        }
+    } else {
+        int r = 0;
+        for (b = 0; b < B; b++)
+            for (t = 0; t < bp__seq_len(d, first, b); t++, r++)
+                BP_MEMCPY(dh + ((size_t)t * B + b) * Ht, hi + (size_t)r * Ht,
+                          (size_t)Ht * sizeof *dh);
+    }
+    /* the recurrent layers, top down, each through its steps in reverse */
+    off = bp__seq_rec_params(s);
+    for (l = s->n_rec - 1; l >= 0; l--) {
+        const int H = s->hidden[l], G = ng * H, ni = bp__seq_in(s, l);
+        const float *S = w + o->s[l], *C = w + o->c[l], *A = w + o->a[l], *E = w + o->e[l];
+        const float *in = l ? w + o->s[l - 1] + (size_t)B * (size_t)ni : w + o->x;
+        float *DG = w + o->dg, *DQ = s->cell == BP_CELL_GRU ? w + o->dq : DG;
+        float *dcar = w + o->dcar, *dcc = w + o->dcc, *dir = w + o->dir, *tmp = w + o->q;
+        float *gW, *gb;
+        off -= bp__seq_layer_params(s, l);
+        gW = q->grads + off;
+        BP_MEMSET(dcar, 0, (size_t)B * H * sizeof *dcar);
+        if (s->cell == BP_CELL_LSTM) BP_MEMSET(dcc, 0, (size_t)B * H * sizeof *dcc);
+        for (t = T - 1; t >= 0; t--) {
+            for (b = 0; b < B; b++) {
+                const size_t r = (size_t)t * B + b;
+                float *dhr = dh + r * H, *car = dcar + (size_t)b * H;
+                for (j = 0; j < H; j++) dhr[j] += car[j];        /* from above and from t+1 */
+                if (t < bp__seq_len(d, first, b)) {
+                    bp__seq_cell_back(s->cell, H, A + r * G, E + r * H, S + r * H, C + r * H,
+                                      dhr, dcc + (size_t)b * H, DG + r * G, DQ + r * G,
+                                      dir + (size_t)b * H);
+                } else {                     /* a frozen step passes dh (and dc) through */
+                    BP_MEMSET(DG + r * G, 0, (size_t)G * sizeof *DG);
+                    if (DQ != DG) BP_MEMSET(DQ + r * G, 0, (size_t)G * sizeof *DQ);
+                    BP_MEMCPY(dir + (size_t)b * H, dhr, (size_t)H * sizeof *dir);
+                }
+            }
+            if (t == 0) break;                           /* the window's start: cut there */
+            /* dh of step t-1 = DQ_t W_hh + the direct part */
+            bp__seq_mm(q, o, B, H, G, DQ + (size_t)t * B * G, (size_t)G, 1,
+                       q->params + off + (size_t)G * ni, (size_t)H, 1, tmp, (size_t)H);
+            for (j = 0; j < B * H; j++) dcar[j] = tmp[j] + dir[j];
+        }
+        /* dW_ih = DG^T x, dW_hh = DQ^T h_prev over all the window's rows; biases: sums */
+        bp__seq_mm(q, o, G, ni, (int)tb, DG, 1, (size_t)G, in, (size_t)ni, 1, gW, (size_t)ni);
+        bp__seq_mm(q, o, G, H, (int)tb, DQ, 1, (size_t)G, S, (size_t)H, 1,
+                   gW + (size_t)G * ni, (size_t)H);
+        gb = gW + (size_t)G * (ni + H);
+        BP_MEMSET(gb, 0, 2 * (size_t)G * sizeof *gb);
+        for (t = 0; t < (int)tb; t++)
+            for (j = 0; j < G; j++) {
+                gb[j] += DG[(size_t)t * G + j];
+                gb[G + j] += DQ[(size_t)t * G + j];
+            }
+        /* dLoss/dx of the layer below: DG W_ih */
+        if (l > 0)
+            bp__seq_mm(q, o, (int)tb, ni, G, DG, (size_t)G, 1, q->params + off, (size_t)ni, 1,
+                       dh, (size_t)ni);
+    }
+    if (!bp__finite(*loss) || k->maxabs(q->grads, q->n_params) < 0.0f) return BP_ERR_NONFINITE;
+    return BP_OK;
+}
+
+/* The stored gradient applied (bp__apply_grads for a sequence net). */
+BP__PRIVATE bp_status bp__seq_apply(bp_seq *q, const bp_opt *opt, float *state) {
+    const bp_seq_spec *s = &q->spec;
+    bp__rule u;
+    float gs;
+    size_t off = 0;
+    int l;
+    bp_status st = bp__stored_step(BP__KERN(q->level), q->grads, q->n_params, opt, &state, &u,
+                                   &gs);
+    if (st != BP_OK) return st;
+    for (l = 0; l < s->n_rec + s->n_dense; l++) {
+        size_t nw, nb;
+        float *W = q->params + off, *g = q->grads + off, *v = state ? state + off : NULL;
+        if (l < s->n_rec) {
+            const size_t G = (size_t)bp__gates(s->cell) * (size_t)s->hidden[l];
+            nw = G * ((size_t)bp__seq_in(s, l) + (size_t)s->hidden[l]);
+            nb = 2 * G;
+        } else {
+            const int h = l - s->n_rec;
+            nb = (size_t)q->head.sizes[h + 1];
+            nw = (size_t)q->head.sizes[h] * nb;
+        }
+        BP__RULE_K(&u)->step(W, v, gs, g, nw, &u, opt->weight_decay);
+        BP__RULE_K(&u)->step(W + nw, v ? v + nw : NULL, gs, g + nw, nb, &u, 0.0f);
+        off += nw + nb;
+    }
+    if (state) bp__rule_done(&u, state);
+    return BP_OK;
+}
+
+BP__PRIVATE bp_status bp__seq_writable(const bp_seq *q) {
+    if (!q || !q->params) return BP_ERR_NULL;
+    return q->grads ? BP_OK : BP_ERR_READONLY;
+}
+
+BPDEF float bp_seq_backward(bp_seq *seq, const bp_seq_data *data, int first, int batch) {
+    bp__seq_lay o;
+    float loss = 0.0f;
+    if (bp__seq_writable(seq) != BP_OK) return -1.0f;
+    if (bp__seq_check_data(seq, data, first, batch, 1) != BP_OK) return -1.0f;
+    bp__seq_lay_of(seq, &o);
+    if (bp__seq_backprop(seq, &o, data, first, batch, &loss) != BP_OK) return bp__nan();
+    if (data->carry) bp__seq_carry_out(seq, &o, data->steps, batch, data->carry);
+    return loss;
+}
+
+BPDEF bp_status bp_seq_update(bp_seq *seq, const bp_opt *opt, float *state, size_t state_len) {
+    bp_status s = bp__seq_writable(seq);
+    if (s != BP_OK) return s;
+    if ((s = bp__check_rule(opt, state, state_len, seq->n_params)) != BP_OK) return s;
+    return bp__seq_apply(seq, opt, state);
+}
+
+BPDEF bp_status bp_seq_train_step(bp_seq *seq, const bp_opt *opt, float *state, size_t state_len,
+                                  const bp_seq_data *data, int first, int batch, float *loss) {
+    bp__seq_lay o;
+    float l = 0.0f;
+    bp_status s = bp__seq_writable(seq);
+    if (s != BP_OK) return s;
+    if ((s = bp__check_rule(opt, state, state_len, seq->n_params)) != BP_OK) return s;
+    if ((s = bp__seq_check_data(seq, data, first, batch, 1)) != BP_OK) return s;
+    bp__seq_lay_of(seq, &o);
+    s = bp__seq_backprop(seq, &o, data, first, batch, &l);
+    if (loss) *loss = l;
+    if (s == BP_OK) s = bp__seq_apply(seq, opt, state);
+    if (s == BP_OK && data->carry) bp__seq_carry_out(seq, &o, data->steps, batch, data->carry);
+    return s;
+}
+
+BPDEF bp_status bp_seq_evaluate(bp_seq *seq, const bp_seq_data *data, float *mean_loss,
+                                float *accuracy) {
+    bp__seq_lay o;
+    bp_seq_data d;
+    const bp__kern *k;
+    float sum = 0.0f;
+    long rows = 0, right = 0;
+    int first, nout;
+    bp_status s;
+    if (!data) return BP_ERR_NULL;
+    if (data->carry) return BP_ERR_NULL;
+    d = *data;
+    d.order = NULL;
+    if ((s = bp__seq_check_data(seq, &d, 0, 1, 1)) != BP_OK) return s;
+    bp__seq_lay_of(seq, &o);
+    k = BP__KERN(seq->level);
+    nout = seq->head.sizes[seq->head.n_layers];
+    for (first = 0; first < d.n; first += seq->max_batch) {
+        const int B = d.n - first < seq->max_batch ? d.n - first : seq->max_batch;
+        const float *y = bp__act_buf(&seq->head, seq->head.n_layers), *ht = seq->work + o.ht;
+        int R, r;
+        if ((s = bp__seq_check_data(seq, &d, first, B, 1)) != BP_OK) return s;
+        R = bp__seq_fwd(seq, &o, &d, first, B, 1);
+        if ((s = bp__seq_targets(seq, &o, &d, first, B, R)) != BP_OK) return s;
+        if (k->maxabs(y, (size_t)R * (size_t)nout) < 0.0f) return BP_ERR_NONFINITE;
+        sum += bp_loss_value(&seq->head, ht, R) * (float)R;
+        for (r = 0; r < R; r++) {
+            const float *yr = y + (size_t)r * nout, *tr = ht + (size_t)r * nout;
+            if (nout == 1) right += (yr[0] >= 0.5f) == (tr[0] >= 0.5f);
+            else right += bp_argmax(yr, nout) == bp_argmax(tr, nout);
+        }
+        rows += R;
+    }
+    if (mean_loss) *mean_loss = sum / (float)rows;
+    if (accuracy) *accuracy = (float)right / (float)rows;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_seq_gradcheck(bp_seq *seq, const bp_seq_data *data, int first, int batch,
+                                 float step, float *max_err) {
+    bp__seq_lay o;
+    bp_seq_data d;
+    float nmax = 0.0f, emax = 0.0f, loss;
+    size_t i;
+    int R;
+    bp_status s = bp__seq_writable(seq);
+    if (s != BP_OK) return s;
+    if (!data || !max_err) return BP_ERR_NULL;
+    if ((s = bp__seq_check_data(seq, data, first, batch, 1)) != BP_OK) return s;
+    if (!(step >= 0.0f && bp__finite(step))) return BP_ERR_OPT;
+    if (step == 0.0f) step = 1e-3f;
+    bp__seq_lay_of(seq, &o);
+    d = *data;                  /* the carry is read, never written */
+    if ((s = bp__seq_backprop(seq, &o, &d, first, batch, &loss)) != BP_OK) return s;
+    for (i = 0; i < seq->n_params; i++) {
+        const float w = seq->params[i], h = step * (w < -1.0f ? -w : w > 1.0f ? w : 1.0f);
+        float up, down, num, err;
+        seq->params[i] = w + h;
+        R = bp__seq_fwd(seq, &o, &d, first, batch, 1);
+        up = bp_loss_value(&seq->head, seq->work + o.ht, R);
+        seq->params[i] = w - h;
+        R = bp__seq_fwd(seq, &o, &d, first, batch, 1);
+        down = bp_loss_value(&seq->head, seq->work + o.ht, R);
+        seq->params[i] = w;
+        num = (up - down) / ((w + h) - (w - h));
+        if (!bp__finite(num) || !bp__finite(seq->grads[i])) return BP_ERR_NONFINITE;
+        err = num - seq->grads[i];
+        if ((num < 0.0f ? -num : num) > nmax) nmax = num < 0.0f ? -num : num;
+        if ((err < 0.0f ? -err : err) > emax) emax = err < 0.0f ? -err : err;
+    }
+    *max_err = emax / (nmax > 1e-6f ? nmax : 1e-6f);
     return BP_OK;
 }
 
