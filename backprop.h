@@ -1353,6 +1353,11 @@ typedef struct bp__kern {
     void (*activate)(bp_act act, const float *z, float *y, int rows, int n);
     float (*maxabs)(const float *v, size_t n);
     int32_t (*qdot)(const int8_t *w, const int8_t *a, int n, int32_t acc);   /* int8 inference */
+    void (*cell)(bp_cell cell, int H, float *a, const float *q, const float *h, float *hn,
+                 float *e, const float *c, float *cn);                     /* sequences */
+    void (*cell_back)(bp_cell cell, int H, const float *a, const float *e, const float *h,
+                      const float *c, const float *dh, float *dc, float *g, float *gq,
+                      float *dir);
 } bp__kern;
 
 /* A level's kernels, NULL if this build has none for it (level is not BP_LEVEL_BEST); the
@@ -3958,39 +3963,238 @@ BP__PRIVATE void bp__seq_dense(const bp_seq *q, const bp__seq_lay *o, const floa
             k->activate(act, z + (size_t)r * (size_t)no, a + (size_t)r * (size_t)no, 1, no);
 }
 
+/* The cells' functions, branch-free so that the loops over a row vectorize (Part 2 compiles
+   the cells once per level, as the other kernels): libm's expf and tanhf, one call an
+   element, took half of a GRU's training step. GCC vectorizes no float comparison in a loop
+   (a ? b : c on floats is control flow to it), so the selects are made on the bits. Only
+   +, -, *, / and a float-int conversion: every level computes the same bits (no FMA).
+   A non-finite argument gives NaN (the checks then refuse the step); a finite one never does.
+   e^x for x <= 0: x = k ln2 + r, k = trunc(x log2 e - 1/2) (|r| <= ln2 / 2 + 1e-7), ln2 in
+   two parts (Cody-Waite), e^r by its Taylor series to r^7 (the next term is below 5e-9 of
+   it), times 2^k made from its bits; x below -87 is taken as -87 (e^-87 = 1.6e-38: nothing
+   that reads it changes). */
+BP__PRIVATE BP__INLINE float bp__expn(float x) {
+    uint32_t xi, bits;
+    float xc, kf, r, p, s;
+    int32_t k;
+    BP__PUN(&xi, &x);
+    xi &= 0x7fffffffu;
+    xi = xi < 0x42ae0000u ? xi : 0x42ae0000u;        /* |x| <= 87 (NaN's bits too) */
+    xi |= 0x80000000u;
+    BP__PUN(&xc, &xi);                                /* -min(|x|, 87) */
+    k = (int32_t)(xc * 1.44269504f - 0.5f);           /* -126 .. 0 */
+    kf = (float)k;
+    r = xc - kf * 0.693145752f;
+    r = r - kf * 1.42860677e-6f;
+    p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    bits = (uint32_t)(k + 127) << 23;
+    BP__PUN(&s, &bits);
+    p = p * s;
+    return p + (x - x);                               /* x - x: 0, or NaN if x is not finite */
+}
+
+/* (a where the mask m is all ones, else b), on the bits */
+BP__PRIVATE BP__INLINE float bp__pick(uint32_t m, float a, float b) {
+    uint32_t ua, ub;
+    float r;
+    BP__PUN(&ua, &a);
+    BP__PUN(&ub, &b);
+    ua = (ua & m) | (ub & ~m);
+    BP__PUN(&r, &ua);
+    return r;
+}
+
+/* sigma(z) = 1 / (1 + e^-z), from e = e^-|z| <= 1: 1 / (1 + e), or e / (1 + e) for z < 0 */
+BP__PRIVATE BP__INLINE float bp__sigm(float z) {
+    uint32_t zi, ni;
+    float nz, e, s;
+    BP__PUN(&zi, &z);
+    ni = zi | 0x80000000u;
+    BP__PUN(&nz, &ni);                                /* -|z| */
+    e = bp__expn(nz);
+    s = 1.0f / (1.0f + e);
+    return bp__pick(0u - (zi >> 31), e * s, s);
+}
+
+/* tanh x: |x| < 0.25 by its odd Taylor series to x^11 (the next term is below 1e-9 of it),
+   else (1 - e) / (1 + e), e = e^-2|x|; within 3 ulps of tanh (test_seq checks it). */
+BP__PRIVATE BP__INLINE float bp__tanh(float x) {
+    uint32_t xi, ai;
+    float a, a2, e, p, big, t;
+    BP__PUN(&xi, &x);
+    ai = xi & 0x7fffffffu;
+    BP__PUN(&a, &ai);
+    a2 = a * a;
+    e = bp__expn(-2.0f * a);
+    p = -1382.0f / 155925.0f;
+    p = p * a2 + 62.0f / 2835.0f;
+    p = p * a2 - 17.0f / 315.0f;
+    p = p * a2 + 2.0f / 15.0f;
+    p = p * a2 - 1.0f / 3.0f;
+    p = p * (a * a2);
+    p = p + a;
+    big = (1.0f - e) / (1.0f + e);
+    t = bp__pick(0u - ((ai - 0x3e800000u) >> 31), p, big);    /* |x| < 0.25: the series */
+    BP__PUN(&ai, &t);
+    ai |= xi & 0x80000000u;                                     /* tanh's sign is x's */
+    BP__PUN(&t, &ai);
+    return t;
+}
+
 /* One step of one row of a layer: the gates a (G floats: the input projection, then their
    values), q = W_hh h + b_hh, h the state before, hn the state after; e, c, cn as in the
-   layout. */
-BP__PRIVATE void bp__seq_cell(bp_cell cell, int H, float *a, const float *q, const float *h,
-                              float *hn, float *e, const float *c, float *cn) {
-    int j;
-    switch (cell) {
-    case BP_CELL_ELMAN:
-        for (j = 0; j < H; j++) hn[j] = a[j] = BP_TANHF(a[j] + q[j]);
-        break;
-    case BP_CELL_GRU:
-        for (j = 0; j < H; j++) {
-            const float r = bp__sigmoid(a[j] + q[j]), z = bp__sigmoid(a[H + j] + q[H + j]);
-            const float n = BP_TANHF(a[2 * H + j] + r * q[2 * H + j]);
-            a[j] = r; a[H + j] = z; a[2 * H + j] = n;
-            e[j] = q[2 * H + j];
-            hn[j] = (1.0f - z) * n + z * h[j];
-        }
-        break;
-    default:                                      /* BP_CELL_LSTM */
-        for (j = 0; j < H; j++) {
-            const float i = bp__sigmoid(a[j] + q[j]), f = bp__sigmoid(a[H + j] + q[H + j]);
-            const float g = BP_TANHF(a[2 * H + j] + q[2 * H + j]);
-            const float o = bp__sigmoid(a[3 * H + j] + q[3 * H + j]);
-            const float cc = f * c[j] + i * g, tc = BP_TANHF(cc);
-            a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
-            cn[j] = cc;
-            e[j] = tc;
-            hn[j] = o * tc;
-        }
-        break;
+   layout. Each gate's row is a pointer of its own, so the compiler knows they do not
+   overlap (with offsets n apart from one pointer it did not vectorize). */
+#define BP__R BP__RESTRICT
+BP__PRIVATE BP__INLINE void bp__gru_row(size_t n, float *BP__R ar, float *BP__R az,
+                                        float *BP__R an, const float *BP__R qr,
+                                        const float *BP__R qz, const float *BP__R qn,
+                                        const float *BP__R h, float *BP__R hn, float *BP__R e) {
+    size_t j;
+    BP__EACH(j, n, {
+        const float r = bp__sigm(ar[j] + qr[j]);
+        const float z = bp__sigm(az[j] + qz[j]);
+        const float rq = r * qn[j];
+        const float nn = bp__tanh(an[j] + rq);
+        const float keep = z * h[j];
+        ar[j] = r; az[j] = z; an[j] = nn;
+        e[j] = qn[j];
+        hn[j] = (1.0f - z) * nn + keep;           /* PyTorch's h' = (1 - z) n + z h */
+    });
+}
+BP__PRIVATE BP__INLINE void bp__lstm_row(size_t n, float *BP__R ai, float *BP__R af,
+                                         float *BP__R ag, float *BP__R ao, const float *BP__R qi,
+                                         const float *BP__R qf, const float *BP__R qg,
+                                         const float *BP__R qo, const float *BP__R c,
+                                         float *BP__R cn, float *BP__R hn, float *BP__R e) {
+    size_t j;
+    BP__EACH(j, n, {
+        const float i = bp__sigm(ai[j] + qi[j]);
+        const float f = bp__sigm(af[j] + qf[j]);
+        const float g = bp__tanh(ag[j] + qg[j]);
+        const float o = bp__sigm(ao[j] + qo[j]);
+        const float fc = f * c[j];
+        const float cc = fc + i * g;
+        const float tc = bp__tanh(cc);
+        ai[j] = i; af[j] = f; ag[j] = g; ao[j] = o;
+        cn[j] = cc;
+        e[j] = tc;
+        hn[j] = o * tc;
+    });
+}
+BP__PRIVATE BP__INLINE void bp__seq_cell(bp_cell cell, int H, float *a, const float *q,
+                                         const float *h, float *hn, float *e, const float *c,
+                                         float *cn) {
+    const size_t n = (size_t)H;
+    size_t j;
+    if (cell == BP_CELL_ELMAN) {
+        float *BP__R ar = a, *BP__R hr = hn;
+        const float *BP__R qr = q;
+        BP__EACH(j, n, {
+            const float v = bp__tanh(ar[j] + qr[j]);
+            ar[j] = v;
+            hr[j] = v;
+        });
+    } else if (cell == BP_CELL_GRU) {
+        bp__gru_row(n, a, a + n, a + 2 * n, q, q + n, q + 2 * n, h, hn, e);
+    } else {
+        bp__lstm_row(n, a, a + n, a + 2 * n, a + 3 * n, q, q + n, q + 2 * n, q + 3 * n, c, cn,
+                     hn, e);
     }
 }
+
+/* One step's gate deltas for a row of a layer (see bp__seq_cell): from dh = dLoss/dh' (and,
+   LSTM, the carried dc, updated to dc of the step before), into g (the pre-activations' deltas,
+   for W_ih) and gq (for W_hh: GRU's n gate differs), dir the part of dh of the step before
+   that bypasses W_hh. */
+BP__PRIVATE BP__INLINE void bp__gru_back(size_t n, const float *BP__R ar, const float *BP__R az,
+                                         const float *BP__R an, const float *BP__R e,
+                                         const float *BP__R h, const float *BP__R dh,
+                                         float *BP__R gr, float *BP__R gz, float *BP__R gn,
+                                         float *BP__R qr, float *BP__R qz, float *BP__R qn,
+                                         float *BP__R dir) {
+    size_t j;
+    BP__EACH(j, n, {
+        const float r = ar[j];
+        const float z = az[j];
+        const float nn = an[j];
+        const float n2 = nn * nn;
+        const float dz1 = dh[j] * (1.0f - z);
+        const float dn = dz1 * (1.0f - n2);        /* d(W_in x + b_in + r q_n) */
+        const float dq = dn * e[j];
+        const float r1 = r * (1.0f - r);
+        const float z1 = z * (1.0f - z);
+        const float dhz = dh[j] * (h[j] - nn);
+        const float g_r = dq * r1;                 /* r: dn q_n r (1 - r) */
+        const float g_z = dhz * z1;                /* z: dh (h - n) z (1 - z) */
+        gr[j] = g_r; qr[j] = g_r;
+        gz[j] = g_z; qz[j] = g_z;
+        gn[j] = dn;
+        qn[j] = dn * r;                            /* d q_n */
+        dir[j] = dh[j] * z;
+    });
+}
+BP__PRIVATE BP__INLINE void bp__lstm_back(size_t n, const float *BP__R ai, const float *BP__R af,
+                                          const float *BP__R ag, const float *BP__R ao,
+                                          const float *BP__R e, const float *BP__R c,
+                                          const float *BP__R dh, float *BP__R dc,
+                                          float *BP__R gi, float *BP__R gf, float *BP__R gg,
+                                          float *BP__R go, float *BP__R dir) {
+    size_t j;
+    BP__EACH(j, n, {
+        const float i = ai[j];
+        const float f = af[j];
+        const float g = ag[j];
+        const float o = ao[j];
+        const float tc = e[j];
+        const float t2 = tc * tc;
+        const float dho = dh[j] * o;
+        const float dcc = dc[j] + dho * (1.0f - t2);   /* dLoss/dc' */
+        const float i1 = i * (1.0f - i);
+        const float f1 = f * (1.0f - f);
+        const float o1 = o * (1.0f - o);
+        const float g2 = g * g;
+        const float di = dcc * g;
+        const float df = dcc * c[j];
+        const float dg = dcc * i;
+        const float dot = dh[j] * tc;
+        gi[j] = di * i1;
+        gf[j] = df * f1;
+        gg[j] = dg * (1.0f - g2);
+        go[j] = dot * o1;
+        dc[j] = dcc * f;
+        dir[j] = 0.0f;
+    });
+}
+BP__PRIVATE BP__INLINE void bp__seq_cell_back(bp_cell cell, int H, const float *a, const float *e,
+                                              const float *h, const float *c, const float *dh,
+                                              float *dc, float *g, float *gq, float *dir) {
+    const size_t n = (size_t)H;
+    size_t j;
+    if (cell == BP_CELL_ELMAN) {                 /* h' = tanh(u): du = dh (1 - h'^2) */
+        const float *BP__R ar = a, *BP__R dr = dh;
+        float *BP__R gr = g, *BP__R dd = dir;
+        BP__EACH(j, n, {
+            const float y2 = ar[j] * ar[j];
+            gr[j] = dr[j] * (1.0f - y2);
+            dd[j] = 0.0f;
+        });
+    } else if (cell == BP_CELL_GRU) {
+        bp__gru_back(n, a, a + n, a + 2 * n, e, h, dh, g, g + n, g + 2 * n, gq, gq + n,
+                     gq + 2 * n, dir);
+    } else {
+        bp__lstm_back(n, a, a + n, a + 2 * n, a + 3 * n, e, c, dh, dc, g, g + n, g + 2 * n,
+                      g + 3 * n, dir);
+    }
+}
+#undef BP__R
 
 /* The forward pass over batch rows of data; train: EACH's head runs only the steps within
    the lengths (else every step). The head's input rows are o->hi (LAST: the last states).
@@ -4000,6 +4204,7 @@ BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *
     const bp_seq_spec *s = &q->spec;
     const int T = d->steps, ng = bp__gates(s->cell), lstm = s->cell == BP_CELL_LSTM;
     const int I0 = s->n_inputs, Ht = s->hidden[s->n_rec - 1];
+    const bp__kern *k = BP__KERN(q->level);
     float *w = q->work, *x = w + o->x, *hi = w + o->hi;
     const float *p = q->params, *in = x, *carry = d->carry;
     int t, b, l, R = 0, L = s->n_dense;
@@ -4040,8 +4245,8 @@ BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *
                 const size_t r = r0 + (size_t)b;
                 float *hn = S + (r + (size_t)B) * H, *cn = C + (r + (size_t)B) * H;
                 if (t < bp__seq_len(d, first, b)) {
-                    bp__seq_cell(s->cell, H, A + r * G, Q + (size_t)b * G, S + r * H, hn,
-                                 E + r * H, C + r * H, cn);
+                    k->cell(s->cell, H, A + r * G, Q + (size_t)b * G, S + r * H, hn,
+                            E + r * H, C + r * H, cn);
                 } else {                                 /* past its length: the state stays */
                     BP_MEMCPY(hn, S + r * H, (size_t)H * sizeof *hn);
                     if (lstm) BP_MEMCPY(cn, C + r * H, (size_t)H * sizeof *cn);
@@ -4186,47 +4391,6 @@ BP__PRIVATE void bp__seq_mm(const bp_seq *q, const bp__seq_lay *o, int M, int N,
     bp__gemm(&g);
 }
 
-/* One step's gate deltas for row r of a layer (see bp__seq_cell): from dh = dLoss/dh' (and,
-   LSTM, the carried dc, updated to dc of the step before), into g (the pre-activations' deltas,
-   for W_ih) and gq (for W_hh: GRU's n gate differs), dir the part of dh of the step before
-   that bypasses W_hh. */
-BP__PRIVATE void bp__seq_cell_back(bp_cell cell, int H, const float *a, const float *e,
-                                   const float *h, const float *c, const float *dh, float *dc,
-                                   float *g, float *gq, float *dir) {
-    int j;
-    switch (cell) {
-    case BP_CELL_ELMAN:                        /* h' = tanh(u): du = dh (1 - h'^2) */
-        for (j = 0; j < H; j++) {
-            g[j] = dh[j] * (1.0f - a[j] * a[j]);
-            dir[j] = 0.0f;
-        }
-        break;
-    case BP_CELL_GRU:
-        for (j = 0; j < H; j++) {
-            const float r = a[j], z = a[H + j], n = a[2 * H + j];
-            const float dn = dh[j] * (1.0f - z) * (1.0f - n * n);   /* d(W_in x + b_in + r q_n) */
-            g[j] = gq[j] = dn * e[j] * r * (1.0f - r);               /* r: dn q_n r (1 - r) */
-            g[H + j] = gq[H + j] = dh[j] * (h[j] - n) * z * (1.0f - z);
-            g[2 * H + j] = dn;
-            gq[2 * H + j] = dn * r;                                  /* d q_n */
-            dir[j] = dh[j] * z;
-        }
-        break;
-    default:                                   /* LSTM */
-        for (j = 0; j < H; j++) {
-            const float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j], tc = e[j];
-            const float dcc = dc[j] + dh[j] * o * (1.0f - tc * tc);
-            g[j] = dcc * gg * i * (1.0f - i);
-            g[H + j] = dcc * c[j] * f * (1.0f - f);
-            g[2 * H + j] = dcc * i * (1.0f - gg * gg);
-            g[3 * H + j] = dh[j] * tc * o * (1.0f - o);
-            dc[j] = dcc * f;
-            dir[j] = 0.0f;
-        }
-        break;
-    }
-}
-
 /* Forward, then the gradient of the batch's mean loss into grads. BP_ERR_NONFINITE when an
    input, the loss or a gradient is not finite (grads then unusable; params untouched). */
 BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *d,
@@ -4286,9 +4450,9 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
                 float *dhr = dh + r * H, *car = dcar + (size_t)b * H;
                 for (j = 0; j < H; j++) dhr[j] += car[j];        /* from above and from t+1 */
                 if (t < bp__seq_len(d, first, b)) {
-                    bp__seq_cell_back(s->cell, H, A + r * G, E + r * H, S + r * H, C + r * H,
-                                      dhr, dcc + (size_t)b * H, DG + r * G, DQ + r * G,
-                                      dir + (size_t)b * H);
+                    k->cell_back(s->cell, H, A + r * G, E + r * H, S + r * H, C + r * H,
+                                 dhr, dcc + (size_t)b * H, DG + r * G, DQ + r * G,
+                                 dir + (size_t)b * H);
                 } else {                     /* a frozen step passes dh (and dc) through */
                     BP_MEMSET(DG + r * G, 0, (size_t)G * sizeof *DG);
                     if (DQ != DG) BP_MEMSET(DQ + r * G, 0, (size_t)G * sizeof *DQ);
@@ -5131,10 +5295,22 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv) {
                                                      int32_t acc) {                            \
         return bp__qdot(w, a, n, acc, LV);                                                     \
     }                                                                                          \
+    FN BP__NOINLINE BP__PRIVATE void bp__cell_##L(bp_cell cell, int H, float *a,               \
+                                                  const float *q, const float *h, float *hn,   \
+                                                  float *e, const float *c, float *cn) {       \
+        bp__seq_cell(cell, H, a, q, h, hn, e, c, cn);                                          \
+    }                                                                                          \
+    FN BP__NOINLINE BP__PRIVATE void bp__cell_back_##L(bp_cell cell, int H, const float *a,     \
+                                                       const float *e, const float *h,         \
+                                                       const float *c, const float *dh,        \
+                                                       float *dc, float *g, float *gq,         \
+                                                       float *dir) {                           \
+        bp__seq_cell_back(cell, H, a, e, h, c, dh, dc, g, gq, dir);                            \
+    }                                                                                          \
     static const bp__kern bp__kern_##L = {                                                     \
         LV, FUSED, MR, NR, BP__GEMM_PART(L), bp__dot_##L, bp__axpy_##L, bp__scale_##L,        \
         bp__dot4_##L, bp__sgd_dot4_##L, bp__step_##L, bp__adam_##L, bp__rmsprop_##L,           \
-        bp__activate_##L, bp__maxabs_##L, bp__qdot_##L};
+        bp__activate_##L, bp__maxabs_##L, bp__qdot_##L, bp__cell_##L, bp__cell_back_##L};
 /* The batched product's six tiles and its loops, for a level; not compiled where the plain
    loop (bp__gemm_ref) runs instead, which on a microcontroller saves most of the library's
    flash */
