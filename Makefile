@@ -39,7 +39,7 @@ HEADERS  := backprop.h
 
 .PHONY: all run bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
-all: $(EXAMPLES) $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint
+all: $(EXAMPLES) $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint $(B)/test_seq
 
 $(B):
 	@mkdir -p $(B)
@@ -68,6 +68,9 @@ $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADE
 $(B)/test_checkpoint: tests/test_checkpoint.c tests/test.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_checkpoint.c $(LDFLAGS) -lm
 
+$(B)/test_seq: tests/test_seq.c tests/test.h $(HEADERS) | $(B)
+	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_seq.c $(LDFLAGS) -lm
+
 # The stages, longest first (the runner starts them in this order, as many at once as cores)
 QUICK := test-reference test-sanitize test-examples test-compile test-unit
 LONG  := test-compile-rest test-cross test-embedded test-openmp test-mpi test-consumers test-cblas
@@ -91,10 +94,11 @@ test-compile-rest: | $(B)
 test-cross: | $(B)
 	@sh tests/cross.sh
 
-test-unit: $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint
+test-unit: $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint $(B)/test_seq
 	./$(B)/test_backprop
 	./$(B)/test_examples
 	./$(B)/test_checkpoint
+	./$(B)/test_seq
 
 # The unit tests again with OpenMP, which checks that results do not depend on the thread count;
 # and once more under ASan + UBSan on 3 threads (the training step's team shares the buffers).
@@ -117,9 +121,11 @@ test-sanitize: | $(B)
 	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_backprop_san tests/test_backprop.c -lm -pthread
 	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_examples_san tests/test_examples.c -lm
 	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_checkpoint_san tests/test_checkpoint.c -lm
+	$(SAN_CC) $(STRICT) $(POSIX) $(SAN) -o $(B)/test_seq_san tests/test_seq.c -lm
 	./$(B)/test_backprop_san
 	./$(B)/test_examples_san
 	./$(B)/test_checkpoint_san
+	./$(B)/test_seq_san
 
 test-examples: $(EXAMPLES)
 	@sh tests/examples.sh $(B)

@@ -101,7 +101,69 @@ done:
     return rc;
 }
 
+/* A sequence net (bp_seq, issue 28): cell, layers, units across the tile edges, trained on
+   synthetic sequences of varied lengths; its line as run's. */
+typedef struct {
+    const char *name;
+    bp_cell cell;
+    int n_rec, hidden0, hidden1;
+    bp_seq_out out;
+    int batch, steps, method, iters;
+} seqconfig;
+
+static int run_seq(const seqconfig *c) {
+    enum { NI = 37, NO = 5 };
+    const bp_opt opt = make_opt(c->method);
+    const int n = 2 * c->batch + 1;
+    bp_seq_spec sp;
+    bp_seq q;
+    bp_seq_data d;
+    size_t np, nw, ns, i;
+    float *p, *g, *w, *st, *x, loss = 0.0f;
+    int *lab, *len, k, rc = 1;
+    bp_rng r = bp_rng_seed(78);
+    memset(&sp, 0, sizeof sp);
+    sp.cell = c->cell; sp.n_inputs = NI; sp.n_rec = c->n_rec;
+    sp.hidden[0] = c->hidden0; sp.hidden[1] = c->hidden1; sp.out = c->out;
+    sp.n_dense = 2; sp.dense[0] = 17; sp.dense[1] = NO;
+    sp.act[0] = BP_RELU; sp.act[1] = BP_SOFTMAX; sp.loss = BP_LOSS_CROSS_ENTROPY;
+    np = bp_seq_params_size(&sp);
+    nw = bp_seq_work_size(&sp, c->steps, c->batch);
+    ns = bp_opt_state_size(&opt, np);
+    p = (float *)malloc(np * sizeof *p); g = (float *)malloc(np * sizeof *g);
+    w = (float *)malloc(nw * sizeof *w); st = (float *)calloc(ns + 1, sizeof *st);
+    x = (float *)malloc((size_t)n * (size_t)c->steps * NI * sizeof *x);
+    lab = (int *)malloc((size_t)n * (size_t)c->steps * sizeof *lab);
+    len = (int *)malloc((size_t)n * sizeof *len);
+    if (!p || !g || !w || !st || !x || !lab || !len) goto done;
+    for (i = 0; i < (size_t)n * (size_t)c->steps * NI; i++) x[i] = 2.0f * bp_rng_float(&r) - 1.0f;
+    for (k = 0; k < n * c->steps; k++) lab[k] = (int)bp_rng_below(&r, NO);
+    for (k = 0; k < n; k++) len[k] = 1 + (int)bp_rng_below(&r, (uint32_t)c->steps);
+    if (bp_seq_init(&q, &sp, c->steps, c->batch, p, np, g, np, w, nw) != BP_OK
+        || bp_seq_randomize(&q, 5) != BP_OK || bp_seq_set_level(&q, level) != BP_OK)
+        goto done;
+    memset(&d, 0, sizeof d);
+    d.x = x; d.labels = lab; d.lengths = len; d.n = n; d.steps = c->steps;
+    for (k = 0; k < c->iters; k++)
+        if (bp_seq_train_step(&q, &opt, st, ns, &d, (k * c->batch) % (n - c->batch + 1), c->batch,
+                              &loss) != BP_OK)
+            goto done;
+    printf("%-34s %016llx loss %a\n", c->name, fnv(st, ns * sizeof *st, fnv(p, np * sizeof *p, 1469598103934665603ull)),
+           (double)loss);
+    rc = 0;
+done:
+    if (rc) printf("%-34s FAILED\n", c->name);
+    free(p); free(g); free(w); free(st); free(x); free(lab); free(len);
+    return rc;
+}
+
 int main(int argc, char **argv) {
+    static const seqconfig seqs[] = {
+        {"seq elman 70 last b5 sgd", BP_CELL_ELMAN, 1, 70, 0, BP_SEQ_LAST, 5, 9, 1, 6},
+        {"seq gru 70-33 each b5 adam clip", BP_CELL_GRU, 2, 70, 33, BP_SEQ_EACH, 5, 9, 6, 6},
+        {"seq lstm 130 mean b1 rmsprop", BP_CELL_LSTM, 1, 130, 0, BP_SEQ_MEAN, 1, 6, 5, 5},
+        {"seq lstm 40-20 last b33 adamw", BP_CELL_LSTM, 2, 40, 20, BP_SEQ_LAST, 33, 5, 4, 3},
+    };
     static const config configs[] = {
         {"37-21-9-5 relu/softmax b1 sgd", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 0, 20, 0},
         {"37-21-9-5 epoch b1 sgd (deferred)", 3, {37, 21, 9, 5}, {BP_RELU, BP_TANH, BP_SOFTMAX}, BP_LOSS_CROSS_ENTROPY, 1, 0, 2, 1},
@@ -143,5 +205,6 @@ int main(int argc, char **argv) {
     bp_set_level(&probe, level);
     fprintf(stderr, "same_bits: level %s\n", bp_level_name(probe.level));
     for (i = 0; i < sizeof configs / sizeof configs[0]; i++) fails += run(&configs[i]);
+    for (i = 0; i < sizeof seqs / sizeof seqs[0]; i++) fails += run_seq(&seqs[i]);
     return fails != 0;
 }
