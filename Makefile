@@ -34,7 +34,7 @@ B       := build
 SAN_CC  ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo gcc)
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
 
-EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent $(B)/bp2c
+EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent $(B)/bp2c $(B)/order
 HEADERS  := backprop.h
 
 .PHONY: all run bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
@@ -52,6 +52,9 @@ $(B)/ocr: examples/ocr.c examples/digits.h $(HEADERS) | $(B)
 
 $(B)/recurrent: examples/recurrent.c examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -DOCR_DATA_DIR='"$(CURDIR)/data"' -o $@ examples/recurrent.c $(LDFLAGS) -lm
+
+$(B)/order: examples/order.c $(HEADERS) | $(B)
+	$(CC) $(STRICT) $(CFLAGS) -o $@ examples/order.c $(LDFLAGS) -lm
 
 $(B)/bp2c: examples/bp2c.c examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ examples/bp2c.c $(LDFLAGS) -lm

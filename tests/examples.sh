@@ -21,6 +21,22 @@ check "xor converges for at least 95 of 100 seeds" [ "$n" -ge 95 ]
 "$B/xor" nope > /dev/null 2> "$T/err"; rc=$?
 check "xor rejects a bad seed with status 2" [ $rc -eq 2 ]
 
+# --- order: a GRU (and an LSTM, an Elman net) learns which symbol came first ---
+for cell in gru lstm elman; do
+    "$B/order" --cell $cell --quiet > "$T/out" 2> "$T/err"; rc=$?
+    line=$(tail -n 1 "$T/out")
+    echo "     order --cell $cell: $line"
+    acc=$(echo "$line" | sed -n 's/^test accuracy: \([0-9.]*\)% (dense on the symbol counts: \([0-9.]*\)%)$/\1 \2/p')
+    check "order --cell $cell exits 0, at least 97% where the dense net on the counts is within 45..55%" \
+        sh -c "[ $rc -eq 0 ] && echo '$acc' | awk '{ exit !(NF == 2 && \$1 >= 97 && \$2 >= 45 && \$2 <= 55) }'"
+done
+check "order streams a sequence of each class, its last posterior on the right side of 0.5" \
+    sh -c "grep '^streamed .*(A before B)' '$T/out' | awk '{ exit !(\$NF > 0.5) }' && grep '^streamed .*(A after B)' '$T/out' | awk '{ exit !(\$NF < 0.5) }'"
+"$B/order" --cell tree > /dev/null 2> "$T/err"; rc=$?
+check "order refuses an unknown cell with status 2 and says why" sh -c "[ $rc -eq 2 ] && grep -q 'cell takes gru' '$T/err'"
+"$B/order" --epochs 0 > /dev/null 2> "$T/err"; rc=$?
+check "order refuses --epochs 0 with status 2" [ $rc -eq 2 ]
+
 # --- ocr on the bundled digits, with its defaults ---
 "$B/ocr" --plot "$T/plot.svg" > "$T/out" 2> "$T/err"; rc=$?
 check "ocr exits 0 with its defaults" [ $rc -eq 0 ]
