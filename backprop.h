@@ -187,10 +187,13 @@
      0       8      magic 42 50 52 4F 50 0D 0A 1A ("BPROP", CR, LF, ^Z: catches text-mode damage)
      8       4      format version, 1
      12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet, 3 = int8 bp_qnet,
-                    4 = a bp_net's training checkpoint
+                    4 = a bp_net's training checkpoint, 5 = a sequence net (bp_seq)
      16      8      total length in bytes, from offset 0 through the CRC
      24      T      topology. kinds 1 and 3: n_layers, loss, sizes[0..n_layers],
-                    act[0..n_layers-1] (u32 each, T = 4 (2 n_layers + 3)). kind 2: n_units,
+                    act[0..n_layers-1] (u32 each, T = 4 (2 n_layers + 3)). kind 5: cell,
+                    out, n_rec, n_inputs, hidden[0..n_rec-1], then its head as kind 1
+                    (sizes[0] = hidden[n_rec-1]; T = 4 (4 + n_rec) + 4 (2 n_dense + 3)),
+                    then its parameters in bp_seq's layout. kind 2: n_units,
                     n_inputs, n_outputs, act (u32), tau, tol (float), max_iters (u32), T = 28
      24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b). Kind 3: the
                     int8 weights (INT8: Storage), zero bytes to a multiple of 4, then the
@@ -828,6 +831,18 @@ BPDEF bp_status bp_seq_evaluate(bp_seq *seq, const bp_seq_data *data, float *mea
 BPDEF bp_status bp_seq_gradcheck(bp_seq *seq, const bp_seq_data *data, int first, int batch,
                                  float step, float *max_err);
 
+/* A sequence net's model: kind 5 of the format (FORMAT at the top), checked as every kind
+   is; bp_seq_peek reports its spec (to size and init before loading), bp_seq_load refuses
+   another kind (BP_ERR_KIND) or spec (BP_ERR_TOPOLOGY) and writes nothing then. bp_seq_to_c
+   writes it as C source (a const bp_seq_spec and the parameters) for bp_seq_init_forward,
+   as bp_to_c does for a bp_net. File forms below (bp_seq_save_file ...). */
+BPDEF size_t bp_seq_save_size(const bp_seq *seq);
+BPDEF bp_status bp_seq_save(const bp_seq *seq, void *buf, size_t cap);
+BPDEF bp_status bp_seq_peek(const void *buf, size_t len, bp_seq_spec *spec);
+BPDEF bp_status bp_seq_load(bp_seq *seq, const void *buf, size_t len);
+BPDEF bp_status bp_seq_to_c(const bp_seq *seq, const char *name, char *buf, size_t cap,
+                            size_t *len);
+
 /* ---- int8 inference (bp_qnet), for cores without a floating-point unit --------------------
    bp_quantize turns a trained feed-forward net into integers (the design: INT8 at the top);
    a bp_qnet runs it over read-only arrays (flash, a model compiled in by bp_qto_c), with a
@@ -1017,6 +1032,10 @@ BPDEF bp_status bp_qto_c_file(const bp_qnet *qn, const char *name, const char *p
 BPDEF bp_status bp_qsave_file(const bp_qnet *qn, const char *path);  /* read: the bytes, bp_qload */
 BPDEF bp_status bp_checkpoint_save_file(const bp_net *net, const bp_checkpoint *c,
                                         const char *path);
+BPDEF bp_status bp_seq_save_file(const bp_seq *seq, const char *path);
+BPDEF bp_status bp_seq_peek_file(const char *path, bp_seq_spec *spec);
+BPDEF bp_status bp_seq_load_file(bp_seq *seq, const char *path);
+BPDEF bp_status bp_seq_to_c_file(const bp_seq *seq, const char *name, const char *path);
 BPDEF bp_status bp_checkpoint_peek_file(const char *path, int *n_layers, int *sizes,
                                         bp_act *acts, bp_loss *loss, bp_checkpoint *c);
 BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const char *path);
@@ -5423,11 +5442,14 @@ typedef char bp__float_is_binary32[sizeof(float) == 4 ? 1 : -1];   /* the format
 #define BP__HEAD_FIXED 24                       /* magic, version, kind, total length */
 #define BP__CKPT_BYTES 76                       /* kind 4 after the topology: the optimizer,
                                                    the progress, the two counts */
-#define BP__HEAD_MAX (BP__HEAD_FIXED + 4 * (2 + 2 * BP_MAX_LAYERS + 1) + BP__CKPT_BYTES)
+#define BP__SEQ_BYTES(n_rec) (4 * (4 + (size_t)(n_rec)))   /* kind 5 before its head */
+#define BP__HEAD_MAX (BP__HEAD_FIXED + 4 * (2 + 2 * BP_MAX_LAYERS + 1) + BP__CKPT_BYTES \
+                      + BP__SEQ_BYTES(BP_MAX_LAYERS))
 static const unsigned char bp__magic[8] = {'B', 'P', 'R', 'O', 'P', '\r', '\n', 0x1a};
 
 /* What a model's bytes say. kind 1: the bp_net fields; kind 2: the bp_rnet fields; kind 4
-   (a checkpoint): kind 1's and the training's. */
+   (a checkpoint): kind 1's and the training's; kind 5 (a bp_seq): seq, its head in kind 1's
+   fields. */
 typedef struct bp__model {
     uint32_t kind;
     int n_layers, sizes[BP_MAX_LAYERS + 1];
@@ -5441,6 +5463,7 @@ typedef struct bp__model {
     bp_checkpoint ck;                 /* kind 4: its fields; writing, state and extra too */
     size_t n_state;                   /* kind 4: floats of state after the parameters */
     uint32_t crc;                     /* read: the checksum the bytes carry */
+    bp_seq_spec seq;                  /* kind 5 */
 } bp__model;
 
 /* A checkpoint holds a feed-forward net's model: where kind 1 is wanted, kind 4 serves. */
@@ -5515,7 +5538,8 @@ BP__PRIVATE void bp__model_of_rnet(const bp_rnet *net, bp__model *m) {
 /* Topology bytes after the fixed header: kinds 1 and 3 take 4 (2 + 2 n_layers + 1), kind 2
    takes 28. */
 BP__PRIVATE size_t bp__topo_bytes(const bp__model *m) {
-    return m->kind != 2 ? 4 * (2 + 2 * (size_t)m->n_layers + 1) : 28;
+    return m->kind == 2 ? 28 : 4 * (2 + 2 * (size_t)m->n_layers + 1)
+                               + (m->kind == 5 ? BP__SEQ_BYTES(m->seq.n_rec) : 0);
 }
 
 /* Kind 3's payload: the int8 weights 4 to a word (the last word padded with zero bytes), then
@@ -5565,6 +5589,14 @@ BP__PRIVATE size_t bp__put_head(const bp__model *m, unsigned char *h) {
     bp__put32(h + 8, BP__FORMAT_VERSION);
     bp__put32(h + 12, m->kind);
     bp__put64(h + 16, (uint64_t)total);
+    if (m->kind == 5) {          /* cell, out, n_rec, n_inputs, hidden[]; then the head */
+        bp__put32(h + k, (uint32_t)m->seq.cell);
+        bp__put32(h + k + 4, (uint32_t)m->seq.out);
+        bp__put32(h + k + 8, (uint32_t)m->seq.n_rec);
+        bp__put32(h + k + 12, (uint32_t)m->seq.n_inputs);
+        for (k += 16, l = 0; l < m->seq.n_rec; l++, k += 4)
+            bp__put32(h + k, (uint32_t)m->seq.hidden[l]);
+    }
     if (m->kind != 2) {
         bp__put32(h + k, (uint32_t)m->n_layers); k += 4;
         bp__put32(h + k, (uint32_t)m->loss); k += 4;
@@ -5725,6 +5757,7 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, const bp__dst *d) {
     uint32_t crc;
     int k;
     int l, bad = 0;
+    size_t o = BP__HEAD_FIXED;                 /* where the feed-forward topology starts */
     BP_MEMSET(m, 0, sizeof *m);
     got = bp__src_read(s, h, BP__HEAD_FIXED);
     for (i = 0; i < 8 && i < got; i++) if (h[i] != bp__magic[i]) return BP_ERR_BAD_MAGIC;
@@ -5738,22 +5771,42 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, const bp__dst *d) {
             return BP_ERR_CHECKSUM;
     }
     m->kind = bp__get32(h + 12);
-    if (m->kind == 1 || m->kind == 3 || m->kind == 4) {
-        if (bp__src_read(s, h + BP__HEAD_FIXED, 8) < 8) return BP_ERR_TRUNCATED;
-        if (bp__get32(h + 24) < 1 || bp__get32(h + 24) > BP_MAX_LAYERS) return BP_ERR_CORRUPT;
-        m->n_layers = (int)bp__get32(h + 24);
-        if (bp__get32(h + 28) >= (uint32_t)BP_LOSS_COUNT) return BP_ERR_CORRUPT;
-        m->loss = (bp_loss)bp__get32(h + 28);
+    if (m->kind == 5) {                 /* a sequence net: its recurrent part, then a head */
+        const unsigned char *t = h + BP__HEAD_FIXED;
+        if (bp__src_read(s, h + o, 16) < 16) return BP_ERR_TRUNCATED;
+        if (!bp__valid_enum(bp__get32(t), BP_CELL_COUNT)
+            || !bp__valid_enum(bp__get32(t + 4), BP_SEQ_OUT_COUNT)
+            || bp__get32(t + 8) < 1 || bp__get32(t + 8) > BP_MAX_LAYERS
+            || bp__get32(t + 12) > 0x7fffffffu) return BP_ERR_CORRUPT;
+        m->seq.cell = (bp_cell)bp__get32(t);
+        m->seq.out = (bp_seq_out)bp__get32(t + 4);
+        m->seq.n_rec = (int)bp__get32(t + 8);
+        m->seq.n_inputs = (int)bp__get32(t + 12);
+        c = 4 * (size_t)m->seq.n_rec;
+        if (bp__src_read(s, h + o + 16, c) < c) return BP_ERR_TRUNCATED;
+        for (l = 0; l < m->seq.n_rec; l++) {
+            const uint32_t v = bp__get32(t + 16 + 4 * l);
+            if (v > 0x7fffffffu) return BP_ERR_CORRUPT;
+            m->seq.hidden[l] = (int)v;
+        }
+        o += BP__SEQ_BYTES(m->seq.n_rec);
+    }
+    if (m->kind == 1 || m->kind == 3 || m->kind == 4 || m->kind == 5) {
+        if (bp__src_read(s, h + o, 8) < 8) return BP_ERR_TRUNCATED;
+        if (bp__get32(h + o) < 1 || bp__get32(h + o) > BP_MAX_LAYERS) return BP_ERR_CORRUPT;
+        m->n_layers = (int)bp__get32(h + o);
+        if (bp__get32(h + o + 4) >= (uint32_t)BP_LOSS_COUNT) return BP_ERR_CORRUPT;
+        m->loss = (bp_loss)bp__get32(h + o + 4);
         c = 4 * (2 * (size_t)m->n_layers + 1);
-        if (bp__src_read(s, h + 32, c) < c) return BP_ERR_TRUNCATED;
+        if (bp__src_read(s, h + o + 8, c) < c) return BP_ERR_TRUNCATED;
         /* range checks so that the conversions below are exact; then bp_init's rules */
         for (l = 0; l <= m->n_layers; l++) {
-            uint32_t v = bp__get32(h + 32 + 4 * l);
+            uint32_t v = bp__get32(h + o + 8 + 4 * l);
             if (v > 0x7fffffffu) return BP_ERR_CORRUPT;
             m->sizes[l] = (int)v;
         }
         for (l = 0; l < m->n_layers; l++) {
-            uint32_t v = bp__get32(h + 32 + 4 * (m->n_layers + 1 + l));
+            uint32_t v = bp__get32(h + o + 8 + 4 * (m->n_layers + 1 + l));
             if (!bp__valid_enum(v, BP_ACT_COUNT)) return BP_ERR_CORRUPT;
             m->acts[l] = (bp_act)v;
         }
@@ -5761,12 +5814,22 @@ BP__PRIVATE bp_status bp__parse(bp__src *s, bp__model *m, const bp__dst *d) {
                                m->loss) != BP_OK) return BP_ERR_CORRUPT;
         m->n_params = m->kind != 3 ? bp_params_size(m->n_layers, m->sizes)
                                    : bp__qwords(m->n_layers, m->sizes);
+        if (m->kind == 5) {             /* the head reads the top layer: bp_seq_init's rules */
+            m->seq.n_dense = m->n_layers;
+            for (l = 0; l < m->n_layers; l++) {
+                m->seq.dense[l] = m->sizes[l + 1];
+                m->seq.act[l] = m->acts[l];
+            }
+            m->seq.loss = m->loss;
+            if (m->sizes[0] != m->seq.hidden[m->seq.n_rec - 1]) return BP_ERR_CORRUPT;
+            m->n_params = bp_seq_params_size(&m->seq);
+        }
         if (m->kind == 4) {
             bp_status st;
-            if (bp__src_read(s, h + 32 + c, BP__CKPT_BYTES) < BP__CKPT_BYTES)
+            if (bp__src_read(s, h + o + 8 + c, BP__CKPT_BYTES) < BP__CKPT_BYTES)
                 return BP_ERR_TRUNCATED;
             if (m->n_params == 0) return BP_ERR_CORRUPT;
-            if ((st = bp__parse_ckpt(h + 32 + c, m)) != BP_OK) return st;
+            if ((st = bp__parse_ckpt(h + o + 8 + c, m)) != BP_OK) return st;
         }
     } else if (m->kind == 2) {
         const unsigned char *t = h + BP__HEAD_FIXED;
@@ -5830,6 +5893,11 @@ BP__PRIVATE int bp__same_topology(const bp__model *a, const bp__model *b) {
         return a->n_units == b->n_units && a->n_inputs == b->n_inputs
             && a->n_outputs == b->n_outputs && a->act == b->act;
     if (a->n_layers != b->n_layers || a->loss != b->loss) return 0;
+    if (a->kind == 5) {
+        if (a->seq.cell != b->seq.cell || a->seq.out != b->seq.out
+            || a->seq.n_rec != b->seq.n_rec || a->seq.n_inputs != b->seq.n_inputs) return 0;
+        for (l = 0; l < a->seq.n_rec; l++) if (a->seq.hidden[l] != b->seq.hidden[l]) return 0;
+    }
     for (l = 0; l <= a->n_layers; l++) if (a->sizes[l] != b->sizes[l]) return 0;
     for (l = 0; l < a->n_layers; l++) if (a->acts[l] != b->acts[l]) return 0;
     return 1;
@@ -5968,6 +6036,50 @@ BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len) {
     return st;
 }
 
+/* ---- kind 5: a sequence net (bp_seq) ----------------------------------------------------- */
+
+BP__PRIVATE void bp__model_of_seq(const bp_seq *q, bp__model *m) {
+    int l;
+    BP_MEMSET(m, 0, sizeof *m);
+    m->kind = 5;
+    m->seq = q->spec;
+    m->n_layers = q->head.n_layers;
+    for (l = 0; l <= q->head.n_layers; l++) m->sizes[l] = q->head.sizes[l];
+    for (l = 0; l < q->head.n_layers; l++) m->acts[l] = q->head.act[l];
+    m->loss = q->head.loss;
+    m->n_params = q->n_params;
+}
+
+BPDEF size_t bp_seq_save_size(const bp_seq *seq) {
+    bp__model m;
+    if (!seq || !seq->params) return 0;
+    bp__model_of_seq(seq, &m);
+    return bp__model_bytes(&m);
+}
+
+BPDEF bp_status bp_seq_save(const bp_seq *seq, void *buf, size_t cap) {
+    bp__model m;
+    if (!seq || !seq->params) return BP_ERR_NULL;
+    bp__model_of_seq(seq, &m);
+    return bp__save(&m, seq->params, buf, cap);
+}
+
+BPDEF bp_status bp_seq_peek(const void *buf, size_t len, bp_seq_spec *spec) {
+    bp__model m;
+    const bp_status st = bp__parse_mem(buf, len, &m);
+    if (st != BP_OK) return st;
+    if (m.kind != 5) return BP_ERR_KIND;
+    if (spec) *spec = m.seq;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_seq_load(bp_seq *seq, const void *buf, size_t len) {
+    bp__model want, got;
+    const bp_status st = bp__seq_writable(seq);
+    if (st != BP_OK) return st;
+    bp__model_of_seq(seq, &want);
+    return bp__load(&want, seq->params, buf, len, &got);
+}
 
 /* ---- kind 3: an int8 net ---------------------------------------------------------------- */
 
@@ -6192,6 +6304,8 @@ BP__PRIVATE void bp__text_hexf(bp__sink *s, float f) {
 }
 
 /* What bp_to_c and bp_qto_c write: see their declaration. m: kind 1 (params) or 3 (m->qn). */
+BP__PRIVATE void bp__write_seq_c(bp__sink *s, const bp__model *m, const float *params,
+                                 const char *name);
 BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *params,
                              const char *name) {
     static const char *const acts[] = {"BP_LINEAR", "BP_SIGMOID", "BP_TANH", "BP_RELU",
@@ -6201,6 +6315,10 @@ BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *param
     const size_t n = q ? m->qn->n_weights : m->n_params;
     size_t i;
     int l;
+    if (m->kind == 5) {
+        bp__write_seq_c(s, m, params, name);
+        return;
+    }
 #define BP__NAMED(what) (bp__text(s, name), bp__text(s, what))
     bp__text(s, "/* ");
     bp__text(s, name);
@@ -6271,6 +6389,60 @@ BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *param
 #undef BP__NAMED
 }
 
+/* A sequence net as C source (bp_seq_to_c): its spec, its parameters, the sizes of one
+   stream's work and carry. */
+BP__PRIVATE void bp__write_seq_c(bp__sink *s, const bp__model *m, const float *params,
+                                 const char *name) {
+    static const char *const acts[] = {"BP_LINEAR", "BP_SIGMOID", "BP_TANH", "BP_RELU",
+                                       "BP_LEAKY_RELU", "BP_SOFTMAX"};
+    static const char *const cells[] = {"BP_CELL_ELMAN", "BP_CELL_GRU", "BP_CELL_LSTM"};
+    static const char *const outs[] = {"BP_SEQ_LAST", "BP_SEQ_MEAN", "BP_SEQ_EACH"};
+    const bp_seq_spec *q = &m->seq;
+    size_t i;
+    int l;
+#define BP__NAMED(what) (bp__text(s, name), bp__text(s, what))
+    bp__text(s, "/* ");
+    bp__text(s, name);
+    bp__text(s, ": a sequence net for backprop.h " BACKPROP_VERSION_STRING " (bp_seq_to_c), ");
+    bp__text(s, cells[q->cell] + 8);
+    bp__text(s, " ");
+    bp__text_int(s, q->n_inputs);
+    for (l = 0; l < q->n_rec; l++) { bp__text(s, "-"); bp__text_int(s, q->hidden[l]); }
+    for (l = 0; l < q->n_dense; l++) { bp__text(s, l ? "-" : " then "); bp__text_int(s, q->dense[l]); }
+    bp__text(s, ".\n   Include backprop.h first; then stream it from these read-only arrays:\n");
+    bp__text(s, "       static float work["); BP__NAMED("_WORK], carry[");
+    BP__NAMED("_CARRY];\n       bp_seq seq;\n       bp_seq_init_forward(&seq, &");
+    BP__NAMED("_spec, 1, 1, "); BP__NAMED("_params, "); BP__NAMED("_N_PARAMS, work, ");
+    BP__NAMED("_WORK);\n   then bp_seq_step(&seq, x, carry, 1) for each step (carry zeroed "
+              "at a start). */\n");
+    bp__text(s, "#ifndef BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
+    bp__text(s, "#define BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
+    bp__text(s, "#define "); BP__NAMED("_N_PARAMS "); bp__text_int(s, (int32_t)m->n_params);
+    bp__text(s, "\n#define "); BP__NAMED("_WORK ");
+    bp__text_int(s, (int32_t)bp_seq_forward_work_size(q, 1, 1));
+    bp__text(s, "   /* floats of work, one stream, a step at a time */\n#define ");
+    BP__NAMED("_CARRY "); bp__text_int(s, (int32_t)bp_seq_carry_size(q, 1));
+    bp__text(s, "\nstatic const bp_seq_spec "); BP__NAMED("_spec = {");
+    bp__text(s, cells[q->cell]); bp__text(s, ", "); bp__text_int(s, q->n_inputs);
+    bp__text(s, ", "); bp__text_int(s, q->n_rec); bp__text(s, ", {");
+    for (l = 0; l < q->n_rec; l++) { if (l) bp__text(s, ", "); bp__text_int(s, q->hidden[l]); }
+    bp__text(s, "}, "); bp__text(s, outs[q->out]); bp__text(s, ", ");
+    bp__text_int(s, q->n_dense); bp__text(s, ", {");
+    for (l = 0; l < q->n_dense; l++) { if (l) bp__text(s, ", "); bp__text_int(s, q->dense[l]); }
+    bp__text(s, "}, {");
+    for (l = 0; l < q->n_dense; l++) { if (l) bp__text(s, ", "); bp__text(s, acts[q->act[l]]); }
+    bp__text(s, "}, ");
+    bp__text(s, q->loss == BP_LOSS_SQUARED ? "BP_LOSS_SQUARED" : "BP_LOSS_CROSS_ENTROPY");
+    bp__text(s, "};\nstatic const float "); BP__NAMED("_params["); BP__NAMED("_N_PARAMS] = {");
+    for (i = 0; i < m->n_params; i++) {
+        bp__text(s, i % 6 ? " " : "\n    ");
+        bp__text_hexf(s, params[i]);
+        if (i + 1 < m->n_params) bp__text(s, ",");
+    }
+    bp__text(s, "\n};\n#endif\n");
+#undef BP__NAMED
+}
+
 /* The checks both writers make: a name that is a C identifier, finite floats. */
 BP__PRIVATE bp_status bp__c_ok(const char *name, const float *params, size_t n) {
     size_t k;
@@ -6314,6 +6486,14 @@ BPDEF bp_status bp_qto_c(const bp_qnet *qn, const char *name, char *buf, size_t 
     if (!qn || !qn->weights || !qn->q) return BP_ERR_NULL;
     bp__model_of_qnet(qn, &m);
     return bp__to_c(&m, NULL, name, buf, cap, len);
+}
+
+BPDEF bp_status bp_seq_to_c(const bp_seq *seq, const char *name, char *buf, size_t cap,
+                            size_t *len) {
+    bp__model m;
+    if (!seq || !seq->params) return BP_ERR_NULL;
+    bp__model_of_seq(seq, &m);
+    return bp__to_c(&m, seq->params, name, buf, cap, len);
 }
 
 #ifndef BP_NO_STDIO
@@ -6538,6 +6718,37 @@ BPDEF bp_status bp_rnet_load_file(bp_rnet *net, const char *path) {
     st = bp__load_file(&want, net->params, net->grads, path, &got);
     if (st == BP_OK) bp__rnet_settings(net, &got);
     return st;
+}
+
+BPDEF bp_status bp_seq_save_file(const bp_seq *seq, const char *path) {
+    bp__model m;
+    if (!seq || !seq->params) return BP_ERR_NULL;
+    bp__model_of_seq(seq, &m);
+    return bp__save_file(&m, seq->params, path, NULL);
+}
+
+BPDEF bp_status bp_seq_peek_file(const char *path, bp_seq_spec *spec) {
+    bp__model m;
+    const bp_status st = bp__parse_file(path, &m, NULL);
+    if (st != BP_OK) return st;
+    if (m.kind != 5) return BP_ERR_KIND;
+    if (spec) *spec = m.seq;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_seq_load_file(bp_seq *seq, const char *path) {
+    bp__model want, got;
+    const bp_status st = bp__seq_writable(seq);
+    if (st != BP_OK) return st;
+    bp__model_of_seq(seq, &want);
+    return bp__load_file(&want, seq->params, seq->grads, path, &got);
+}
+
+BPDEF bp_status bp_seq_to_c_file(const bp_seq *seq, const char *name, const char *path) {
+    bp__model m;
+    if (!seq || !seq->params) return BP_ERR_NULL;
+    bp__model_of_seq(seq, &m);
+    return bp__save_file(&m, seq->params, path, name);
 }
 #endif /* BP_NO_STDIO */
 

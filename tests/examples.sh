@@ -128,6 +128,16 @@ if command -v ${CXX:-c++} > /dev/null 2>&1; then
 else
     echo "skip the C++17 build of the model headers: no C++ compiler"
 fi
+# a sequence net as C source (bp_seq_to_c), compiled in, against the same model's file
+"$B/test_seq" --write-c "$T/csrc" > /dev/null 2> "$T/err" \
+    && ${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$T/csrc" -o "$T/csrc/ss" tests/seq_source.c -lm >> "$T/err" 2>&1 \
+    && "$T/csrc/ss" "$T/csrc/ms.bpseq" > "$T/out" 2>> "$T/err"; rc=$?
+check "a sequence net's header compiled in (C99) streams to the bits of its loaded file" sh -c "[ $rc -eq 0 ] && grep -q 'the bits of the loaded' '$T/out'"
+if command -v ${CXX:-c++} > /dev/null 2>&1; then
+    ${CXX:-c++} -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$T/csrc" -x c++ -o "$T/csrc/sspp" tests/seq_source.c -lm > "$T/err" 2>&1 \
+        && "$T/csrc/sspp" "$T/csrc/ms.bpseq" > "$T/out" 2>> "$T/err"; rc=$?
+    check "the sequence net's header as C++17 streams to the same bits" [ $rc -eq 0 ]
+fi
 "$B/bp2c" > /dev/null 2>&1; rc=$?
 check "bp2c without a model: status 2" [ $rc -eq 2 ]
 "$B/bp2c" --name 9lives "$T/m.bpmodel" > /dev/null 2> "$T/err"; rc=$?

@@ -1,6 +1,7 @@
 /* libFuzzer harness over the model reader: bp_peek + bp_load, bp_rnet_peek + bp_rnet_load,
    bp_qpeek + bp_qload (kind 3, int8), whose accepted nets also run bp_qforward once, and
-   bp_checkpoint_peek + bp_checkpoint_load (kind 4, a training checkpoint).
+   bp_checkpoint_peek + bp_checkpoint_load (kind 4, a training checkpoint), and
+   bp_seq_peek + bp_seq_load (kind 5, a sequence net), whose accepted nets also stream a step.
    Build and run: make fuzz (FUZZ_SECONDS=60 by default), with
    clang -fsanitize=fuzzer,address,undefined. Besides "no crash, no read outside the buffer",
    it checks a property: whatever the reader accepts loads into a net of the reported topology
@@ -106,12 +107,36 @@ static void check_int8(const uint8_t *data, size_t size) {
     free(w); free(q); free(k); free(x); free(y); free(out);
 }
 
+static void check_seq(const uint8_t *data, size_t size) {
+    bp_seq_spec spec;
+    bp_seq q;
+    size_t np, nw, nc;
+    float *p, *g, *w, *x, *c;
+    unsigned char *out;
+    int i;
+    if (bp_seq_peek(data, size, &spec) != BP_OK) return;
+    np = bp_seq_params_size(&spec);
+    nw = bp_seq_work_size(&spec, 2, 1);
+    nc = bp_seq_carry_size(&spec, 1);
+    if (np == 0 || nw == 0 || nc == 0 || np > SMALL || nw > SMALL || nc > SMALL) return;
+    p = (float *)malloc(np * sizeof *p); g = (float *)malloc(np * sizeof *g); w = (float *)malloc(nw * sizeof *w);
+    x = (float *)calloc((size_t)spec.n_inputs, sizeof *x); c = (float *)calloc(nc, sizeof *c);
+    out = (unsigned char *)malloc(size);
+    if (bp_seq_init(&q, &spec, 2, 1, p, np, g, np, w, nw) != BP_OK) abort();     /* peek said valid */
+    if (bp_seq_load(&q, data, size) != BP_OK) abort();
+    if (bp_seq_save_size(&q) != size || bp_seq_save(&q, out, size) != BP_OK || memcmp(out, data, size) != 0) abort();
+    for (i = 0; i < spec.n_inputs; i++) x[i] = (float)(i % 5) - 2.0f;
+    if (!bp_seq_step(&q, x, c, 1)) abort();
+    free(p); free(g); free(w); free(x); free(c); free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_feed_forward(data, size);
     check_recurrent(data, size);
     check_int8(data, size);
     check_checkpoint(data, size);
+    check_seq(data, size);
     /* Random bytes almost never carry a valid length and CRC, which would leave the topology
        checks behind them unexplored: try each input again with both repaired. */
     if (size >= 28) {
@@ -124,6 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_recurrent(fixed, size);
         check_int8(fixed, size);
         check_checkpoint(fixed, size);
+        check_seq(fixed, size);
         free(fixed);
     }
     return 0;

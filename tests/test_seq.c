@@ -557,7 +557,124 @@ static void test_levels(void) {
     net_free(&b);
 }
 
-int main(void) {
+/* The format's kind 5: a round trip to the bits, the spec peeked, every truncation and
+   every flipped bit refused with nothing written, the other kinds and specs refused. */
+static void test_format(void) {
+    bp_seq_spec s = spec_of(BP_CELL_LSTM, 2, BP_SEQ_EACH, 0), got, other;
+    net a, b, c;
+    unsigned char *buf, *bad;
+    size_t len, i;
+    int bit, all_refused = 1;
+    bp_net dense;
+    const int sz[] = {3, 2};
+    const bp_act ac[] = {BP_SIGMOID};
+    float dp[8], dg[8], dw[64];
+    CHECK(net_make(&a, &s, MAXT, 3, 31) && net_make(&b, &s, MAXT, 3, 32));
+    len = bp_seq_save_size(&a.q);
+    CHECK(len == 24 + 4 * (4 + 2) + 4 * (2 * 2 + 3) + 4 * a.np + 4);
+    buf = (unsigned char *)malloc(len);
+    bad = (unsigned char *)malloc(len);
+    CHECK(bp_seq_save(&a.q, buf, len - 1) == BP_ERR_BUFFER);
+    CHECK(bp_seq_save(&a.q, buf, len) == BP_OK);
+    CHECK(bp_seq_peek(buf, len, &got) == BP_OK);
+    CHECK(got.cell == s.cell && got.out == s.out && got.n_rec == 2 && got.hidden[1] == 3
+          && got.n_inputs == NIN && got.n_dense == 2 && got.dense[1] == 2
+          && got.act[1] == BP_SOFTMAX && got.loss == s.loss);
+    CHECK(bp_seq_load(&b.q, buf, len) == BP_OK);
+    CHECK(memcmp(a.p, b.p, a.np * sizeof *a.p) == 0);
+    for (i = 0; i < len; i++) {                    /* every truncation */
+        if (bp_seq_load(&b.q, buf, i) == BP_OK) all_refused = 0;
+    }
+    CHECK(all_refused);
+    CHECK(bp_seq_randomize(&b.q, 99) == BP_OK);
+    memcpy(b.g, b.p, b.np * sizeof *b.p);          /* what b holds before the refusals */
+    for (i = 0; i < len; i++)                      /* every bit flipped */
+        for (bit = 0; bit < 8; bit++) {
+            memcpy(bad, buf, len);
+            bad[i] ^= (unsigned char)(1u << bit);
+            if (bp_seq_load(&b.q, bad, len) == BP_OK) all_refused = 0;
+        }
+    CHECK(all_refused);
+    CHECK(memcmp(b.g, b.p, b.np * sizeof *b.p) == 0);
+    other = s; other.hidden[1] = 4;                /* another spec: refused */
+    CHECK(net_make(&c, &other, MAXT, 3, 1));
+    CHECK(bp_seq_load(&c.q, buf, len) == BP_ERR_TOPOLOGY);
+    net_free(&c);
+    other = s; other.cell = BP_CELL_GRU;
+    CHECK(net_make(&c, &other, MAXT, 3, 1));
+    CHECK(bp_seq_load(&c.q, buf, len) == BP_ERR_TOPOLOGY);
+    net_free(&c);
+    /* another kind, each way */
+    CHECK(bp_init(&dense, 1, sz, ac, BP_LOSS_SQUARED, 1, dp, 8, dg, 8, dw, 64) == BP_OK);
+    CHECK(bp_load(&dense, buf, len) == BP_ERR_KIND);
+    {
+        unsigned char d[256];
+        CHECK(bp_save(&dense, d, sizeof d) == BP_OK);
+        CHECK(bp_seq_load(&b.q, d, bp_save_size(&dense)) == BP_ERR_KIND);
+        CHECK(bp_seq_peek(d, bp_save_size(&dense), &got) == BP_ERR_KIND);
+    }
+#ifndef BP_NO_STDIO
+    {
+        const char *path = "build/test_seq.bpseq";
+        CHECK(bp_seq_save_file(&a.q, path) == BP_OK);
+        CHECK(bp_seq_peek_file(path, &got) == BP_OK && got.hidden[0] == 4);
+        CHECK(bp_seq_load_file(&b.q, path) == BP_OK);
+        CHECK(memcmp(a.p, b.p, a.np * sizeof *a.p) == 0);
+        remove(path);
+    }
+#endif
+    free(buf);
+    free(bad);
+    net_free(&a);
+    net_free(&b);
+}
+
+/* bp_seq_to_c: the spec and the parameters as text (the compiled header runs in
+   tests/seq_source.c, built by tests/examples.sh); a bad name or a non-finite weight is
+   refused. */
+static void test_to_c(void) {
+    bp_seq_spec s = spec_of(BP_CELL_GRU, 2, BP_SEQ_LAST, 0);
+    net a;
+    size_t len = 0;
+    char *text;
+    CHECK(net_make(&a, &s, 1, 1, 3));
+    CHECK(bp_seq_to_c(&a.q, "m", NULL, 0, &len) == BP_ERR_BUFFER && len > 100);
+    text = (char *)malloc(len + 1);
+    CHECK(bp_seq_to_c(&a.q, "m", text, len + 1, &len) == BP_OK);
+    CHECK(strstr(text, "static const bp_seq_spec m_spec = {BP_CELL_GRU, 3, 2, {4, 3}, "
+                       "BP_SEQ_LAST, 2, {5, 2}, {BP_TANH, BP_SOFTMAX}, "
+                       "BP_LOSS_CROSS_ENTROPY};") != NULL);
+    CHECK(strstr(text, "#define m_N_PARAMS ") != NULL && strstr(text, "m_CARRY") != NULL);
+    CHECK(bp_seq_to_c(&a.q, "9m", text, len + 1, NULL) == BP_ERR_NAME);
+    a.p[7] = bp__nan();
+    CHECK(bp_seq_to_c(&a.q, "m", text, len + 1, NULL) == BP_ERR_NONFINITE);
+    free(text);
+    net_free(&a);
+}
+
+/* test_seq --write-c DIR: a trained GRU as DIR/ms.h and DIR/ms.bpseq, for seq_source.c */
+static int write_c(const char *dir) {
+    bp_seq_spec s = spec_of(BP_CELL_GRU, 2, BP_SEQ_EACH, 0);
+    net a;
+    char path[512];
+    bp_opt o = bp_opt_adam(1e-2f);
+    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL);
+    float st[4096] = {0};
+    int k;
+    make_data();
+    if (!net_make(&a, &s, MAXT, 3, 3) || bp_opt_state_size(&o, a.np) > 4096) return 1;
+    for (k = 0; k < 20; k++)
+        if (bp_seq_train_step(&a.q, &o, st, 4096, &d, 0, 3, NULL) != BP_OK) return 1;
+    snprintf(path, sizeof path, "%s/ms.h", dir);
+    if (bp_seq_to_c_file(&a.q, "ms", path) != BP_OK) return 1;
+    snprintf(path, sizeof path, "%s/ms.bpseq", dir);
+    if (bp_seq_save_file(&a.q, path) != BP_OK) return 1;
+    net_free(&a);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--write-c")) return write_c(argv[2]);
     make_data();
     RUN(test_gradcheck_grid);
     RUN(test_gradcheck_sees_errors);
@@ -571,5 +688,7 @@ int main(void) {
     RUN(test_refusals);
     RUN(test_evaluate);
     RUN(test_levels);
+    RUN(test_format);
+    RUN(test_to_c);
     return test_summary();
 }
