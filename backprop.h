@@ -9,6 +9,8 @@
                 the parameters are refused (see ERRORS);
      recurrent  a fully connected recurrent net (bp_rnet) relaxed to a fixed point, its error
                 carried back by a second, linear relaxation (Almeida-Pineda): see bp_rnet below.
+     sequences  Elman, GRU and LSTM layers under dense layers (bp_seq), trained by
+                backpropagation through time, truncated or whole, streamed step by step.
      deploying  a trained net run from read-only parameters (bp_init_forward), quantized to
                 int8 for cores without an FPU (bp_qnet: INT8 below), written as C source to
                 compile into firmware (bp_to_c, bp_qto_c; examples/bp2c.c).
@@ -4246,8 +4248,8 @@ BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *
         const size_t bh = (size_t)B * (size_t)H;
         if (carry) {                                             /* the state to start from */
             for (b = 0; b < B; b++) {
-                BP_MEMCPY(S + (size_t)b * H, carry + (size_t)b * H, (size_t)H * sizeof *S);
-                if (lstm) BP_MEMCPY(C + (size_t)b * H, carry + bh + (size_t)b * H,
+                BP_MEMCPY(S + (size_t)b * (size_t)H, carry + (size_t)b * (size_t)H, (size_t)H * sizeof *S);
+                if (lstm) BP_MEMCPY(C + (size_t)b * (size_t)H, carry + bh + (size_t)b * (size_t)H,
                                     (size_t)H * sizeof *C);
             }
             carry += lstm ? 2 * bh : bh;
@@ -4259,16 +4261,16 @@ BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *
         bp__seq_dense(q, o, Wih, bih, in, A, T * B, ni, G, BP_LINEAR, A);
         for (t = 0; t < T; t++) {
             const size_t r0 = (size_t)t * (size_t)B;
-            bp__seq_dense(q, o, Whh, bhh, S + r0 * H, Q, B, H, G, BP_LINEAR, Q);
+            bp__seq_dense(q, o, Whh, bhh, S + r0 * (size_t)H, Q, B, H, G, BP_LINEAR, Q);
             for (b = 0; b < B; b++) {
                 const size_t r = r0 + (size_t)b;
-                float *hn = S + (r + (size_t)B) * H, *cn = C + (r + (size_t)B) * H;
+                float *hn = S + (r + (size_t)B) * (size_t)H, *cn = C + (r + (size_t)B) * (size_t)H;
                 if (t < bp__seq_len(d, first, b)) {
-                    k->cell(s->cell, H, A + r * G, Q + (size_t)b * G, S + r * H, hn,
-                            E + r * H, C + r * H, cn);
+                    k->cell(s->cell, H, A + r * (size_t)G, Q + (size_t)b * (size_t)G, S + r * (size_t)H, hn,
+                            E + r * (size_t)H, C + r * (size_t)H, cn);
                 } else {                                 /* past its length: the state stays */
-                    BP_MEMCPY(hn, S + r * H, (size_t)H * sizeof *hn);
-                    if (lstm) BP_MEMCPY(cn, C + r * H, (size_t)H * sizeof *cn);
+                    BP_MEMCPY(hn, S + r * (size_t)H, (size_t)H * sizeof *hn);
+                    if (lstm) BP_MEMCPY(cn, C + r * (size_t)H, (size_t)H * sizeof *cn);
                 }
             }
         }
@@ -4287,20 +4289,20 @@ BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *
             float *sum = w + o->sum, *cnt = w + o->cnt;
             for (b = 0; b < B; b++) {
                 const int len = bp__seq_len(d, first, b);
-                float *sb = sum + (size_t)b * Ht;
+                float *sb = sum + (size_t)b * (size_t)Ht;
                 if (carry) {
-                    BP_MEMCPY(sb, carry + (size_t)b * Ht, (size_t)Ht * sizeof *sb);
+                    BP_MEMCPY(sb, carry + (size_t)b * (size_t)Ht, (size_t)Ht * sizeof *sb);
                     cnt[b] = carry[bh + (size_t)b];
                 } else {
                     BP_MEMSET(sb, 0, (size_t)Ht * sizeof *sb);
                     cnt[b] = 0.0f;
                 }
                 for (t = 0; t < len; t++) {
-                    const float *h = St + ((size_t)(t + 1) * B + (size_t)b) * Ht;
+                    const float *h = St + ((size_t)(t + 1) * (size_t)B + (size_t)b) * (size_t)Ht;
                     for (j = 0; j < Ht; j++) sb[j] += h[j];
                 }
                 cnt[b] += (float)len;
-                for (j = 0; j < Ht; j++) hi[(size_t)b * Ht + j] = sb[j] / cnt[b];
+                for (j = 0; j < Ht; j++) hi[(size_t)b * (size_t)Ht + (size_t)j] = sb[j] / cnt[b];
             }
             hin = hi;
             R = B;
@@ -4308,7 +4310,7 @@ BP__PRIVATE int bp__seq_fwd(bp_seq *q, const bp__seq_lay *o, const bp_seq_data *
             for (b = 0; b < B; b++) {
                 const int len = train ? bp__seq_len(d, first, b) : T;
                 for (t = 0; t < len; t++, R++)
-                    BP_MEMCPY(hi + (size_t)R * Ht, St + ((size_t)(t + 1) * B + (size_t)b) * Ht,
+                    BP_MEMCPY(hi + (size_t)R * (size_t)Ht, St + ((size_t)(t + 1) * (size_t)B + (size_t)b) * (size_t)Ht,
                               (size_t)Ht * sizeof *hi);
             }
             hin = hi;
@@ -4386,9 +4388,9 @@ BP__PRIVATE bp_status bp__seq_targets(bp_seq *q, const bp__seq_lay *o, const bp_
             if (d->labels) {
                 const int c = d->labels[at];
                 if (c < 0 || c >= top) return BP_ERR_LABEL;
-                ht[(size_t)r * nout + (nout == 1 ? 0 : (size_t)c)] = nout == 1 ? (float)c : 1.0f;
+                ht[(size_t)r * (size_t)nout + (nout == 1 ? 0 : (size_t)c)] = nout == 1 ? (float)c : 1.0f;
             } else {
-                BP_MEMCPY(ht + (size_t)r * nout, d->target + at * (size_t)nout,
+                BP_MEMCPY(ht + (size_t)r * (size_t)nout, d->target + at * (size_t)nout,
                           (size_t)nout * sizeof *ht);
             }
         }
@@ -4435,19 +4437,19 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
     /* into dLoss/dh of each step of the top layer */
     BP_MEMSET(dh, 0, tb * (size_t)Ht * sizeof *dh);
     if (s->out == BP_SEQ_LAST) {
-        BP_MEMCPY(dh + (size_t)(T - 1) * B * Ht, hi, (size_t)B * Ht * sizeof *dh);
+        BP_MEMCPY(dh + (size_t)(T - 1) * (size_t)B * (size_t)Ht, hi, (size_t)B * (size_t)Ht * sizeof *dh);
     } else if (s->out == BP_SEQ_MEAN) {
         for (b = 0; b < B; b++) {
             const float c = w[o->cnt + (size_t)b];
             for (t = 0; t < bp__seq_len(d, first, b); t++)
                 for (j = 0; j < Ht; j++)
-                    dh[((size_t)t * B + b) * Ht + j] = hi[(size_t)b * Ht + j] / c;
+                    dh[((size_t)t * (size_t)B + (size_t)b) * (size_t)Ht + (size_t)j] = hi[(size_t)b * (size_t)Ht + (size_t)j] / c;
         }
     } else {
         int r = 0;
         for (b = 0; b < B; b++)
             for (t = 0; t < bp__seq_len(d, first, b); t++, r++)
-                BP_MEMCPY(dh + ((size_t)t * B + b) * Ht, hi + (size_t)r * Ht,
+                BP_MEMCPY(dh + ((size_t)t * (size_t)B + (size_t)b) * (size_t)Ht, hi + (size_t)r * (size_t)Ht,
                           (size_t)Ht * sizeof *dh);
     }
     /* the recurrent layers, top down, each through its steps in reverse */
@@ -4461,39 +4463,39 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
         float *gW, *gb;
         off -= bp__seq_layer_params(s, l);
         gW = q->grads + off;
-        BP_MEMSET(dcar, 0, (size_t)B * H * sizeof *dcar);
-        if (s->cell == BP_CELL_LSTM) BP_MEMSET(dcc, 0, (size_t)B * H * sizeof *dcc);
+        BP_MEMSET(dcar, 0, (size_t)B * (size_t)H * sizeof *dcar);
+        if (s->cell == BP_CELL_LSTM) BP_MEMSET(dcc, 0, (size_t)B * (size_t)H * sizeof *dcc);
         for (t = T - 1; t >= 0; t--) {
             for (b = 0; b < B; b++) {
-                const size_t r = (size_t)t * B + b;
-                float *dhr = dh + r * H, *car = dcar + (size_t)b * H;
+                const size_t r = (size_t)t * (size_t)B + (size_t)b;
+                float *dhr = dh + r * (size_t)H, *car = dcar + (size_t)b * (size_t)H;
                 for (j = 0; j < H; j++) dhr[j] += car[j];        /* from above and from t+1 */
                 if (t < bp__seq_len(d, first, b)) {
-                    k->cell_back(s->cell, H, A + r * G, E + r * H, S + r * H, C + r * H,
-                                 dhr, dcc + (size_t)b * H, DG + r * G, DQ + r * G,
-                                 dir + (size_t)b * H);
+                    k->cell_back(s->cell, H, A + r * (size_t)G, E + r * (size_t)H, S + r * (size_t)H, C + r * (size_t)H,
+                                 dhr, dcc + (size_t)b * (size_t)H, DG + r * (size_t)G, DQ + r * (size_t)G,
+                                 dir + (size_t)b * (size_t)H);
                 } else {                     /* a frozen step passes dh (and dc) through */
-                    BP_MEMSET(DG + r * G, 0, (size_t)G * sizeof *DG);
-                    if (DQ != DG) BP_MEMSET(DQ + r * G, 0, (size_t)G * sizeof *DQ);
-                    BP_MEMCPY(dir + (size_t)b * H, dhr, (size_t)H * sizeof *dir);
+                    BP_MEMSET(DG + r * (size_t)G, 0, (size_t)G * sizeof *DG);
+                    if (DQ != DG) BP_MEMSET(DQ + r * (size_t)G, 0, (size_t)G * sizeof *DQ);
+                    BP_MEMCPY(dir + (size_t)b * (size_t)H, dhr, (size_t)H * sizeof *dir);
                 }
             }
             if (t == 0) break;                           /* the window's start: cut there */
             /* dh of step t-1 = DQ_t W_hh + the direct part */
-            bp__seq_mm(q, o, B, H, G, DQ + (size_t)t * B * G, (size_t)G, 1,
-                       q->params + off + (size_t)G * ni, (size_t)H, 1, tmp, (size_t)H);
+            bp__seq_mm(q, o, B, H, G, DQ + (size_t)t * (size_t)B * (size_t)G, (size_t)G, 1,
+                       q->params + off + (size_t)G * (size_t)ni, (size_t)H, 1, tmp, (size_t)H);
             for (j = 0; j < B * H; j++) dcar[j] = tmp[j] + dir[j];
         }
         /* dW_ih = DG^T x, dW_hh = DQ^T h_prev over all the window's rows; biases: sums */
         bp__seq_mm(q, o, G, ni, (int)tb, DG, 1, (size_t)G, in, (size_t)ni, 1, gW, (size_t)ni);
         bp__seq_mm(q, o, G, H, (int)tb, DQ, 1, (size_t)G, S, (size_t)H, 1,
-                   gW + (size_t)G * ni, (size_t)H);
-        gb = gW + (size_t)G * (ni + H);
+                   gW + (size_t)G * (size_t)ni, (size_t)H);
+        gb = gW + (size_t)G * (size_t)(ni + H);
         BP_MEMSET(gb, 0, 2 * (size_t)G * sizeof *gb);
         for (t = 0; t < (int)tb; t++)
             for (j = 0; j < G; j++) {
-                gb[j] += DG[(size_t)t * G + j];
-                gb[G + j] += DQ[(size_t)t * G + j];
+                gb[j] += DG[(size_t)t * (size_t)G + (size_t)j];
+                gb[(size_t)G + (size_t)j] += DQ[(size_t)t * (size_t)G + (size_t)j];
             }
         /* dLoss/dx of the layer below: DG W_ih */
         if (l > 0)
@@ -4600,7 +4602,7 @@ BPDEF bp_status bp_seq_evaluate(bp_seq *seq, const bp_seq_data *data, float *mea
         if (k->maxabs(y, (size_t)R * (size_t)nout) < 0.0f) return BP_ERR_NONFINITE;
         sum += bp_loss_value(&seq->head, ht, R) * (float)R;
         for (r = 0; r < R; r++) {
-            const float *yr = y + (size_t)r * nout, *tr = ht + (size_t)r * nout;
+            const float *yr = y + (size_t)r * (size_t)nout, *tr = ht + (size_t)r * (size_t)nout;
             if (nout == 1) right += (yr[0] >= 0.5f) == (tr[0] >= 0.5f);
             else right += bp_argmax(yr, nout) == bp_argmax(tr, nout);
         }
