@@ -353,7 +353,8 @@ typedef enum bp_loss { BP_LOSS_SQUARED, BP_LOSS_CROSS_ENTROPY, BP_LOSS_COUNT } b
                              "a setting other than lr)") \
     X(BP_ERR_EXTRA,          "the checkpoint holds another number of extra floats than given") \
     X(BP_ERR_CELL,           "unknown recurrent cell (bp_cell) or sequence output (bp_seq_out)") \
-    X(BP_ERR_STEPS,          "the steps are outside 1..max_steps, or a length outside 1..steps")
+    X(BP_ERR_STEPS,          "the steps are outside 1..max_steps, or a length outside 1..steps") \
+    X(BP_ERR_CARRY_SHORT,    "the carry is shorter than bp_seq_carry_size(spec, batch) floats")
 
 typedef enum bp_status {
 #define BP__STATUS_ENUM(name, text) name,
@@ -763,6 +764,7 @@ typedef struct bp_seq_data {
     int n;                /* samples in the arrays */
     int steps;            /* steps of each sample in the arrays, 1 .. max_steps */
     float *carry;         /* NULL: each sample starts from zeros; else the state in, and out */
+    size_t carry_len;     /* its floats: at least bp_seq_carry_size(spec, batch) */
 } bp_seq_data;
 
 /* Floats of params (and grads); of work for training with up to max_steps steps and
@@ -797,11 +799,13 @@ BPDEF bp_status bp_seq_randomize(bp_seq *seq, uint64_t seed);
    (a status: bp_seq_train_step, bp_seq_evaluate). */
 BPDEF const float *bp_seq_forward(bp_seq *seq, const bp_seq_data *data, int first, int batch);
 
-/* One step of batch streams: x is batch rows of n_inputs, carry (bp_seq_carry_size(batch)
-   floats, zeros at the start) the streams' state, updated. Returns the head's outputs for
-   this step (batch rows; with BP_SEQ_MEAN those of the mean so far), the same bits as the
-   whole-sequence forward's at that step. NULL for bad arguments. */
-BPDEF const float *bp_seq_step(bp_seq *seq, const float *x, float *carry, int batch);
+/* One step of batch streams: x is batch rows of n_inputs, carry (carry_len floats, at least
+   bp_seq_carry_size(spec, batch), zeros at the start) the streams' state, updated. Returns the
+   head's outputs for this step (batch rows; with BP_SEQ_MEAN those of the mean so far), the
+   same bits as the whole-sequence forward's at that step. NULL for bad arguments (a carry
+   too short among them: nothing is written then). */
+BPDEF const float *bp_seq_step(bp_seq *seq, const float *x, float *carry, size_t carry_len,
+                               int batch);
 
 /* Forward and backward: overwrites grads with the gradient of the batch's mean loss (through
    every step of the window), returns that loss; data->carry, if set, then holds the state
@@ -815,6 +819,7 @@ BPDEF bp_status bp_seq_update(bp_seq *seq, const bp_opt *opt, float *state, size
 
 /* bp_seq_backward then bp_seq_update, one call, checked as bp_train_step is: BP_ERR_TARGET,
    BP_ERR_LABEL, BP_ERR_STEPS (steps outside 1..max_steps, a length outside 1..steps),
+   BP_ERR_CARRY_SHORT (carry_len below bp_seq_carry_size(spec, batch)),
    BP_ERR_BATCH, BP_ERR_ORDER, BP_ERR_NONFINITE; on any error params, state and data->carry
    are bit for bit as they were. *loss (if not NULL): the batch's mean loss before the step. */
 BPDEF bp_status bp_seq_train_step(bp_seq *seq, const bp_opt *opt, float *state, size_t state_len,
@@ -3963,6 +3968,7 @@ BP__PRIVATE bp_status bp__seq_check_data(const bp_seq *q, const bp_seq_data *d, 
     if (d->steps < 1 || d->steps > q->max_steps) return BP_ERR_STEPS;
     if (batch < 1 || batch > q->max_batch || first < 0 || d->n < 1 || first > d->n - batch)
         return BP_ERR_BATCH;
+    if (d->carry && d->carry_len < bp_seq_carry_size(&q->spec, batch)) return BP_ERR_CARRY_SHORT;
     for (b = 0; b < batch; b++) {
         const int i = bp__seq_at(d, first, b);
         if (i < 0 || i >= d->n) return BP_ERR_ORDER;
@@ -4364,11 +4370,12 @@ BPDEF const float *bp_seq_forward(bp_seq *seq, const bp_seq_data *data, int firs
     return bp__act_buf(&seq->head, seq->head.n_layers);
 }
 
-BPDEF const float *bp_seq_step(bp_seq *seq, const float *x, float *carry, int batch) {
+BPDEF const float *bp_seq_step(bp_seq *seq, const float *x, float *carry, size_t carry_len,
+                               int batch) {
     bp_seq_data d;
     if (!carry) return NULL;
     BP_MEMSET(&d, 0, sizeof d);
-    d.x = x; d.n = batch; d.steps = 1; d.carry = carry;
+    d.x = x; d.n = batch; d.steps = 1; d.carry = carry; d.carry_len = carry_len;
     return bp_seq_forward(seq, &d, 0, batch);
 }
 

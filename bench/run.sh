@@ -42,6 +42,15 @@ configs+=("backprop.h -O2, loop|W1|$B/bp_O2 W1 loop" "backprop.h -O2, fused|W1|$
           "backprop.h -O2, inference: float and int8|INFER|$B/bp_O2 W2 infer")
 # run-time dispatch (issue 19): the -O2 rows above run the widest level this CPU has; pinned to
 # the flags' own SSE2 kernels (0.2.1's -O2), and to AVX2 (an AVX2 desktop's widest level)
+# sequences (issue 28): one training step of a GRU / LSTM (input 40, hidden 128, 50 steps, batch
+# 32, Adam), beside PyTorch's nn.GRU / nn.LSTM below
+build $CC -std=c99 -O2 $POSIX bench/bench_seq.c -o $B/seq_O2 -lm
+build $CC -std=c99 -O3 -march=native $POSIX bench/bench_seq.c -o $B/seq_O3n -lm
+for cell in GRU LSTM; do
+    lc=$(echo $cell | tr A-Z a-z)
+    configs+=("backprop.h -O2, $cell|SEQ $cell|$B/seq_O2 $lc" "backprop.h -O3 -march=native, $cell|SEQ $cell|$B/seq_O3n $lc"
+              "backprop.h -O2 pinned base (no dispatch), $cell|SEQ $cell|env BENCH_LEVEL=base $B/seq_O2 $lc")
+done
 configs+=("backprop.h -O2 pinned base (no dispatch), fused|W2|env BENCH_LEVEL=base $B/bp_O2 W2 fused"
           "backprop.h -O2 pinned base (no dispatch), loop|W1|env BENCH_LEVEL=base $B/bp_O2 W1 loop")
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo; then
@@ -87,7 +96,9 @@ PY=/usr/bin/python3
 if $PY -c 'import torch' 2>/dev/null; then
     configs+=("PyTorch $($PY -c 'import torch; print(torch.__version__)'), 1 thread|W1|env OMP_NUM_THREADS=1 $PY bench/bench_torch.py W1 1 $DATA"
               "PyTorch, 1 thread|W2|env OMP_NUM_THREADS=1 $PY bench/bench_torch.py W2 1 $DATA"
-              "PyTorch, 2 threads|W2|env OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE $PY bench/bench_torch.py W2 2 $DATA")
+              "PyTorch, 2 threads|W2|env OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE $PY bench/bench_torch.py W2 2 $DATA"
+              "PyTorch nn.GRU, 1 thread|SEQ GRU|env OMP_NUM_THREADS=1 $PY bench/bench_seq_torch.py gru 1"
+              "PyTorch nn.LSTM, 1 thread|SEQ LSTM|env OMP_NUM_THREADS=1 $PY bench/bench_seq_torch.py lstm 1")
 else
     echo "bench: skip PyTorch: apt-get install python3-torch"
 fi
@@ -111,7 +122,7 @@ out=$B/results.txt
 for rep in $(seq 1 "$REPS"); do
     for c in "${configs[@]}"; do
         IFS='|' read -r name work cmd <<< "$c"
-        case "$cmd" in *"/sgemm "*) args="" ;; *bench_torch.py*) args="" ;; *"/fann "*) args="" ;; *) args=" $DATA" ;; esac
+        case "$cmd" in *"/sgemm "*) args="" ;; *bench_torch.py*|*bench_seq*|*/seq_*) args="" ;; *"/fann "*) args="" ;; *) args=" $DATA" ;; esac
         rt=""
         pin=$PIN
         case "$name" in *"2 threads"*) pin=""; [ -n "$probe" ] && rt=" $($probe | tail -n 1 | sed 's/^probe //')" ;; esac
@@ -136,7 +147,7 @@ awk -F' [|] ' '
         name = $2; work = $3; n = split($4, f, " ")
         if (!(name SUBSEP work in seen)) { seen[name, work] = 1; order[++count] = name SUBSEP work }
         for (i = 1; i < n; i++) {
-            if (f[i] == "samples/s") sps[name, work] = sps[name, work] " " f[i + 1]
+            if (f[i] == "samples/s" || f[i] == "sequences/s") sps[name, work] = sps[name, work] " " f[i + 1]
             if (f[i] == "accuracy") acc[name, work] = f[i + 1]
             if (f[i] == "gflops_w2") g1[name] = g1[name] " " f[i + 1]
             if (f[i] == "gflops_1024") g2[name] = g2[name] " " f[i + 1]
@@ -159,6 +170,14 @@ awk -F' [|] ' '
         # rotation) and their median
         ratio("Adam / plain SGD (-O3 -march=native, target >= 0.90)", "backprop.h -O3 -march=native, fused Adam", "backprop.h -O3 -march=native, fused")
         ratio("shuffled / file-order epoch (target >= 0.95)", "backprop.h -O3 -march=native, epoch shuffled", "backprop.h -O3 -march=native, epoch in file order")
+        # sequences: each configuration against PyTorch (one thread) per rep of the same rotation
+        # (target of issue 28: >= 1.5)
+        for (c = 1; c <= 2; c++) { cell = c == 1 ? "GRU" : "LSTM"; w = "SEQ " cell; tn = "PyTorch nn." cell ", 1 thread"
+            printf "\n%-52s %12s %8s   per run\n", cell ": input 40, hidden 128, 50 steps, batch 32, Adam", "seq/s", "x torch"
+            for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != w) continue
+                n = split(sps[p[1], w], sa, " "); m = split(sps[tn, w], sb, " "); r = ""
+                if (n == m && p[1] != tn) for (i = 1; i <= n; i++) r = r " " sprintf("%.2f", sa[i] / sb[i])
+                printf "%-52s %12.0f %8s  %s\n", p[1], med[p[1], w], r != "" ? sprintf("%.2f", median(r)) : "-", r } }
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "INFER") continue
             a = median(if1[p[1]]); b = median(if64[p[1]]); c = median(i8[p[1]])
             printf "\n%-52s %12s %12s %12s\n", "Inference, W2 trained one epoch: test images/s", "float b=1", "float b=64", "int8"

@@ -78,8 +78,8 @@ int main(int argc, char **argv) {
     bp_seq_data train, test;
     bp_opt opt = bp_opt_adam(1e-2f);
     bp_rng r;
-    float *params, *grads, *work, *state, loss, acc = 0.0f, dense, carry[HID];
-    size_t np, nw, ns;
+    float *params, *grads, *work, *state, *carry, loss, acc = 0.0f, dense;
+    size_t np, nw, ns, nc;
     int epochs = 15, quiet = 0, e, i, t;
     unsigned long seed = 1;
     bp_status st;
@@ -118,7 +118,9 @@ int main(int argc, char **argv) {
     ns = bp_opt_state_size(&opt, np);
     params = malloc(np * sizeof *params); grads = malloc(np * sizeof *grads);
     work = malloc(nw * sizeof *work); state = calloc(ns, sizeof *state);
-    if (!params || !grads || !work || !state) { fprintf(stderr, "order: out of memory\n"); return 1; }
+    nc = bp_seq_carry_size(&spec, 1);       /* one stream's state: h (an LSTM's c too) */
+    carry = malloc(nc * sizeof *carry);
+    if (!params || !grads || !work || !state || !carry) { fprintf(stderr, "order: out of memory\n"); return 1; }
     if ((st = bp_seq_init(&seq, &spec, MAXLEN, BATCH, params, np, grads, np, work, nw)) != BP_OK
         || (st = bp_seq_randomize(&seq, seed)) != BP_OK) {
         fprintf(stderr, "order: %s\n", bp_strerror(st));
@@ -152,12 +154,12 @@ int main(int argc, char **argv) {
     for (i = 0; i < 2; i++) {
         int k = 0;
         while (yte[k] != 1 - i) k++;
-        memset(carry, 0, sizeof carry);
+        memset(carry, 0, nc * sizeof *carry);
         printf("streamed ");
         print_seq(xte + (size_t)k * MAXLEN * SYMS, lte[k]);
         printf(" (A %s B): P(A first) after each step:", yte[k] ? "before" : "after");
         for (t = 0; t < lte[k]; t++) {
-            const float *y = bp_seq_step(&seq, xte + ((size_t)k * MAXLEN + (size_t)t) * SYMS, carry, 1);
+            const float *y = bp_seq_step(&seq, xte + ((size_t)k * MAXLEN + (size_t)t) * SYMS, carry, nc, 1);
             printf(" %.2f", y ? (double)y[1] : -1.0);
         }
         printf("\n");
@@ -165,6 +167,6 @@ int main(int argc, char **argv) {
     dense = dense_baseline(xtr, ltr, ytr, xte, lte, yte, epochs);
     printf("test accuracy: %.2f%% (dense on the symbol counts: %.2f%%)\n", 100.0 * acc,
            100.0 * dense);
-    free(params); free(grads); free(work); free(state);
+    free(params); free(grads); free(work); free(state); free(carry);
     return 0;
 }

@@ -126,7 +126,7 @@ static void check_seq(const uint8_t *data, size_t size) {
     if (bp_seq_load(&q, data, size) != BP_OK) abort();
     if (bp_seq_save_size(&q) != size || bp_seq_save(&q, out, size) != BP_OK || memcmp(out, data, size) != 0) abort();
     for (i = 0; i < spec.n_inputs; i++) x[i] = (float)(i % 5) - 2.0f;
-    if (!bp_seq_step(&q, x, c, 1)) abort();
+    if (!bp_seq_step(&q, x, c, nc, 1)) abort();
     free(p); free(g); free(w); free(x); free(c); free(out);
 }
 

@@ -30,10 +30,10 @@ int main(int argc, char **argv) {
             float x[64], a[64];
             const float *y;
             for (k = 0; k < ms_spec.n_inputs; k++) x[k] = 2.0f * bp_rng_float(&r) - 1.0f;
-            y = bp_seq_step(&view, x, carry, 1);
+            y = bp_seq_step(&view, x, carry, ms_CARRY, 1);
             if (!y) return 1;
             memcpy(a, y, (size_t)n_out * sizeof *a);
-            y = bp_seq_step(&loaded, x, carry2, 1);
+            y = bp_seq_step(&loaded, x, carry2, ms_CARRY, 1);
             if (!y || memcmp(a, y, (size_t)n_out * sizeof *a)) {
                 printf("seq: sequence %d step %d differs\n", s, t);
                 return 1;

@@ -79,10 +79,11 @@ static void net_free(net *n) {
     free(n->w);
 }
 
-static bp_seq_data data_of(int pairing, int B, int T, const int *lengths, float *carry) {
+static bp_seq_data data_of(int pairing, int B, int T, const int *lengths, float *carry,
+                           size_t carry_len) {
     bp_seq_data d;
     memset(&d, 0, sizeof d);
-    d.x = X; d.n = B; d.steps = T; d.lengths = lengths; d.carry = carry;
+    d.x = X; d.n = B; d.steps = T; d.lengths = lengths; d.carry = carry; d.carry_len = carry_len;
     if (pairing == 0) d.labels = LAB;
     else d.target = TGT;
     return d;
@@ -120,7 +121,7 @@ static void test_gradcheck_grid(void) {
                             for (i = 0; i < B; i++) c2[cs - 1 - (size_t)i] = (float)(i + 1);
                         }
                         d = data_of(pairing, B, T, B == 3 && T > 1 ? (T == 7 ? lens : lens2) : NULL,
-                                    (T == 7 && B == 3) || (T == 2 && B == 1) ? c2 : NULL);
+                                    (T == 7 && B == 3) || (T == 2 && B == 1) ? c2 : NULL, 256);
                         st = bp_seq_gradcheck(&n.q, &d, 0, B, 1e-2f, &err);
                         CHECKF(st == BP_OK && err < 5e-3f,
                                "cell %d nrec %d out %d T %d B %d pairing %d: %s, err %g", cell,
@@ -136,7 +137,7 @@ static void test_gradcheck_grid(void) {
 static void test_gradient_direct(void) {
     bp_seq_spec s = spec_of(BP_CELL_GRU, 1, BP_SEQ_LAST, 1);
     net n;
-    bp_seq_data d = data_of(1, 3, 5, NULL, NULL);
+    bp_seq_data d = data_of(1, 3, 5, NULL, NULL, 0);
     float up, down, num, g;
     const size_t k = 3 * 4 * NIN + 5;             /* a weight of W_hh */
     CHECK(net_make(&n, &s, 5, 3, 9));
@@ -247,7 +248,7 @@ static void test_stream_same_bits(void) {
             bp_seq_spec s = spec_of((bp_cell)cell, 2, (bp_seq_out)out, 0);
             net n;
             bp_seq v;
-            bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL);
+            bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL, 0);
             float whole[MAXB * MAXT * 2], *vw, carry[64];
             const float *y;
             size_t nvw = bp_seq_forward_work_size(&s, 1, 1), rows;
@@ -265,7 +266,7 @@ static void test_stream_same_bits(void) {
             for (b = 0; b < 3; b++) {
                 memset(carry, 0, sizeof carry);
                 for (t = 0; t < MAXT; t++) {
-                    y = bp_seq_step(&v, X + ((size_t)b * MAXT + (size_t)t) * NIN, carry, 1);
+                    y = bp_seq_step(&v, X + ((size_t)b * MAXT + (size_t)t) * NIN, carry, 64, 1);
                     CHECK(y != NULL);
                     if (!y) break;
                     if (out == BP_SEQ_EACH)
@@ -299,7 +300,7 @@ static void test_windows(void) {
         bp_seq_spec s = spec_of((bp_cell)cell, 2, BP_SEQ_MEAN, 0);
         net n;
         float xs[MAXB * MAXT * NIN], carry[128], c0[128], whole[6];
-        bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL);
+        bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL, 0);
         bp_opt o = bp_opt_sgd(0.1f);
         const float *y;
         int b, t;
@@ -313,7 +314,7 @@ static void test_windows(void) {
                 memcpy(xs + (t < 4 ? (size_t)b * 4 + (size_t)t
                                    : 12 + (size_t)b * 3 + (size_t)(t - 4)) * NIN,
                        X + ((size_t)b * MAXT + (size_t)t) * NIN, NIN * sizeof *xs);
-        d.x = xs; d.steps = 4; d.carry = carry;
+        d.x = xs; d.steps = 4; d.carry = carry; d.carry_len = 128;
         CHECK(bp_seq_forward(&n.q, &d, 0, 3) != NULL);
         d.x = xs + 12 * NIN; d.steps = 3;
         y = bp_seq_forward(&n.q, &d, 0, 3);
@@ -342,7 +343,7 @@ static void test_optimizers(void) {
         net a, b;
         bp_opt o = bp_opt_sgd(0.05f);
         static const int lens[] = {7, 2, 4};
-        bp_seq_data d = data_of(m % 3, 3, MAXT, lens, NULL);
+        bp_seq_data d = data_of(m % 3, 3, MAXT, lens, NULL, 0);
         float *sa, *sb, la = 0.0f, lb;
         size_t ns, i;
         int k;
@@ -390,7 +391,7 @@ static void test_nonfinite(void) {
     bp_opt o = bp_opt_adam(1e-2f);
     float xs[MAXB * MAXT * NIN], *st, *p0, *s0, carry[64], c0[64];
     static const int lens[] = {7, 3, 5};
-    bp_seq_data d = data_of(0, 3, MAXT, lens, carry);
+    bp_seq_data d = data_of(0, 3, MAXT, lens, carry, 64);
     size_t ns;
     int i;
     CHECK(net_make(&n, &s, MAXT, 3, 4));
@@ -439,7 +440,7 @@ static void test_refusals(void) {
     bp_opt o = bp_opt_sgd(0.1f);
     int lens[3] = {7, 0, 2}, order[3] = {0, 1, 3}, labs[MAXB * MAXT];
     float tg[MAXB * MAXT * 2], *p0, e;
-    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL);
+    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL, 0);
     CHECK(net_make(&n, &s, MAXT, 3, 2));
     p0 = (float *)malloc(n.np * sizeof *p0);
     memcpy(p0, n.p, n.np * sizeof *p0);
@@ -491,8 +492,41 @@ static void test_refusals(void) {
     CHECK(bp_seq_train_step(&n.q, &o, NULL, 0, &d, 0, 3, NULL) == BP_ERR_OPT);
     o = bp_opt_adam(1e-3f);
     CHECK(bp_seq_train_step(&n.q, &o, NULL, 0, &d, 0, 3, NULL) == BP_ERR_NULL);
-    CHECK(bp_seq_step(&n.q, X, NULL, 1) == NULL);
+    CHECK(bp_seq_step(&n.q, X, NULL, 0, 1) == NULL);
     CHECK(memcmp(p0, n.p, n.np * sizeof *p0) == 0);
+    free(p0);
+    net_free(&n);
+}
+
+/* A carry shorter than bp_seq_carry_size (an LSTM's holds c as well as h: a carry sized for h
+   alone is the mistake; examples/order.c once made it, overrunning a stack array) is refused by
+   every call that takes one, nothing written; the full length is accepted. */
+static void test_carry_short(void) {
+    bp_seq_spec s = spec_of(BP_CELL_LSTM, 2, BP_SEQ_LAST, 0);
+    net n;
+    bp_opt o = bp_opt_sgd(0.1f);
+    float cy[256], c0[256], *p0;
+    bp_seq_data d = data_of(0, 3, MAXT, NULL, cy, 0);
+    const size_t cs = bp_seq_carry_size(&s, 3), c1 = bp_seq_carry_size(&s, 1);
+    int i;
+    CHECK(net_make(&n, &s, MAXT, 3, 5));
+    CHECK(cs == 3 * 2 * (size_t)(s.hidden[0] + s.hidden[1]) && cs <= 256 && c1 == cs / 3);
+    p0 = (float *)malloc(n.np * sizeof *p0);
+    memcpy(p0, n.p, n.np * sizeof *p0);
+    for (i = 0; i < 256; i++) cy[i] = 0.25f;
+    memcpy(c0, cy, sizeof c0);
+    d.carry_len = cs - 1;
+    CHECK(bp_seq_train_step(&n.q, &o, NULL, 0, &d, 0, 3, NULL) == BP_ERR_CARRY_SHORT);
+    CHECK(bp_seq_forward(&n.q, &d, 0, 3) == NULL);
+    CHECK(bp_seq_backward(&n.q, &d, 0, 3) == -1.0f);
+    CHECK(bp_seq_step(&n.q, X, cy, c1 - 1, 1) == NULL);
+    CHECK(memcmp(c0, cy, sizeof c0) == 0 && memcmp(p0, n.p, n.np * sizeof *p0) == 0);
+    CHECK(bp_seq_step(&n.q, X, cy, c1, 1) != NULL);
+    CHECK(memcmp(c0, cy, c1 * sizeof *cy) != 0 && memcmp(c0 + c1, cy + c1, (256 - c1) * sizeof *cy) == 0);
+    memcpy(cy, c0, sizeof c0);
+    d.carry_len = cs;
+    CHECK(bp_seq_train_step(&n.q, &o, NULL, 0, &d, 0, 3, NULL) == BP_OK);
+    CHECK(memcmp(c0 + cs, cy + cs, (256 - cs) * sizeof *cy) == 0);
     free(p0);
     net_free(&n);
 }
@@ -502,7 +536,7 @@ static void test_evaluate(void) {
     bp_seq_spec s = spec_of(BP_CELL_ELMAN, 1, BP_SEQ_EACH, 0);
     net n;
     static const int lens[] = {7, 1, 3};
-    bp_seq_data d = data_of(0, 3, MAXT, lens, NULL);
+    bp_seq_data d = data_of(0, 3, MAXT, lens, NULL, 0);
     float loss, acc, l2, a2;
     const float *y;
     int b, t, right = 0;
@@ -526,7 +560,7 @@ static void test_levels(void) {
     bp_seq_spec s = spec_of(BP_CELL_GRU, 2, BP_SEQ_LAST, 0);
     net a, b;
     bp_opt o = bp_opt_adam(1e-2f);
-    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL);
+    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL, 0);
     float *sa, *sb;
     size_t ns;
     int k;
@@ -654,7 +688,7 @@ static int write_c(const char *dir) {
     net a;
     char path[512];
     bp_opt o = bp_opt_adam(1e-2f);
-    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL);
+    bp_seq_data d = data_of(0, 3, MAXT, NULL, NULL, 0);
     float st[4096] = {0};
     int k;
     make_data();
@@ -682,6 +716,7 @@ int main(int argc, char **argv) {
     RUN(test_optimizers);
     RUN(test_nonfinite);
     RUN(test_refusals);
+    RUN(test_carry_short);
     RUN(test_evaluate);
     RUN(test_levels);
     RUN(test_format);
