@@ -1,4 +1,4 @@
-/* backprop.h - v0.2.3 - neural networks trained by backpropagation, one C99 header
+/* backprop.h - v0.2.4 - neural networks trained by backpropagation, one C99 header
    MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
@@ -268,8 +268,8 @@
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 2
-#define BACKPROP_VERSION_PATCH 3
-#define BACKPROP_VERSION_STRING "0.2.3"
+#define BACKPROP_VERSION_PATCH 4
+#define BACKPROP_VERSION_STRING "0.2.4"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -4476,7 +4476,7 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
             for (b = 0; b < B; b++) {
                 const size_t r = (size_t)t * (size_t)B + (size_t)b;
                 float *dhr = dh + r * (size_t)H, *car = dcar + (size_t)b * (size_t)H;
-                for (j = 0; j < H; j++) dhr[j] += car[j];        /* from above and from t+1 */
+                k->axpy(dhr, 1.0f, car, H);        /* from above and from t+1 (1 x: exact) */
                 if (t < bp__seq_len(d, first, b)) {
                     k->cell_back(s->cell, H, A + r * (size_t)G, E + r * (size_t)H, S + r * (size_t)H, C + r * (size_t)H,
                                  dhr, dcc + (size_t)b * (size_t)H, DG + r * (size_t)G, DQ + r * (size_t)G,
@@ -4491,7 +4491,8 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
             /* dh of step t-1 = DQ_t W_hh + the direct part */
             bp__seq_mm(q, o, B, H, G, DQ + (size_t)t * (size_t)B * (size_t)G, (size_t)G, 1,
                        q->params + off + (size_t)G * (size_t)ni, (size_t)H, 1, tmp, (size_t)H);
-            for (j = 0; j < B * H; j++) dcar[j] = tmp[j] + dir[j];
+            BP_MEMCPY(dcar, dir, (size_t)B * (size_t)H * sizeof *dcar);
+            k->axpy(dcar, 1.0f, tmp, B * H);
         }
         /* dW_ih = DG^T x, dW_hh = DQ^T h_prev over all the window's rows; biases: sums */
         bp__seq_mm(q, o, G, ni, (int)tb, DG, 1, (size_t)G, in, (size_t)ni, 1, gW, (size_t)ni);
@@ -4499,11 +4500,10 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
                    gW + (size_t)G * (size_t)ni, (size_t)H);
         gb = gW + (size_t)G * (size_t)(ni + H);
         BP_MEMSET(gb, 0, 2 * (size_t)G * sizeof *gb);
-        for (t = 0; t < (int)tb; t++)
-            for (j = 0; j < G; j++) {
-                gb[j] += DG[(size_t)t * (size_t)G + (size_t)j];
-                gb[(size_t)G + (size_t)j] += DQ[(size_t)t * (size_t)G + (size_t)j];
-            }
+        for (t = 0; t < (int)tb; t++) {      /* by the kernels' axpy (vectorized at -O2) */
+            k->axpy(gb, 1.0f, DG + (size_t)t * (size_t)G, G);
+            k->axpy(gb + G, 1.0f, DQ + (size_t)t * (size_t)G, G);
+        }
         /* dLoss/dx of the layer below: DG W_ih */
         if (l > 0)
             bp__seq_mm(q, o, (int)tb, ni, G, DG, (size_t)G, 1, q->params + off, (size_t)ni, 1,
@@ -4759,11 +4759,12 @@ BP__PRIVATE BP__INLINE void bp__pack_b(const float *B, size_t rs, size_t cs, int
         const int q = q0 + (i + rot) % (q1 - q0), p = q * NR;
         float *out = pb + (size_t)q * ps;
         int k, j;
-        if (cs == 1 && p + NR <= nc) {   /* a whole panel: fixed-length copies (-O2 too) */
-            for (k = 0; k < kc; k++) {
-                const float *row = B + (size_t)k * rs + (size_t)p;
-                for (j = 0; j < NR; j++) out[(size_t)k * (size_t)NR + (size_t)j] = row[j];
-            }
+        if (cs == 1 && p + NR <= nc) {
+            /* a whole panel: fixed-length copies, by memcpy (GCC's -O2 left the loop scalar:
+               its cheap cost model does not check for overlap at run time) */
+            for (k = 0; k < kc; k++)
+                BP_MEMCPY(out + (size_t)k * (size_t)NR, B + (size_t)k * rs + (size_t)p,
+                          (size_t)NR * sizeof *out);
         } else if (cs == 1) {
             for (k = 0; k < kc; k++) {
                 const float *row = B + (size_t)k * rs + (size_t)p;
@@ -6772,6 +6773,7 @@ BPDEF bp_status bp_seq_to_c_file(const bp_seq *seq, const char *name, const char
 
 /*
    VERSION HISTORY (one line each; the details: README "Breaking changes", BENCHMARKS.md)
+     0.2.4 (2026-12-07)  sequences: Elman, GRU, LSTM by BPTT (bp_seq, kind 5); checkpoints (kind 4)
      0.2.3 (2026-12-04)  firmware: bp_init_forward over const params, int8 inference (bp_qnet,
                          model kind 3), models as C source (bp_to_c, bp2c), BP_NO_BATCH
      0.2.2 (2026-12-04)  run-time dispatch: AVX2, AVX-512 kernels at -O2, bp_set_level; clang: no

@@ -5,7 +5,7 @@
 #   apt-get install -y libfann-dev python3-torch libopenblas-dev dataset-fashion-mnist
 set -u
 cd "$(dirname "$0")/.."
-REPS=${REPS:-5}
+REPS=${REPS:-5}   # BENCH_ONLY=W1, W2, SEQ, INFER or SGEMM: only that workload's rows
 B=build/bench
 F=${FASHION:-/usr/share/datasets/fashion-mnist}
 mkdir -p "$B"
@@ -122,6 +122,7 @@ out=$B/results.txt
 for rep in $(seq 1 "$REPS"); do
     for c in "${configs[@]}"; do
         IFS='|' read -r name work cmd <<< "$c"
+        case "$work" in ${BENCH_ONLY:-*}*) ;; *) continue ;; esac   # BENCH_ONLY=SEQ: those rows
         case "$cmd" in *"/sgemm "*) args="" ;; *bench_torch.py*|*bench_seq*|*/seq_*) args="" ;; *"/fann "*) args="" ;; *) args=" $DATA" ;; esac
         rt=""
         pin=$PIN
@@ -175,9 +176,9 @@ awk -F' [|] ' '
         for (c = 1; c <= 2; c++) { cell = c == 1 ? "GRU" : "LSTM"; w = "SEQ " cell; tn = "PyTorch nn." cell ", 1 thread"
             printf "\n%-52s %12s %8s   per run\n", cell ": input 40, hidden 128, 50 steps, batch 32, Adam", "seq/s", "x torch"
             for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != w) continue
-                n = split(sps[p[1], w], sa, " "); m = split(sps[tn, w], sb, " "); r = ""
-                if (n == m && p[1] != tn) for (i = 1; i <= n; i++) r = r " " sprintf("%.2f", sa[i] / sb[i])
-                printf "%-52s %12.0f %8s  %s\n", p[1], med[p[1], w], r != "" ? sprintf("%.2f", median(r)) : "-", r } }
+                n = split(sps[p[1], w], sa, " "); m = split(sps[tn, w], sb, " "); sr = ""
+                if (n == m && p[1] != tn) for (i = 1; i <= n; i++) sr = sr " " sprintf("%.2f", sa[i] / sb[i])
+                printf "%-52s %12.0f %8s  %s\n", p[1], med[p[1], w], sr != "" ? sprintf("%.2f", median(sr)) : "-", sr } }
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "INFER") continue
             a = median(if1[p[1]]); b = median(if64[p[1]]); c = median(i8[p[1]])
             printf "\n%-52s %12s %12s %12s\n", "Inference, W2 trained one epoch: test images/s", "float b=1", "float b=64", "int8"
