@@ -146,7 +146,7 @@ awk -F' [|] ' '
                                           return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
     {
         name = $2; work = $3; n = split($4, f, " ")
-        if (!(name SUBSEP work in seen)) { seen[name, work] = 1; order[++count] = name SUBSEP work }
+        if (!(name SUBSEP work in seen)) { seen[name, work] = 1; order[++count] = name SUBSEP work; has[work] = 1 }
         for (i = 1; i < n; i++) {
             if (f[i] == "samples/s" || f[i] == "sequences/s") sps[name, work] = sps[name, work] " " f[i + 1]
             if (f[i] == "accuracy") acc[name, work] = f[i + 1]
@@ -161,10 +161,10 @@ awk -F' [|] ' '
     END {
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (sps[p[1], p[2]] != "") med[p[1], p[2]] = median(sps[p[1], p[2]]) }
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[1] ~ /^FANN/) fann = med[p[1], p[2]]; if (p[1] ~ /^PyTorch.*1 thread/ && p[2] == "W1") t1 = med[p[1], p[2]]; if (p[1] ~ /^PyTorch.*1 thread/ && p[2] == "W2") t2 = med[p[1], p[2]]; if (p[1] ~ /sgemm, 1 thread/) ceil = median(g1[p[1]]) }
-        printf "\n%-52s %12s %8s %8s %9s\n", "W1: 784-128-10 sigmoid, per-sample SGD", "samples/s", "x FANN", "x torch", "accuracy"
+        if (has["W1"]) printf "\n%-52s %12s %8s %8s %9s\n", "W1: 784-128-10 sigmoid, per-sample SGD", "samples/s", "x FANN", "x torch", "accuracy"
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "W1") continue
             printf "%-52s %12.0f %8s %8s %9s\n", p[1], med[p[1], p[2]], fann ? sprintf("%.2f", med[p[1], p[2]] / fann) : "-", t1 ? sprintf("%.2f", med[p[1], p[2]] / t1) : "-", acc[p[1], p[2]] }
-        printf "\n%-52s %12s %8s %8s %9s %9s\n", "W2: 784-256-128-10 ReLU+softmax, batch 64", "samples/s", "x torch", "GFLOP/s", "x sgemm", "accuracy"
+        if (has["W2"]) printf "\n%-52s %12s %8s %8s %9s %9s\n", "W2: 784-256-128-10 ReLU+softmax, batch 64", "samples/s", "x torch", "GFLOP/s", "x sgemm", "accuracy"
         for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != "W2") continue; g = med[p[1], p[2]] * 1007104e-9
             printf "%-52s %12.0f %8s %9.1f %9s %9s\n", p[1], med[p[1], p[2]], t2 ? sprintf("%.2f", med[p[1], p[2]] / t2) : "-", g, ceil ? sprintf("%.2f", g / ceil) : "-", acc[p[1], p[2]] }
         # the two targets of issue 17, from the same run: per-rep ratios (each pair ran in the same
@@ -174,6 +174,7 @@ awk -F' [|] ' '
         # sequences: each configuration against PyTorch (one thread) per rep of the same rotation
         # (target of issue 28: >= 1.5)
         for (c = 1; c <= 2; c++) { cell = c == 1 ? "GRU" : "LSTM"; w = "SEQ " cell; tn = "PyTorch nn." cell ", 1 thread"
+            if (!has[w]) continue
             printf "\n%-52s %12s %8s   per run\n", cell ": input 40, hidden 128, 50 steps, batch 32, Adam", "seq/s", "x torch"
             for (k = 1; k <= count; k++) { split(order[k], p, SUBSEP); if (p[2] != w) continue
                 n = split(sps[p[1], w], sa, " "); m = split(sps[tn, w], sb, " "); sr = ""
