@@ -4476,7 +4476,7 @@ BP__PRIVATE bp_status bp__seq_backprop(bp_seq *q, const bp__seq_lay *o, const bp
             for (b = 0; b < B; b++) {
                 const size_t r = (size_t)t * (size_t)B + (size_t)b;
                 float *dhr = dh + r * (size_t)H, *car = dcar + (size_t)b * (size_t)H;
-                k->axpy(dhr, 1.0f, car, H);        /* from above and from t+1 (1 x: exact) */
+                k->axpy(dhr, 1.0f, car, H);    /* from above and from t+1 (a = 1: exactly dhr + car) */
                 if (t < bp__seq_len(d, first, b)) {
                     k->cell_back(s->cell, H, A + r * (size_t)G, E + r * (size_t)H, S + r * (size_t)H, C + r * (size_t)H,
                                  dhr, dcc + (size_t)b * (size_t)H, DG + r * (size_t)G, DQ + r * (size_t)G,
