@@ -1,6 +1,8 @@
 # backprop.h - build the examples, run the tests.
 #   make            build the examples and the test runner
 #   make run        train the OCR example on the bundled digits (the first thing to try)
+#   make commands   train the spoken-command recognizer (a GRU) on the bundled data and run
+#                   it on the bundled stream of words (about 35 s)
 #   make test       the checks that matter after a change, in about 2 minutes on 2 cores:
 #                   compile tests, the reference path, unit tests, the same under
 #                   ASan+UBSan, the examples end to end (checkpoints killed and resumed)
@@ -34,10 +36,10 @@ B       := build
 SAN_CC  ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo gcc)
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
 
-EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent $(B)/bp2c $(B)/order
+EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent $(B)/bp2c $(B)/order $(B)/commands
 HEADERS  := backprop.h
 
-.PHONY: all run bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all run commands bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint $(B)/test_seq
 
@@ -56,6 +58,12 @@ $(B)/recurrent: examples/recurrent.c examples/digits.h $(HEADERS) | $(B)
 $(B)/order: examples/order.c $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(CFLAGS) -o $@ examples/order.c $(LDFLAGS) -lm
 
+$(B)/commands: examples/commands.c examples/speech.h examples/digits.h $(HEADERS) | $(B)
+	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -DCOMMANDS_DATA_DIR='"$(CURDIR)/data"' -o $@ examples/commands.c $(LDFLAGS) -lm
+
+commands: $(B)/commands
+	./$(B)/commands --save $(B)/commands.bpseq --stream data/commands-stream.wav --marks data/commands-stream.txt
+
 $(B)/bp2c: examples/bp2c.c examples/digits.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ examples/bp2c.c $(LDFLAGS) -lm
 
@@ -65,7 +73,7 @@ run: $(B)/ocr
 $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_backprop.c $(LDFLAGS) -lm -pthread
 
-$(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h $(HEADERS) | $(B)
+$(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h examples/speech.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_examples.c $(LDFLAGS) -lm
 
 $(B)/test_checkpoint: tests/test_checkpoint.c tests/test.h $(HEADERS) | $(B)

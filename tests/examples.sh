@@ -200,5 +200,37 @@ check "ocr with images given as labels: status 1" sh -c "[ $rc -eq 1 ] && grep -
 "$B/ocr" --quiet --data /nonexistent > /dev/null 2> "$T/err"; rc=$?
 check "ocr without its bundled data: status 1, says where it looked" sh -c "[ $rc -eq 1 ] && grep -q '/nonexistent' '$T/err'"
 
+# --- commands: the spoken-command recognizer, trained on the bundled features ---
+"$B/commands" --model dense --quiet > "$T/out" 2> "$T/err"; rc=$?
+line=$(tail -n 1 "$T/out"); echo "     commands --model dense: $line"
+check "commands --model dense: at least 75% on the held-out voices" \
+    sh -c "[ $rc -eq 0 ] && echo '$line' | awk '{ exit !(\$1 == \"test\" && \$3 + 0 >= 75) }'"
+"$B/commands" --hidden 64 --epochs 8 --quiet --save "$T/cmd.bpseq" --export-c "$T/commands_model.h" \
+    --stream data/commands-stream.wav --marks data/commands-stream.txt > "$T/out" 2> "$T/err"; rc=$?
+line=$(tail -n 1 "$T/out"); echo "     commands (a GRU of 64, 8 epochs): $line"; grep '^stream' "$T/out" | sed 's/^/     /'
+check "commands, a small GRU: at least 80% on the held-out voices" \
+    sh -c "[ $rc -eq 0 ] && echo '$line' | awk '{ exit !(\$1 == \"test\" && \$3 + 0 >= 80) }'"
+check "commands prints a confusion matrix of the 480 test clips" \
+    sh -c "sed -n '/^confusion/,/_silence_/p' '$T/out' | awk 'NR > 2 { for (i = 2; i <= NF; i++) s += \$i; n++ } END { exit !(n == 12 && s == 480) }'"
+check "commands --stream hears at least 12 of the stream's 16 commands with at most 4 false alarms" \
+    sh -c "grep '^stream:' '$T/out' | sed 's/.*heard \([0-9]*\) of them ([0-9]* missed), \([0-9]*\) false.*/\1 \2/' | awk '{ exit !(NF == 2 && \$1 >= 12 && \$2 <= 4) }'"
+"$B/commands" --load "$T/cmd.bpseq" --quiet > "$T/out2" 2> "$T/err"
+check "commands --load gives the saved model's accuracy" sh -c "[ \"\$(tail -n 1 '$T/out2')\" = '$line' ]"
+"$B/commands" --model cnn > /dev/null 2> "$T/err"; rc=$?
+check "commands refuses --model cnn with status 2 and says why" sh -c "[ $rc -eq 2 ] && grep -q 'gru or dense' '$T/err'"
+"$B/commands" --marks x > /dev/null 2> "$T/err"; rc=$?
+check "commands refuses --marks without --stream with status 2" [ $rc -eq 2 ]
+"$B/commands" --idx /nonexistent > /dev/null 2> "$T/err"; rc=$?
+check "commands without its data: status 1, names the file" sh -c "[ $rc -eq 1 ] && grep -q '/nonexistent/commands-train' '$T/err'"
+head -c 3000 data/commands-stream.wav > "$T/cut.wav"
+"$B/commands" --load "$T/cmd.bpseq" --quiet --stream "$T/cut.wav" > /dev/null 2> "$T/err"; rc=$?
+check "commands --stream refuses a truncated WAV with status 1 and says so" sh -c "[ $rc -eq 1 ] && grep -q 'truncated' '$T/err'"
+printf 'RIFF\044\0\0\0WAVEfmt \020\0\0\0\001\0\002\0\200\076\0\0\0\372\0\0\004\0\020\0data\0\0\0\0' > "$T/stereo.wav"
+"$B/commands" --load "$T/cmd.bpseq" --quiet --stream "$T/stereo.wav" > /dev/null 2> "$T/err"; rc=$?
+check "commands --stream refuses a stereo WAV with status 1 and says so" sh -c "[ $rc -eq 1 ] && grep -q 'not mono' '$T/err'"
+# the same small GRU as C source, on the host and on an emulated Cortex-M4
+if sh tests/commands_m4.sh "$T" > "$T/m4" 2>&1; then cat "$T/m4" | sed 's/^/     /'; ok "the recognizer built for a Cortex-M4 predicts what the host's build does (or skips without the tools)"
+else sed 's/^/     /' "$T/m4"; bad "the recognizer on the Cortex-M4"; fi
+
 echo "examples: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

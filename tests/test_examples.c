@@ -1,10 +1,16 @@
 /* Tests of the OCR example's data side (examples/digits.h): the IDX reader against valid and
-   malformed bytes, the gzip path, the bundled files, the fixed split. Closing line
-   "N passed, M failed". Run from the repository root (make test does). */
+   malformed bytes, the gzip path, the bundled files, the fixed split; and of the spoken
+   commands' audio side (examples/speech.h): the WAV reader against every truncation and bad
+   header, the series and the log it computes with, known features of silence, the bundled
+   clips' features equal to the bundled data's. Closing line "N passed, M failed". Run from
+   the repository root (make test does). */
 #define BACKPROP_IMPLEMENTATION
 #include "../backprop.h"
 #include "../examples/digits.h"
+#include "../examples/speech.h"
 #include "test.h"
+
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +36,150 @@ static size_t make_labels(unsigned char *buf, uint32_t n) {
     buf[6] = (unsigned char)(n >> 8); buf[7] = (unsigned char)n;
     for (i = 0; i < n; i++) buf[8 + i] = (unsigned char)(i % 10);
     return 8 + n;
+}
+
+/* ---- WAV ---- */
+static void put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+static void put16(unsigned char *p, unsigned v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+
+/* A valid WAV of n samples (sample i = i * 1000 - 30000, as int16): RIFF, fmt (16 bytes of
+   PCM, or 40 of WAVE_FORMAT_EXTENSIBLE), a LIST chunk of odd size (3 bytes, padded), data.
+   Offsets: fmt at 12, its tag at 20; LIST at 20 + fsize; data's header at 32 + fsize. */
+static size_t make_wav(unsigned char *b, int n, int extensible) {
+    const unsigned fsize = extensible ? 40 : 16;
+    size_t at = 12, i;
+    memcpy(b, "RIFF", 4); memcpy(b + 8, "WAVE", 4);
+    memcpy(b + at, "fmt ", 4); put32(b + at + 4, fsize);
+    put16(b + at + 8, extensible ? 0xfffe : 1); put16(b + at + 10, 1); put32(b + at + 12, 16000);
+    put32(b + at + 16, 32000); put16(b + at + 20, 2); put16(b + at + 22, 16);
+    if (extensible) { memset(b + at + 24, 0, 16); put16(b + at + 24, 22); put16(b + at + 32, 1); }
+    at += 8 + fsize;
+    memcpy(b + at, "LIST", 4); put32(b + at + 4, 3); memcpy(b + at + 8, "abc", 3); b[at + 11] = 0;
+    at += 12;
+    memcpy(b + at, "data", 4); put32(b + at + 4, (uint32_t)(2 * n));
+    at += 8;
+    for (i = 0; i < (size_t)n; i++) put16(b + at + 2 * i, (unsigned)(uint16_t)(int16_t)((int)i * 1000 - 30000));
+    at += 2 * (size_t)n;
+    put32(b + 4, (uint32_t)(at - 8));
+    return at;
+}
+
+static void test_wav_valid(void) {
+    unsigned char b[200];
+    const unsigned char *d;
+    size_t n = 0, len;
+    int ext;
+    for (ext = 0; ext < 2; ext++) {
+        len = make_wav(b, 40, ext);
+        CHECK(sp_wav_parse(b, len, &d, &n) == NULL && n == 40);
+        CHECK(sp__sample(d, 0) == -30000.0f / 32768.0f && sp__sample(d, 39) == 9000.0f / 32768.0f);
+    }
+    len = make_wav(b, 40, 0);
+    b[len] = 0x55;                                    /* a byte past the RIFF chunk: not read */
+    CHECK(sp_wav_parse(b, len + 1, &d, &n) == NULL && n == 40);
+}
+
+/* every truncation refused; every header field that makes another format refused, each with
+   its reason */
+static void test_wav_malformed(void) {
+    unsigned char good[200], b[200];
+    const unsigned char *d;
+    size_t n, len = make_wav(good, 40, 0), i;
+    const char *e;
+    int refused = 0;
+    for (i = 0; i < len; i++) refused += sp_wav_parse(good, i, &d, &n) != NULL;
+    CHECKF(refused == (int)len, "%d of %d truncations refused", refused, (int)len);
+#define BAD(edit, words) do { memcpy(b, good, len); edit; e = sp_wav_parse(b, len, &d, &n); \
+        CHECKF(e && strstr(e, words), "%s: %s", #edit, e ? e : "accepted"); } while (0)
+    BAD(b[0] = 'X', "not a WAV");
+    BAD(b[8] = 'X', "not a WAV");
+    BAD(put32(b + 4, 2), "RIFF size");
+    BAD(put32(b + 4, (uint32_t)len), "truncated");
+    BAD(put16(b + 20, 3), "not PCM");                 /* IEEE float */
+    BAD(put16(b + 22, 2), "not mono");
+    BAD(put32(b + 24, 44100), "16,000");
+    BAD(put16(b + 34, 8), "16 bits");
+    BAD(put16(b + 32, 4), "block align");
+    BAD(put32(b + 16, 14), "shorter than 16");
+    BAD(put32(b + 16, 0x7ffffff0u), "past the end");
+    BAD(put32(b + 52, 79), "odd number");
+    BAD(memcpy(b + 12, "fmtX", 4), "before the fmt");
+    BAD(memcpy(b + 48, "dat_", 4), "no data chunk");
+    memcpy(b, good, len);
+    memcpy(b + 12, "junk", 4); memcpy(b + 48, "junk", 4);
+    CHECK((e = sp_wav_parse(b, len, &d, &n)) && strstr(e, "no fmt chunk"));
+    len = make_wav(good, 40, 1);                       /* extensible, float subformat */
+    memcpy(b, good, len);
+    put16(b + 12 + 8 + 24, 3);
+    CHECK((e = sp_wav_parse(b, len, &d, &n)) && strstr(e, "not PCM"));
+#undef BAD
+}
+
+/* the series and the log the features use, against libm in double */
+static void test_speech_math(void) {
+    double x, worst = 0.0;
+    float f, wf = 0.0f;
+    for (x = -10.0; x < 10.0; x += 0.0137) worst = fmax(worst, fabs(sp__cos(x) - cos(x)));
+    CHECKF(worst < 1e-12, "cos: %g", worst);
+    worst = 0.0;
+    for (x = 1e-6; x < 1e6; x *= 1.37) worst = fmax(worst, fabs(sp__ln(x) - log(x)));
+    CHECKF(worst < 1e-12, "ln: %g", worst);
+    worst = 0.0;
+    for (x = -15.0; x < 15.0; x += 0.37) worst = fmax(worst, fabs(sp__exp(x) / exp(x) - 1.0));
+    CHECKF(worst < 1e-12, "exp: %g", worst);
+    for (f = 1e-7f; f < 1e7f; f *= 1.113f) wf = fmaxf(wf, (float)fabs((double)sp__logf(f) - log((double)f)));
+    CHECKF(wf < 4e-6f, "logf: %g", (double)wf);      /* |ln x| up to 16: a few ulps of it */
+}
+
+/* Silence (all zeros): every band's energy is the floor 1e-6, so c0 = sqrt(40) ln(1e-6) and
+   the other coefficients 0 (the DCT of a constant); standardized and stored as documented */
+static void test_features_of_silence(void) {
+    static sp_mfcc m;
+    static unsigned char z[2 * SP_CLIP], out[SP_FRAMES * SP_COEFS];
+    int f, k, wrong = 0;
+    sp_init(&m);
+    sp_clip(&m, z, SP_CLIP, out);
+    for (f = 0; f < SP_FRAMES; f++)
+        for (k = 0; k < SP_COEFS; k++) {
+            const double c = k == 0 ? sqrt(40.0) * log(1e-6) : 0.0;
+            const double q = fmin(127.0, fmax(-128.0, (c - SP_MEAN[k]) / SP_SD[k] * 32.0));
+            const int want = 128 + (int)floor(q + 0.5);
+            wrong += abs((int)out[f * SP_COEFS + k] - want) > (k == 0 ? 0 : 1);   /* c_k: float rounding of 0 */
+        }
+    CHECKF(wrong == 0, "%d feature bytes differ", wrong);
+    sp_clip(&m, z, 100, out + 0);                      /* a short clip: zeros after it */
+    CHECK(out[0] == (unsigned char)(128 + (int)floor(fmax(-128.0, (sqrt(40.0) * log(1e-6) - SP_MEAN[0]) / SP_SD[0] * 32.0) + 0.5)));
+}
+
+/* The bundled clips (class k from test voice k) give the bytes of the bundled test features
+   (row 12 k + k: the test set is voice after voice, the 12 classes in order) */
+static void test_bundled_clips(void) {
+    static const char *const names[12] = {"yes", "no", "up", "down", "left", "right", "on",
+                                          "off", "stop", "go", "_unknown_", "_silence_"};
+    static sp_mfcc m;
+    static unsigned char out[SP_FRAMES * SP_COEFS];
+    char err[300], path[100];
+    unsigned char *feat, *b;
+    size_t fl = 0, bl = 0, n;
+    uint32_t dims[3];
+    const unsigned char *data, *d;
+    int k;
+    sp_init(&m);
+    feat = read_file("data/commands-test-features.idx3-ubyte", &fl, err, sizeof err);
+    CHECK(feat && idx_parse(feat, fl, 3, dims, &data, err, sizeof err) == 0 && dims[0] == 480 && dims[1] == SP_FRAMES && dims[2] == SP_COEFS);
+    if (!feat) return;
+    for (k = 0; k < 12; k++) {
+        snprintf(path, sizeof path, "data/commands-clips/%s.wav", names[k]);
+        b = read_file(path, &bl, err, sizeof err);
+        CHECKF(b && sp_wav_parse(b, bl, &d, &n) == NULL && n == SP_CLIP, "%s", path);
+        if (!b) continue;
+        sp_clip(&m, d, n, out);
+        CHECKF(memcmp(out, data + (size_t)(12 * k + k) * SP_FRAMES * SP_COEFS, sizeof out) == 0, "%s: features", path);
+        free(b);
+    }
+    free(feat);
 }
 
 static void test_idx_valid(void) {
@@ -245,5 +395,10 @@ int main(void) {
     RUN(test_bundled_data_and_split);
     RUN(test_draw);
     RUN(test_augment);
+    RUN(test_wav_valid);
+    RUN(test_wav_malformed);
+    RUN(test_speech_math);
+    RUN(test_features_of_silence);
+    RUN(test_bundled_clips);
     return test_summary();
 }
