@@ -170,10 +170,10 @@ ARM_CC    ?= arm-none-eabi-gcc
 ARM_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding \
              -std=c99 -Wall -Wextra -Wpedantic -Werror -Wdouble-promotion -ffunction-sections -fdata-sections
 
-embedded: $(B)/ocr $(B)/bp2c | $(B)
+embedded: $(B)/ocr $(B)/bp2c $(B)/commands | $(B)
 	@sh tests/embedded.sh "$(ARM_CC)" "$(ARM_FLAGS)"
 
-test-embedded: $(B)/ocr $(B)/bp2c | $(B)
+test-embedded: $(B)/ocr $(B)/bp2c $(B)/commands | $(B)
 	@if command -v $(ARM_CC) >/dev/null 2>&1; then sh tests/embedded.sh "$(ARM_CC)" "$(ARM_FLAGS)"; \
 	else echo "skip embedded test: $(ARM_CC) is not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"; fi
 

@@ -3,7 +3,7 @@
 # errors, pulls in no allocator and no stdio, and costs what the size table says; the program
 # learns XOR on an emulated Cortex-M4 (QEMU) and on the host. A digit reader for a Cortex-M0+
 # without an FPU, int8 and float from C source, is measured and run on QEMU's microbit.
-# Usage: tests/embedded.sh ARM_CC "ARM_FLAGS" (build/ocr and build/bp2c must be built)
+# Usage: tests/embedded.sh ARM_CC "ARM_FLAGS" (build/ocr, build/bp2c and build/commands must be built)
 ARM_CC=${1:-arm-none-eabi-gcc}
 FLAGS=${2:-"-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -std=c99 -Wall -Wextra -Werror"}
 PRE=${ARM_CC%gcc}
@@ -121,6 +121,16 @@ if "$B/ocr" --quiet --hidden 32 --save "$O/digits.bpmodel" --save-int8 "$O/digit
     fi
 else
     bad "train and export the digit reader (ocr, bp2c)"
+fi
+# --- the spoken-command recognizer as README "Spoken commands" builds it: the default GRU ---
+if "$B/commands" --quiet --export-c "$O/commands_model.h" > "$O/commands.out" 2> "$O/log"; then
+    line=$(tail -n 1 "$O/commands.out")
+    if echo "$line" | awk '{ exit !($1 == "test" && $3 + 0 >= 94) }'; then ok "commands, the default GRU: $line (at least 94%)"
+    else bad "commands, the default GRU: $line, below 94%"; fi
+    if sh tests/commands_m4.sh "$O" "$ARM_CC" > "$O/m4" 2>&1; then sed 's/^/     /' "$O/m4"; ok "the default recognizer on an emulated Cortex-M4: the host's predictions"
+    else sed 's/^/     /' "$O/m4"; bad "the default recognizer on the emulated Cortex-M4"; fi
+else
+    bad "commands (the default GRU) did not train"
 fi
 if ${CC:-cc} -std=c99 -O2 tests/embedded/xor_m4.c -o "$O/xor_host" -lm > "$O/log" 2>&1 && "$O/xor_host"; then
     ok "the same trainer learns XOR when run on the host"
