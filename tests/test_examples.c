@@ -10,6 +10,7 @@
 #include "../examples/speech.h"
 #include "test.h"
 
+#include <float.h>
 #include <math.h>
 
 #include <stdlib.h>
@@ -176,7 +177,16 @@ static void test_bundled_clips(void) {
         CHECKF(b && sp_wav_parse(b, bl, &d, &n) == NULL && n == SP_CLIP, "%s", path);
         if (!b) continue;
         sp_clip(&m, d, n, out);
+#if FLT_EVAL_METHOD == 0
         CHECKF(memcmp(out, data + (size_t)(12 * k + k) * SP_FRAMES * SP_COEFS, sizeof out) == 0, "%s: features", path);
+#else   /* floats evaluated in double (s390x in ISO C): other roundings, a byte apart at most */
+        {
+            size_t i, off = 0;
+            const unsigned char *want = data + (size_t)(12 * k + k) * SP_FRAMES * SP_COEFS;
+            for (i = 0; i < sizeof out; i++) off += abs((int)out[i] - (int)want[i]) > 1;
+            CHECKF(off == 0, "%s: %d feature bytes more than 1 apart", path, (int)off);
+        }
+#endif
         free(b);
     }
     free(feat);
