@@ -397,6 +397,7 @@ int main(int argc, char **argv) {
     bp_rng rng;
     int *order;
     float *x, *x0, loss;
+    int *lab;
     double acc;
     static sp_mfcc mf;
     for (i = 1; i < argc; i++) {
@@ -483,48 +484,34 @@ int main(int argc, char **argv) {
     order = (int *)malloc((size_t)train.n * sizeof *order);
     x0 = (float *)malloc((size_t)train.n * NF * sizeof *x0);
     x = (float *)malloc((size_t)train.n * NF * sizeof *x);
-    if (!order || !x || !x0) { fprintf(stderr, "commands: out of memory\n"); return 1; }
+    lab = (int *)malloc((size_t)train.n * sizeof *lab);
+    if (!order || !x || !x0 || !lab) { fprintf(stderr, "commands: out of memory\n"); return 1; }
     to_input(train.feat, x0, train.n * NF);
+    for (k = 0; k < train.n; k++) lab[k] = train.label[k];
     rng = bp_rng_seed(seed);
     for (e = 0; e < epochs; e++) {
         float sum = 0.0f;
         int nb = 0;
         bp_opt o = opt;
+        st = BP_OK;
         o.lr = bp_lr_cosine(lr, lr * 0.02f, e, epochs);
         bp_shuffle(order, train.n, &rng);
-        for (k = 0; k < train.n; k++) {
-            augment_clip(x0 + (size_t)k * NF, x + (size_t)k * NF, &rng);
-        }
-        if (gru) {
+        for (k = 0; k < train.n; k++) augment_clip(x0 + (size_t)k * NF, x + (size_t)k * NF, &rng);
+        if (gru) {                  /* batches of 32 in the shuffled order (the last, short, left out) */
             bp_seq_data d;
-            int labels_i[BATCH], first;
+            int first;
             memset(&d, 0, sizeof d);
-            (void)labels_i;
-            d.x = x; d.n = train.n; d.steps = SP_FRAMES; d.order = order;
-            {
-                int *lab = (int *)malloc((size_t)train.n * sizeof *lab);
-                if (!lab) { fprintf(stderr, "commands: out of memory\n"); return 1; }
-                for (k = 0; k < train.n; k++) lab[k] = train.label[k];
-                d.labels = lab;
-                for (first = 0; first + BATCH <= train.n; first += BATCH, nb++) {
-                    if ((st = bp_seq_train_step(&m.seq, &o, m.state, m.ns, &d, first, BATCH, &loss)) != BP_OK) {
-                        fprintf(stderr, "commands: epoch %d: %s\n", e + 1, bp_strerror(st));
-                        return 1;
-                    }
-                    sum += loss;
-                }
-                free(lab);
+            d.x = x; d.labels = lab; d.n = train.n; d.steps = SP_FRAMES; d.order = order;
+            for (first = 0; first + BATCH <= train.n && st == BP_OK; first += BATCH, nb++) {
+                st = bp_seq_train_step(&m.seq, &o, m.state, m.ns, &d, first, BATCH, &loss);
+                sum += loss;
             }
         } else {
-            int *lab = (int *)malloc((size_t)train.n * sizeof *lab), done;
-            float ml;
-            if (!lab) { fprintf(stderr, "commands: out of memory\n"); return 1; }
-            for (k = 0; k < train.n; k++) lab[k] = train.label[k];
-            st = bp_train_epoch_labels(&m.net, &o, m.state, m.ns, x, lab, train.n, order, &ml, &done);
-            free(lab);
-            if (st != BP_OK) { fprintf(stderr, "commands: epoch %d: %s\n", e + 1, bp_strerror(st)); return 1; }
-            sum = ml; nb = 1;
+            int done;
+            st = bp_train_epoch_labels(&m.net, &o, m.state, m.ns, x, lab, train.n, order, &sum, &done);
+            nb = 1;
         }
+        if (st != BP_OK) { fprintf(stderr, "commands: epoch %d: %s\n", e + 1, bp_strerror(st)); return 1; }
         if (!quiet) fprintf(stderr, "epoch %2d  loss %.4f  test %.2f%%\n", e + 1, (double)(sum / (float)nb), 100.0 * evaluate(&m, &test, NULL));
     }
     acc = evaluate(&m, &test, conf);
@@ -546,7 +533,7 @@ int main(int argc, char **argv) {
     }
     if (stream && run_stream(&m, stream, marks, quiet)) return 1;
     printf("test accuracy: %.2f%% (%s, %lu parameters)\n", 100.0 * acc, gru ? "gru" : "dense", (unsigned long)m.np);
-    free(order); free(x); free(x0);
+    free(order); free(x); free(x0); free(lab);
     clips_free(&train); clips_free(&test);
     model_free(&m);
     return 0;
