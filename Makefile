@@ -3,7 +3,7 @@
 #   make run        train the OCR example on the bundled digits (the first thing to try)
 #   make commands   train the spoken-command recognizer (a GRU) on the bundled data and run
 #                   it on the bundled stream of words (about 35 s)
-#   make test       the checks that matter after a change, in about 2 minutes on 2 cores:
+#   make test       the checks that matter after a change, in about 2.5 minutes on 2 cores:
 #                   compile tests, the reference path, unit tests, the same under
 #                   ASan+UBSan, the examples end to end (checkpoints killed and resumed)
 #   make test-all   make test and the long stages: the whole compiler matrix, OpenMP, CBLAS,
