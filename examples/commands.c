@@ -313,7 +313,9 @@ static int run_stream(model *m, const char *wavpath, const char *marks, int quie
             const float *o;
             const int H = m->seq.spec.hidden[0];
             for (r = 0; r < ROWS; r++) {
-                if (age[r] == 0) memset(carry + (size_t)r * (size_t)H, 0, (size_t)H * sizeof *carry);
+                if (age[r] == 0)            /* the carry: each layer's h, ROWS rows of H */
+                    for (k = 0; k < m->seq.spec.n_rec; k++)
+                        memset(carry + ((size_t)k * ROWS + (size_t)r) * (size_t)H, 0, (size_t)H * sizeof *carry);
                 memcpy(x + r * SP_COEFS, ring + NF - SP_COEFS, SP_COEFS * sizeof *x);
             }
             o = bp_seq_step(&m->seq, x, carry, nc, ROWS);
