@@ -717,12 +717,14 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
    last step its state stays as it is, so LAST reads the state at its own last step; the
    steps beyond take no part in the loss or the gradients, and their inputs are never read
    (padding may hold anything).
-   TRUNCATED BPTT AND STREAMING. data.carry (bp_seq_carry_size floats) holds the state the
-   batch starts from and, after the call, the state it ends in: pass the same array to the
-   next window of a long stream and the state runs on while the gradient stops at the window
-   (truncated backpropagation through time). Its layout, per batch row: each layer's h, and
-   (LSTM) c, layer after layer; with BP_SEQ_MEAN then the running sum of the top layer's
-   states and their count. Zeros are the start of a sequence. bp_seq_step runs one step over
+   TRUNCATED BPTT AND STREAMING. data.carry (data.carry_len floats, at least
+   bp_seq_carry_size: checked) holds the state the batch starts from and, after the call, the
+   state it ends in: pass the same array to the next window of a long stream and the state
+   runs on while the gradient stops at the window (truncated backpropagation through time).
+   Its layout, layer after layer: the layer's h, batch rows of hidden[k] floats, then (LSTM)
+   its c the same way; with BP_SEQ_MEAN then the running sums of the top layer's states
+   (batch rows) and the batch's counts. Zeros are the start of a sequence (to restart one
+   stream of a batch, zero its rows). bp_seq_step runs one step over
    a carry: the same bits as the whole-sequence forward's, whatever the batch.
    CLIPPING. Gradients through many steps can explode (a product of T Jacobians): set
    opt.clip (a global norm, 1 to 5 is usual for recurrent nets), the standard cure; a step
@@ -6313,13 +6315,15 @@ BP__PRIVATE void bp__text_hexf(bp__sink *s, float f) {
     bp__text(s, t);
 }
 
+/* The activations' names in C source, by bp_act */
+static const char *const bp__act_names[] = {"BP_LINEAR", "BP_SIGMOID", "BP_TANH", "BP_RELU",
+                                            "BP_LEAKY_RELU", "BP_SOFTMAX"};
+
 /* What bp_to_c and bp_qto_c write: see their declaration. m: kind 1 (params) or 3 (m->qn). */
 BP__PRIVATE void bp__write_seq_c(bp__sink *s, const bp__model *m, const float *params,
                                  const char *name);
 BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *params,
                              const char *name) {
-    static const char *const acts[] = {"BP_LINEAR", "BP_SIGMOID", "BP_TANH", "BP_RELU",
-                                       "BP_LEAKY_RELU", "BP_SOFTMAX"};
     static const char *const losses[] = {"BP_LOSS_SQUARED", "BP_LOSS_CROSS_ENTROPY"};
     const int q = m->kind == 3;
     const size_t n = q ? m->qn->n_weights : m->n_params;
@@ -6374,7 +6378,7 @@ BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *param
     }
     bp__text(s, "static const bp_act "); BP__NAMED("_acts["); BP__NAMED("_N_LAYERS] = {");
     for (l = 0; l < m->n_layers; l++) {
-        bp__text(s, acts[m->acts[l]]);
+        bp__text(s, bp__act_names[m->acts[l]]);
         bp__text(s, l < m->n_layers - 1 ? ", " : "};\n");
     }
     bp__text(s, q ? "static const int8_t " : "static const float ");
@@ -6403,8 +6407,6 @@ BP__PRIVATE void bp__write_c(bp__sink *s, const bp__model *m, const float *param
    stream's work and carry. */
 BP__PRIVATE void bp__write_seq_c(bp__sink *s, const bp__model *m, const float *params,
                                  const char *name) {
-    static const char *const acts[] = {"BP_LINEAR", "BP_SIGMOID", "BP_TANH", "BP_RELU",
-                                       "BP_LEAKY_RELU", "BP_SOFTMAX"};
     static const char *const cells[] = {"BP_CELL_ELMAN", "BP_CELL_GRU", "BP_CELL_LSTM"};
     static const char *const outs[] = {"BP_SEQ_LAST", "BP_SEQ_MEAN", "BP_SEQ_EACH"};
     const bp_seq_spec *q = &m->seq;
@@ -6423,8 +6425,8 @@ BP__PRIVATE void bp__write_seq_c(bp__sink *s, const bp__model *m, const float *p
     bp__text(s, "       static float work["); BP__NAMED("_WORK], carry[");
     BP__NAMED("_CARRY];\n       bp_seq seq;\n       bp_seq_init_forward(&seq, &");
     BP__NAMED("_spec, 1, 1, "); BP__NAMED("_params, "); BP__NAMED("_N_PARAMS, work, ");
-    BP__NAMED("_WORK);\n   then bp_seq_step(&seq, x, carry, 1) for each step (carry zeroed "
-              "at a start). */\n");
+    BP__NAMED("_WORK);\n   then bp_seq_step(&seq, x, carry, "); BP__NAMED("_CARRY, 1) for each "
+              "step (carry zeroed at a start). */\n");
     bp__text(s, "#ifndef BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
     bp__text(s, "#define BP_MODEL_"); bp__text(s, name); bp__text(s, "_H\n");
     bp__text(s, "#define "); BP__NAMED("_N_PARAMS "); bp__text_int(s, (int32_t)m->n_params);
@@ -6440,7 +6442,7 @@ BP__PRIVATE void bp__write_seq_c(bp__sink *s, const bp__model *m, const float *p
     bp__text_int(s, q->n_dense); bp__text(s, ", {");
     for (l = 0; l < q->n_dense; l++) { if (l) bp__text(s, ", "); bp__text_int(s, q->dense[l]); }
     bp__text(s, "}, {");
-    for (l = 0; l < q->n_dense; l++) { if (l) bp__text(s, ", "); bp__text(s, acts[q->act[l]]); }
+    for (l = 0; l < q->n_dense; l++) { if (l) bp__text(s, ", "); bp__text(s, bp__act_names[q->act[l]]); }
     bp__text(s, "}, ");
     bp__text(s, q->loss == BP_LOSS_SQUARED ? "BP_LOSS_SQUARED" : "BP_LOSS_CROSS_ENTROPY");
     bp__text(s, "};\nstatic const float "); BP__NAMED("_params["); BP__NAMED("_N_PARAMS] = {");
