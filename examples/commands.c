@@ -131,36 +131,41 @@ static int load_dir(const char *dir, const char *split, const sp_mfcc *m, clips 
     return 0;
 }
 
-/* The bundled IDX files of one split */
+/* The bundled IDX files of one split: their bytes are the features (idx_parse, digits.h) */
 static int load_idx(const char *dir, const char *split, clips *c, char *err, size_t errlen) {
-    char fi[4096], fl[4096];
-    dataset d;
-    int i;
+    char fi[4096], fl[4096], why[256];
+    unsigned char *bi, *bl = NULL;
+    const unsigned char *pi, *pl;
+    size_t li = 0, ll = 0;
+    uint32_t di[3], dl[3];
+    int i, rc = -1;
     memset(c, 0, sizeof *c);
     snprintf(fi, sizeof fi, "%s/commands-%s-features.idx3-ubyte", dir, split);
     snprintf(fl, sizeof fl, "%s/commands-%s-labels.idx1-ubyte", dir, split);
-    if (dataset_load(&d, fi, fl, err, errlen)) return -1;
-    if (d.rows != SP_FRAMES || d.cols != SP_COEFS) {
-        snprintf(err, errlen, "%s: clips of %d x %d, not %d frames x %d coefficients", fi, d.rows,
-                 d.cols, SP_FRAMES, SP_COEFS);
-        dataset_free(&d);
-        return -1;
+    if (!(bi = read_file(fi, &li, err, errlen)) || !(bl = read_file(fl, &ll, err, errlen))) goto done;
+    if (idx_parse(bi, li, 3, di, &pi, why, sizeof why)) { snprintf(err, errlen, "%s: %s", fi, why); goto done; }
+    if (idx_parse(bl, ll, 1, dl, &pl, why, sizeof why)) { snprintf(err, errlen, "%s: %s", fl, why); goto done; }
+    if (di[1] != SP_FRAMES || di[2] != SP_COEFS || di[0] != dl[0] || di[0] > MAXCLIPS) {
+        snprintf(err, errlen, "%s: %lu clips of %lu x %lu and %lu labels; wanted clips of %d frames x %d "
+                 "coefficients, a label each", fi, (unsigned long)di[0], (unsigned long)di[1],
+                 (unsigned long)di[2], (unsigned long)dl[0], SP_FRAMES, SP_COEFS);
+        goto done;
     }
-    c->n = d.n;
-    c->feat = (unsigned char *)malloc((size_t)d.n * NF);
-    c->label = (unsigned char *)malloc((size_t)d.n);
-    if (!c->feat || !c->label) { clips_free(c); dataset_free(&d); snprintf(err, errlen, "out of memory"); return -1; }
-    for (i = 0; i < d.n * NF; i++) c->feat[i] = (unsigned char)(d.x[i] * 255.0f + 0.5f);
-    for (i = 0; i < d.n; i++) {
-        if (d.label[i] >= NCLASS) {
-            snprintf(err, errlen, "%s: label %d of clip %d is not a class 0..%d", fl, d.label[i], i, NCLASS - 1);
-            clips_free(c); dataset_free(&d);
-            return -1;
+    for (i = 0; i < (int)dl[0]; i++)
+        if (pl[i] >= NCLASS) {
+            snprintf(err, errlen, "%s: label %d of clip %d is not a class 0..%d", fl, pl[i], i, NCLASS - 1);
+            goto done;
         }
-        c->label[i] = d.label[i];
-    }
-    dataset_free(&d);
-    return 0;
+    c->n = (int)di[0];
+    c->feat = (unsigned char *)malloc((size_t)c->n * NF);
+    c->label = (unsigned char *)malloc((size_t)c->n);
+    if (!c->feat || !c->label) { clips_free(c); snprintf(err, errlen, "out of memory"); goto done; }
+    memcpy(c->feat, pi, (size_t)c->n * NF);
+    memcpy(c->label, pl, (size_t)c->n);
+    rc = 0;
+done:
+    free(bi); free(bl);
+    return rc;
 }
 
 static int write_be32(FILE *f, uint32_t v) {
@@ -251,7 +256,8 @@ static void model_predict(model *m, const float *x, int n, float *y) {
 
 /* The accuracy on a set, its confusion matrix (rows: the truth) into conf if not NULL */
 static double evaluate(model *m, const clips *c, int conf[NCLASS][NCLASS]) {
-    float *x = (float *)malloc((size_t)BATCH * NF * sizeof *x), y[BATCH * NCLASS];
+    static float x[BATCH * NF];
+    float y[BATCH * NCLASS];
     int i, b, right = 0;
     if (conf) memset(conf, 0, sizeof(int) * NCLASS * NCLASS);
     for (i = 0; i < c->n; i += BATCH) {
@@ -264,36 +270,32 @@ static double evaluate(model *m, const clips *c, int conf[NCLASS][NCLASS]) {
             if (conf) conf[t][p]++;
         }
     }
-    free(x);
     return (double)right / c->n;
 }
 
 /* ---- the stream ------------------------------------------------------------------------------
    Frame by frame, every 10 ms. The GRU runs four streams of state over the same frames, each
-   restarted from zeros every 98 frames, a quarter second apart: every 25 frames one of them
+   restarted from zeros every 98 frames, 24 frames apart: every 24 to 26 frames one of them
    has just read a whole second, and its posterior is a decision (the net was trained on
-   one-second clips from a zero state). The dense net classifies the last 98 frames every 25.
+   one-second clips from a zero state). The dense net classifies the last 98 frames every 24.
    A decision is the mean of the last two windows' posteriors; a command is heard when its
    smoothed posterior passes 0.6, then not again for a second. */
 enum { ROWS = 4, EVERY = SP_FRAMES / ROWS };
 typedef struct heard { long at; int label; } heard;
 
-static int run_stream(model *m, const char *wavpath, const char *marks, int quiet) {
-    const sp_mfcc *tab;
-    static sp_mfcc mf;
+static int run_stream(model *m, const sp_mfcc *tab, const char *wavpath, const char *marks,
+                      int quiet) {
     const unsigned char *d;
     size_t n, nf, f;
     char err[8192];
     unsigned char *b = wav_load(wavpath, &d, &n, err, sizeof err), fb[SP_COEFS];
-    float *ring = NULL, x[NF > ROWS * SP_COEFS ? NF : ROWS * SP_COEFS], *carry = NULL;
+    float *ring = NULL, x[ROWS * SP_COEFS], *carry = NULL;
     float post[NCLASS], prev[NCLASS], y[ROWS * NCLASS];
     heard *hs = NULL;
     int nh = 0, k, r, age[ROWS], last_label = -1;
     long last_at = -1000000;
     size_t nc = 0;
     if (!b) { fprintf(stderr, "commands: %s\n", err); return 1; }
-    sp_init(&mf);
-    tab = &mf;
     nf = n < SP_WIN ? 0 : 1 + (n - SP_WIN) / SP_HOP;
     ring = (float *)calloc(NF, sizeof *ring);
     hs = (heard *)malloc((nf / EVERY + 1) * sizeof *hs);
@@ -302,7 +304,7 @@ static int run_stream(model *m, const char *wavpath, const char *marks, int quie
         carry = (float *)calloc(nc, sizeof *carry);
     }
     if (!ring || !hs || (m->gru && !carry)) { fprintf(stderr, "commands: out of memory\n"); return 1; }
-    for (r = 0; r < ROWS; r++) age[r] = -r * EVERY;           /* row r starts r quarters late */
+    for (r = 0; r < ROWS; r++) age[r] = -r * EVERY;           /* row r starts 24 r frames late */
     for (k = 0; k < NCLASS; k++) prev[k] = 0.0f;
     for (f = 0; f < nf; f++) {
         int decide = -1;
@@ -533,7 +535,7 @@ int main(int argc, char **argv) {
         st = gru ? bp_seq_to_c_file(&m.seq, "commands_model", export_c) : bp_to_c_file(&m.net, "commands_model", export_c);
         if (st != BP_OK) { fprintf(stderr, "commands: %s: %s\n", export_c, bp_strerror(st)); return 1; }
     }
-    if (stream && run_stream(&m, stream, marks, quiet)) return 1;
+    if (stream && run_stream(&m, &mf, stream, marks, quiet)) return 1;
     printf("test accuracy: %.2f%% (%s, %lu parameters)\n", 100.0 * acc, gru ? "gru" : "dense", (unsigned long)m.np);
     free(order); free(x); free(x0); free(lab);
     clips_free(&train); clips_free(&test);
