@@ -1135,44 +1135,10 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
 extern "C" {
 #endif
 
-/* =============================================================================================
-   THE IMPLEMENTATION. A map:
-     helpers       compiler helpers and workarounds, all in one block; the multiply-add rule
-     interface     what Part 1 calls in Part 2: the batched product bp__gemm (which knows
-                   nothing of activations or optimizers: what a product is for is done by
-                   hooks Part 1 defines) and a few kernels
-     PART 1        THE ALGORITHM: sizes and layout, random numbers, activations, one sample's
-                   products, the update rules, the forward pass and the loss, the backward pass
-                   and its checks, training steps and epochs, helpers, the recurrent net.
-                   A complete trainer: stop reading here and you have read it all
-     PART 2        PERFORMANCE KERNELS (optional reading): the GEMM (tiles, packing, threads,
-                   BLAS, and bp__gemm_ref, the plain loop BP_NO_SIMD builds instead), the
-                   four-row per-sample kernels, vector square roots, and the instruction-set
-                   levels: everything hot compiled once per level (bp__kern, net->level)
-     PART 3        THE MODEL FORMAT and the file helpers
-   ============================================================================================= */
+/* MAP */
 
-/* ---- the multiply-add rule ----------------------------------------------------------------- */
+/* ---- the interface: what every part relies on ---------------------------------------------- */
 
-/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF, which
-   clang's math.h does not define, so also the compilers' own __FMA__ and __ARM_FEATURE_FMA:
-   then fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
-   on their own in ISO C mode, and every kernel here is multiply-adds.
-   Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
-#if (defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)) && !defined(BP_NO_FMA)
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__FMAF __builtin_fmaf  /* the instruction even under -ffreestanding (-fno-builtin), where
-                                    fmaf is a call: newlib's computes in soft double */
-#else
-#define BP__FMAF fmaf
-#endif
-#define BP__FMA(a, b, c) BP__FMAF(a, b, c)
-#define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
-#define BP__OWN_FUSED 1
-#else
-#define BP__FMA(a, b, c) ((a) * (b) + (c))
-#define BP__OWN_FUSED 0
-#endif
 /* The instruction-set level the flags give (bp_level's value, for the preprocessor), and
    whether wider ones are compiled beside it (Part 2, "instruction-set levels"): on x86-64
    under GCC 8+ and clang; not under MinGW, where GCC cannot align the stack for the AVX
@@ -1190,22 +1156,6 @@ extern "C" {
 #define BP__DISPATCH 1
 #else
 #define BP__DISPATCH 0
-#endif
-
-/* a b + c, fused where the constant `fused` says: the kernels are compiled once per
-   instruction-set level (Part 2), and those for AVX2 and AVX-512 fuse as a build for them
-   does. Where the flags give no FMA, the fused form is a function compiled for FMA (never a
-   call to libm's fmaf, which firmware built without libm lacks), and only those levels,
-   which run where the CPU has FMA, take that branch. */
-#if BP__OWN_FUSED
-#define BP__FMA_AT(fused, a, b, c) ((fused) ? BP__FMAF(a, b, c) : (a) * (b) + (c))
-#elif BP__DISPATCH
-__attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, float c) {
-    return __builtin_fmaf(a, b, c);
-}
-#define BP__FMA_AT(fused, a, b, c) ((fused) ? bp__fma_hw(a, b, c) : (a) * (b) + (c))
-#else
-#define BP__FMA_AT(fused, a, b, c) ((void)(fused), (a) * (b) + (c))
 #endif
 
 /* ---- compiler helpers and workarounds ---------------------------------------------------
@@ -1226,29 +1176,6 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #define BP__INLINE
 #endif
 
-/* A hint that a line will be read soon; nothing where the compiler has no such builtin. */
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__PREFETCH(p) __builtin_prefetch(p)
-#else
-#define BP__PREFETCH(p) ((void)(p))
-#endif
-
-#if defined(__GNUC__) && !defined(__clang__)
-#define BP__UNROLL _Pragma("GCC unroll 32")
-#elif defined(__clang__)
-#define BP__UNROLL _Pragma("clang loop unroll(full)")
-#else
-#define BP__UNROLL
-#endif
-
-/* GCC 12 at -O3 unrolls a 16-trip loop completely and then fails to vectorize some of them
-   (Adam's last loop ran scalar: BENCHMARKS.md, "v0.2.0"); kept a loop, it vectorizes. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define BP__KEEP_LOOP _Pragma("GCC unroll 1")
-#else
-#define BP__KEEP_LOOP
-#endif
-
 /* For the functions whose loops run over every weight or every sample of a per-sample pass
    (the update, the forward and backward passes): where their loops land relative to a 64-byte
    line swung W1's speed at -O2, flipping with edits elsewhere in the file
@@ -1260,13 +1187,6 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #define BP__HOT
 #endif
 
-/* Type punning by memcpy, which compilers turn into a plain load (the hook BP_MEMCPY may be a
-   function of the user's: not for one float). */
-#if defined(__GNUC__) || defined(__clang__)
-#define BP__PUN(dst, src) __builtin_memcpy(dst, src, 4)
-#else
-#define BP__PUN(dst, src) BP_MEMCPY(dst, src, 4)
-#endif
 
 /* Built for size (-Os, as firmware is): the kernels' copies and blocks that are there for
    speed alone are left out, the arithmetic kept (the same bits) */
@@ -1323,36 +1243,7 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
 #endif
 
-/* The GEMM tile's accumulators (Part 2): vectors of the vector extension GCC and clang share,
-   or plain float arrays. Vectors under clang, which kept indexed float arrays in memory, and
-   under GCC on x86 without a fast FMA, where GCC vectorized the arrays its own, slower way;
-   arrays under GCC with a fast FMA, which in ISO C would not fuse the vector form (see
-   bp__tile_r, and BENCHMARKS.md, "What changed since the first run"). */
-#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
-#define BP__TILE_VEC 1
-#else
-#define BP__TILE_VEC 0
-#endif
-/* The vector tile's a * b + c fused exactly where the flags' multiply-add fuses: under clang
-   by this pragma (the implementation is compiled with contract(off), see its top). */
-#if defined(__clang__) && defined(BP__FUSED)
-#define BP__CONTRACT _Pragma("clang fp contract(fast)")
-#else
-#define BP__CONTRACT
-#endif
-/* The transposing pack's 8 x 8 register transposes (Part 2, bp__transpose8) need the vector
-   extension's __builtin_shufflevector: clang, and GCC from 12; AVX, or GCC splits the
-   8-float vectors into scalar moves. */
-#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
-#define BP__HAS_SHUFFLE 1
-#else
-#define BP__HAS_SHUFFLE 0
-#endif
-#if BP__HAS_SHUFFLE && defined(__AVX__)
-#define BP__SHUFFLE 1
-#else
-#define BP__SHUFFLE 0
-#endif
+#define BP__LANES 16   /* the one-sample products' partial sums (bp__dot, Part 6) */
 
 /* ---- the interface of Part 2 ----------------------------------------------------------------- */
 
@@ -1468,20 +1359,32 @@ BP__PRIVATE void bp__gemm(const bp__mm *g);
 BP__PRIVATE BP__INLINE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr,
                                       const float *out, size_t ldo);
 BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
-/* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where the level has them
-   (Part 2). */
-BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
+/* What a part calls in a part after it, defined there: the batched products' pack area,
+   the choice of a level and a step on threads (Part 6); the optimizers' settings and state,
+   the checks, and the update from a stored gradient (Part 2). Other calls between parts are
+   to public functions, declared above. */
+BP__PRIVATE size_t bp__pack_floats(size_t N, size_t K);
+BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch);
+BP__PRIVATE int bp__team_step(bp_net *net, const float *x, const float *target, int batch,
+                              const struct bp__rule *u, float *state, float *loss, bp_status *s);
+BP__PRIVATE bp_status bp__pick_level(bp_level *level, bp_level want);
+BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state,
+                                    size_t state_len);
+BP__PRIVATE void bp__rule_of(struct bp__rule *u, const bp__kern *k, const bp_opt *opt,
+                             const float *state, size_t n);
+BP__PRIVATE void bp__rule_done(const struct bp__rule *u, float *state);
+BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch);
+BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
+                            const struct bp__rule *u);
+BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *state);
+BP__PRIVATE BP__INLINE void bp__dense_pending(const bp__kern *k, float *p, float *bias,
+                                              const float *x, float *z, int ni, int no,
+                                              const float *pend_d, const float *pend_x,
+                                              const struct bp__rule *opt);
 
 /* =============================================================================================
-   PART 1. THE ALGORITHM
-   A net of L layers maps x = A_0 to A_L: layer l computes z = W_l A_{l-1} + b_l, A_l = f(z).
-   Training a batch: the forward pass; the loss and its gradient at the output, D_L; the
-   backward pass D_l = (D_{l+1} W_{l+1}) * f'(A_l) (the chain rule, layer by layer, with the
-   old weights); the checks that everything is finite; then each layer's gradient
-   dL/dW_l = D_l^T A_{l-1}, dL/db_l = the column sums of D_l, applied by the update rule.
-   In order below: sizes and the work layout; random numbers; activations; one sample's
-   products; the update rules; the forward pass and the loss; the backward pass and its
-   checks; training steps and epochs; helpers; int8 inference; the recurrent net.
+   PART 1. THE CORE
+   (p1)
    ============================================================================================= */
 
 /* ---- sizes ------------------------------------------------------------------------------ */
@@ -1517,32 +1420,6 @@ BPDEF size_t bp_params_size(int n_layers, const int *sizes) {
     return n;
 }
 
-/* Blocking of the batched products (see bp__gemm): B is packed in blocks of KC x NC. */
-#define BP__KC 256
-#define BP__NC 512         /* multiple of every NR */
-#define BP__NARROW 32      /* a batch's X W^T with fewer units than this is split by samples */
-#define BP__PAD_N 32       /* pack-area sizes round to this, so they do not depend on NR */
-
-BP__PRIVATE size_t bp__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
-
-/* Floats of pack area a product of M x N x K needs (one block of B; M does not matter). */
-BP__PRIVATE size_t bp__pack_floats(size_t N, size_t K) {
-    size_t kc = K < BP__KC ? K : BP__KC, n = bp__round_up(N, BP__PAD_N);
-    return (n < BP__NC ? n : BP__NC) * kc;
-}
-
-/* The largest pack area any of the batched products needs (bounded: blocks are small). */
-BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch) {
-    size_t most = 0, f;
-    int l;
-    for (l = 0; l < n_layers; l++) {
-        const size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], b = (size_t)max_batch;
-        if ((f = bp__pack_floats(b < no ? b : no, ni)) > most) most = f;  /* forward */
-        if ((f = bp__pack_floats(ni, b)) > most) most = f;                /* weight gradient */
-        if (l > 0 && (f = bp__pack_floats(ni, no)) > most) most = f;      /* input gradient */
-    }
-    return most;
-}
 
 /* The widest layer after the input: a view's scratch rows T are that wide */
 BP__PRIVATE size_t bp__widest(int n_layers, const int *sizes) {
@@ -1717,92 +1594,6 @@ BP__PRIVATE bp_status bp__writable(const bp_net *net) {
     return net->grads ? BP_OK : BP_ERR_READONLY;
 }
 
-/* A level's kernels where the build has them and the CPU runs them; BP_LEVEL_BEST: the
-   widest. */
-BP__PRIVATE bp_status bp__pick_level(bp_level *level, bp_level want) {
-    if (want == BP_LEVEL_BEST) want = bp__best_level();
-    if (!bp__valid_enum((unsigned)want, BP_LEVEL_COUNT) || !bp__kern_of(want)
-        || (unsigned)want > (unsigned)bp__best_level())
-        return BP_ERR_LEVEL;
-    *level = want;
-    return BP_OK;
-}
-
-BPDEF bp_status bp_set_level(bp_net *net, bp_level level) {
-    return net ? bp__pick_level(&net->level, level) : BP_ERR_NULL;
-}
-
-BPDEF const char *bp_level_name(bp_level level) {
-    switch (level) {
-    case BP_LEVEL_BASE:   return "base";
-    case BP_LEVEL_AVX2:   return "avx2";
-    case BP_LEVEL_AVX512: return "avx512";
-    default:              return "?";
-    }
-}
-
-/* ---- random numbers --------------------------------------------------------------------- */
-
-BPDEF bp_rng bp_rng_seed(uint64_t seed) {
-    bp_rng r;
-    r.state = seed;
-    return r;
-}
-
-BPDEF uint32_t bp_rng_u32(bp_rng *r) {  /* splitmix64: add the golden gamma, then mix */
-    uint64_t z;
-    if (!r) return 0;
-    z = (r->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (uint32_t)((z ^ (z >> 31)) >> 32);
-}
-
-BPDEF float bp_rng_float(bp_rng *r) {  /* 24 bits: every value exact in a float, never 1 */
-    if (!r) return 0.0f;
-    return (float)(bp_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
-}
-
-BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n) {
-    /* Reject the lowest 2^32 mod n values: the rest hold each of 0..n-1 equally often. */
-    uint32_t threshold, x;
-    if (n == 0 || !r) return 0;
-    threshold = (uint32_t)(0u - n) % n;
-    do x = bp_rng_u32(r); while (x < threshold);
-    return x % n;
-}
-
-BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r) {
-    int i;
-    if (!order || !r) return BP_ERR_NULL;
-    if (n < 1) return BP_ERR_BATCH;
-    for (i = 0; i < n; i++) order[i] = i;
-    for (i = n - 1; i > 0; i--) {            /* Fisher-Yates: order[i] from order[0..i] */
-        const int j = (int)bp_rng_below(r, (uint32_t)i + 1u), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-    return BP_OK;
-}
-
-BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
-    bp_rng r = bp_rng_seed(seed);
-    float *p;
-    int l;
-    const bp_status s = bp__writable(net);
-    if (s != BP_OK) return s;
-    p = net->params;
-    for (l = 0; l < net->n_layers; l++) {
-        size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
-        int he = net->act[l] == BP_RELU || net->act[l] == BP_LEAKY_RELU;
-        float range = BP_SQRTF(6.0f / (float)(he ? ni : ni + no));
-        for (i = 0; i < ni * no; i++) *p++ = range * (2.0f * bp_rng_float(&r) - 1.0f);
-        BP_MEMSET(p, 0, no * sizeof *p);
-        p += no;
-    }
-    return BP_OK;
-}
-
 /* ---- activations: the function of z, and its derivative from the output y --------------- */
 
 /* sigmoid   y = 1 / (1 + e^-z)             dy/dz = y (1 - y)
@@ -1880,49 +1671,6 @@ BP__PRIVATE BP__INLINE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT 
     }
 }
 
-/* ---- one sample's products ---------------------------------------------------------------- */
-
-/* Dot products of one sample. Sixteen independent partial sums (lane j takes elements j,
-   j + 16, ...), added in a fixed tree, then the tail in order: the compiler can vectorize this
-   without -ffast-math because the order of the additions is written out, not left to
-   reassociation. bp__dot, bp__dot4 and bp__sgd_dot4 share exactly this arithmetic; a batch
-   goes through the GEMM instead, which sums each product in order.
-   These bodies, and the update rules below, are inline: Part 2 compiles them once per
-   instruction-set level into the kernels a net calls (net->level; bp__kern), with `fused`
-   the level's multiply-add rule (see BP__FMA_AT) and lv the level. */
-#define BP__LANES 16
-
-/* A macro, not a function: passing the partial sums by address would keep them in memory
-   at -O2, where GCC does not always inline. */
-#define BP__HSUM(s)                                                                             \
-    (((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14])))      \
-     + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15]))))
-
-BP__PRIVATE BP__INLINE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b,
-                                      int n, const int fused) {
-    float s[BP__LANES] = {0}, r;
-    int i = 0, j;
-    for (; i + BP__LANES <= n; i += BP__LANES)
-        for (j = 0; j < BP__LANES; j++) s[j] = BP__FMA_AT(fused, a[i + j], b[i + j], s[j]);
-    r = BP__HSUM(s);
-    for (; i < n; i++) r = BP__FMA_AT(fused, a[i], b[i], r);
-    return r;
-}
-
-/* y += a * x */
-BP__PRIVATE BP__INLINE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x,
-                                     int n, const int fused) {
-    size_t i;
-    BP__EACH(i, n, y[i] = BP__FMA_AT(fused, a, x[i], y[i]););
-}
-
-/* y = a * x */
-BP__PRIVATE BP__INLINE void bp__scale(float *BP__RESTRICT y, float a,
-                                      const float *BP__RESTRICT x, int n) {
-    size_t i;
-    BP__EACH(i, n, y[i] = a * x[i];);
-}
-
 /* ---- the update rules ------------------------------------------------------------------------ */
 
 /* One update's settings: the bp_opt, and what the step count fixes for this step; the
@@ -1936,102 +1684,6 @@ typedef struct bp__rule {
 
 /* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
 BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
-
-/* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
-   square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
-   way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
-   in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
-   and a fused gs * ga would differ from the stored gradient bp_update reads. bare: gs = 1, no
-   decay of either kind, whose operations (times 1, plus 0 w, times 1) change no value; the
-   caller compiles a copy without them, since the square root and the division already keep
-   the divider busy (BENCHMARKS.md, "Adam from the stored gradient"). */
-BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
-                                       float *BP__RESTRICT v, float gs,
-                                       const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                                       float wd, int bare, bp_level lv) {
-    const bp_opt *o = u->opt;
-    const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
-    const float eps = o->eps, c1 = u->c1, c2 = u->c2;
-    const float l2 = o->method == BP_ADAM ? wd : 0.0f;                 /* Adam: g += wd w */
-    const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
-    float r[16];
-    size_t i = 0, j;
-    for (; !BP__SMALL && i + 16 <= n; i += 16) {
-        for (j = 0; j < 16; j++) {
-            float g = ga[i + j];
-            if (!bare) {
-                g *= gs;                 /* its own statement: never fused with what follows */
-                g += l2 * w[i + j];
-                w[i + j] *= keep;        /* AdamW's decay first, as PyTorch's mul_ */
-            }
-            m[i + j] = b1 * m[i + j] + a1 * g;
-            v[i + j] = b2 * v[i + j] + a2 * (g * g);
-            r[j] = v[i + j] * c2;
-        }
-        bp__sqrt16(r, lv);
-        BP__KEEP_LOOP
-        for (j = 0; j < 16; j++) w[i + j] -= lr * ((m[i + j] * c1) / (r[j] + eps));
-    }
-    for (; i < n; i++) {
-        float g = gs * ga[i];
-        g += l2 * w[i];
-        m[i] = b1 * m[i] + a1 * g;
-        v[i] = b2 * v[i] + a2 * (g * g);
-        w[i] *= keep;
-        w[i] -= lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
-    }
-}
-
-BP__PRIVATE BP__INLINE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m,
-                                     float *BP__RESTRICT v, float gs,
-                                     const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                                     float wd, bp_level lv) {
-    if (!BP__SMALL && gs == 1.0f && wd == 0.0f)
-        bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
-    else
-        bp__adam_n(w, m, v, gs, ga, n, u, wd, 0, lv);
-}
-
-/* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
-   without momentum); blocks of 16 as in bp__adam. */
-BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v,
-                                        float *BP__RESTRICT b, float gs,
-                                        const float *BP__RESTRICT ga, size_t n,
-                                        const bp__rule *u, float wd, bp_level lv) {
-    const bp_opt *o = u->opt;
-    const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
-    float r[16], g16[16], q;
-    size_t i = 0, j;
-    for (; !BP__SMALL && i + 16 <= n; i += 16) {
-        for (j = 0; j < 16; j++) {
-            float g = gs * ga[i + j];    /* its own statement, as in bp__adam */
-            g = g16[j] = g + wd * w[i + j];
-            v[i + j] = al * v[i + j] + a1 * (g * g);
-            r[j] = v[i + j];
-        }
-        bp__sqrt16(r, lv);
-        BP__KEEP_LOOP
-        for (j = 0; j < 16; j++) {
-            q = g16[j] / (r[j] + eps);
-            if (b) {
-                b[i + j] = mu * b[i + j] + q;
-                q = b[i + j];
-            }
-            w[i + j] -= lr * q;
-        }
-    }
-    for (; i < n; i++) {
-        float g = gs * ga[i];
-        g += wd * w[i];
-        v[i] = al * v[i] + a1 * (g * g);
-        q = g / (BP_SQRTF(v[i]) + eps);
-        if (b) {
-            b[i] = mu * b[i] + q;
-            q = b[i];
-        }
-        w[i] -= lr * q;
-    }
-}
 
 /* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
    gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
@@ -2093,103 +1745,8 @@ BPDEF bp_opt bp_opt_sgd(float lr) {
     return o;
 }
 
-BPDEF bp_opt bp_opt_adam(float lr) {
-    bp_opt o = bp_opt_sgd(lr);
-    o.method = BP_ADAM;
-    return o;
-}
 
-BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
-    if (!opt || n_params > BP__MAX_FLOATS / 2 - 1) return 0;
-    switch (opt->method) {
-    case BP_SGD:     return opt->momentum != 0.0f ? n_params : 0;
-    case BP_ADAM:
-    case BP_ADAMW:   return 2 * n_params + 1;            /* m, v, then the step count t */
-    case BP_RMSPROP: return opt->momentum != 0.0f ? 2 * n_params : n_params;
-    default:         return 0;
-    }
-}
-
-/* finite: written so that NaN fails every comparison; x - x == 0 only for finite x */
-BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
-
-BP__PRIVATE int bp__unit(float x) { return x >= 0.0f && x < 1.0f; }   /* 0 <= x < 1, not NaN */
-
-/* The settings' ranges (see bp_opt), apart from any state. */
-BP__PRIVATE bp_status bp__check_settings(const bp_opt *opt) {
-    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT)) return BP_ERR_OPT;
-    if (!(opt->lr > 0.0f && bp__finite(opt->lr)) || !bp__unit(opt->momentum)) return BP_ERR_OPT;
-    if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
-    if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
-    if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
-        return BP_ERR_OPT;
-    if (bp__adam_like(opt->method) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
-    return BP_OK;
-}
-
-BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
-    size_t need;
-    bp_status st;
-    if (!opt) return BP_ERR_NULL;
-    if ((st = bp__check_settings(opt)) != BP_OK) return st;
-    need = bp_opt_state_size(opt, n);
-    if (need > 0 && !state) return BP_ERR_NULL;
-    if (state_len < need) return BP_ERR_STATE_SHORT;
-    return BP_OK;
-}
-
-/* The rule of the step about to be taken; state (checked) may be NULL when none is kept.
-   Adam's bias corrections come from the step count t kept after the moments, as
-   beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
-BP__PRIVATE void bp__rule_of(bp__rule *u, const bp__kern *k, const bp_opt *opt,
-                             const float *state, size_t n) {
-    u->k = BP__DISPATCH ? k : NULL;     /* (one level: BP__RULE_K names it, see BP__KERN) */
-    u->opt = opt;
-    u->plane = n;
-    u->c1 = u->c2 = 1.0f;
-    if (bp__adam_like(opt->method)) {
-        const float t = state[2 * n] + 1.0f;
-        u->c1 = opt->beta1 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta1))) : 1.0f;
-        u->c2 = opt->beta2 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta2))) : 1.0f;
-    }
-}
-
-/* After a step that was taken: count it (Adam's t; exact up to 2^24 steps, when beta^t has
-   long been 0). */
-BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
-    if (bp__adam_like(u->opt->method)) state[2 * u->plane] += 1.0f;
-}
-
-BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state,
-                                    size_t state_len) {
-    const bp_status s = bp__writable(net);
-    if (s != BP_OK) return s;
-    if (!opt) return BP_ERR_NULL;
-    return bp__check_rule(opt, state, state_len, net->n_params);
-}
-
-/* Targets the loss can use (else BP_ERR_TARGET): finite; for cross-entropy in 0..1, and
-   with softmax each row a distribution (its sum within 1e-3 of 1). Class labels passed where
-   one-hot rows belong read as rows that do not sum to 1 (labels as floats: 3, 7, ...; as
-   int bits: tiny denormals): that mix-up lands here. */
-#define BP__SUM_TOL 1e-3f
-BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch) {
-    const int nout = net->sizes[net->n_layers];
-    const int ce = net->loss == BP_LOSS_CROSS_ENTROPY;
-    const int rows = ce && net->act[net->n_layers - 1] == BP_SOFTMAX;
-    const float lo = ce ? 0.0f : -FLT_MAX, hi = ce ? 1.0f : FLT_MAX;
-    int b, k, bad = 0;
-    for (b = 0; b < batch; b++) {
-        const float *r = t + (size_t)b * (size_t)nout;
-        float sum = 0.0f;
-        for (k = 0; k < nout; k++) {
-            bad |= !(r[k] >= lo && r[k] <= hi);
-            sum += r[k];
-        }
-        if (rows) bad |= !(sum >= 1.0f - BP__SUM_TOL && sum <= 1.0f + BP__SUM_TOL);
-    }
-    return !bad;
-}
+#define BP__NARROW 32      /* a batch's X W^T with fewer units than this is split by samples */
 
 /* The forward pass's (W X^T)^T: rows o of zt = W X^T are done; z[s][o] = zt[o][s] + bias[o]
    16 units at a time (16 rows of zt read along, each row of z written 16 floats at a time:
@@ -2287,11 +1844,11 @@ BP__HOT BP__PRIVATE int bp__dense(const bp__kern *k, const float *W, const float
 
 /* ---- forward and loss ------------------------------------------------------------------- */
 
-/* The forward pass. pend_d, if not NULL (one sample, plain SGD; see bp_train_epoch): the
-   previous sample's first-layer deltas, whose update with input pend_x is applied to each row
-   of layer 0 in the same pass as this sample's product with it. Compiled twice, with pend_d
-   and without (bp__forward_pending, bp__forward), so that a program that never runs that
-   epoch does not link its kernel. */
+/* The forward pass, layer by layer: z = W a + b, then a = f(z) (the output layer keeps its z
+   for the loss). pend_d (bp_train_epoch's one-sample SGD, Part 2): the previous sample's
+   first-layer deltas, applied to layer 0 in the same pass as this sample's product with it;
+   compiled with it (bp__forward_pending) and without (bp__forward), so that a program that
+   never runs that epoch does not link its kernel. */
 BP__PRIVATE BP__INLINE const float *bp__forward_at(bp_net *net, const float *x, int batch,
                                                    const float *pend_d, const float *pend_x,
                                                    const bp__rule *opt, int team) {
@@ -2305,31 +1862,11 @@ BP__PRIVATE BP__INLINE const float *bp__forward_at(bp_net *net, const float *x, 
         float *z = l == net->n_layers - 1 ? bp__z_buf(net) : a;  /* keep the output's z */
         float *bias = p + (size_t)ni * (size_t)no;
         int b, done = 0;
-        if (!(l == 0 && pend_d)) {                          /* z = W a + b (then a = f(z)) */
+        if (l == 0 && pend_d)
+            bp__dense_pending(k, p, bias, x, z, ni, no, pend_d, pend_x, opt);
+        else
             done = bp__dense(k, p, bias, in, z, batch, ni, no, bp__pack_buf(net),
                              bp__pack_n(net), bp__delta_buf(net, l + 1), net->act[l], a, team);
-        } else {
-            /* a per-sample SGD epoch's first layer: the previous sample's step W -= lr d x^T,
-               b -= lr d, row by row in the same pass as this sample's z = W x + b (bp__sgd_dot4:
-               bp__step's arithmetic, then bp__dot's) */
-            float r[4];
-            int o, c;
-            for (o = 0; o + 4 <= no; o += 4) {
-                float *w = p + (size_t)o * (size_t)ni;
-                k->sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o,
-                            pend_x, opt->opt->lr, x, ni, r);
-                for (c = 0; c < 4; c++) {
-                    k->step(bias + o + c, NULL, 1.0f, pend_d + o + c, 1, opt, 0.0f);
-                    z[o + c] = r[c] + bias[o + c];
-                }
-            }
-            for (; o < no; o++) {
-                k->step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt,
-                        0.0f);
-                k->step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
-                z[o] = k->dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
-            }
-        }
         /* row by row: softmax is per row anyway (and worth threads sooner: exp is dear) */
         if (!done)
             BP__FOR(team, (long)batch * no * (net->act[l] == BP_SOFTMAX ? 32 : 8), b, batch,
@@ -2343,11 +1880,6 @@ BP__PRIVATE BP__INLINE const float *bp__forward_at(bp_net *net, const float *x, 
 BP__HOT BP__PRIVATE const float *bp__forward(bp_net *net, const float *x, int batch, int team) {
     return bp__forward_at(net, x, batch, NULL, NULL, NULL, team);
 }
-BP__HOT BP__PRIVATE void bp__forward_pending(bp_net *net, const float *x, const float *pend_d,
-                                             const float *pend_x, const bp__rule *opt) {
-    bp__forward_at(net, x, 1, pend_d, pend_x, opt, 0);
-}
-
 BPDEF const float *bp_forward(bp_net *net, const float *x, int batch) {
     if (!net || !x || !net->params || !net->work) return NULL;
     if (batch < 1 || batch > net->max_batch) return NULL;
@@ -2478,73 +2010,12 @@ BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int 
     }
 }
 
-/* The largest |v[i]| of n floats, or -1 if any is infinite or NaN: the steps' checks. On the
-   bits: with the sign cleared, IEEE floats order as integers, and the infinities and NaNs
-   are those from 0x7f800000 up, so one AND and one integer max per element find both (the
-   float compares of max|v| made GCC 12 emit slower code than a scalar loop; see
-   BENCHMARKS.md, "Checks"). Lanes as in bp__dot, so that it vectorizes. */
-BP__PRIVATE BP__INLINE float bp__maxabs(const float *v, size_t n) {
-    int32_t m[BP__LANES] = {0}, r = 0;
-    size_t i = 0, j;
-    float f;
-    for (; i + BP__LANES <= n; i += BP__LANES)
-        for (j = 0; j < BP__LANES; j++) {
-            uint32_t b;
-            int32_t a;
-            BP__PUN(&b, v + i + j);
-            a = (int32_t)(b & 0x7fffffffu);
-            m[j] = a > m[j] ? a : m[j];
-        }
-    for (j = 0; j < BP__LANES; j++) r = m[j] > r ? m[j] : r;
-    for (; i < n; i++) {
-        uint32_t b;
-        int32_t a;
-        BP__PUN(&b, v + i);
-        a = (int32_t)(b & 0x7fffffffu);
-        r = a > r ? a : r;
-    }
-    if (r >= 0x7f800000) return -1.0f;
-    BP__PUN(&f, &r);
-    return f;
-}
-
 /* A quiet NaN, for the float results that report a refused step. */
 BP__PRIVATE float bp__nan(void) {
     const uint32_t bits = 0x7fc00000u;
     float f;
     BP_MEMCPY(&f, &bits, sizeof f);
     return f;
-}
-
-/* The largest gradient a step applies, and the largest step lr |g|. Beyond them training has
-   diverged anyway; below them nothing overflows: g^2 (Adam's v) stays finite, and so does
-   w - lr g for any finite w (it rounds to at most FLT_MAX). */
-#define BP__GRAD_LIMIT 1e18f
-#define BP__STEP_LIMIT 1e30f
-
-/* Whether a step may apply what it computed (see ERRORS at the top): the batch's inputs x,
-   every layer's activations and deltas, the output's pre-activations and the loss are all
-   finite, and no gradient can pass BP__GRAD_LIMIT: |dL/dW[o][i]| = |sum_b D[b][o] a[b][i]|
-   <= batch max|D| max|a| (the deltas carry the 1/batch; biases: a = 1). These are
-   O(batch x width) reads; the step's products are O(batch x width^2). */
-BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
-                            const bp__rule *u) {
-    const bp__kern *k = BP__KERN(net->level);
-    const size_t b = (size_t)batch;
-    float ain = k->maxabs(x, b * (size_t)net->sizes[0]);
-    int l;
-    if (!bp__finite(loss) || ain < 0.0f) return 0;
-    if (k->maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
-    for (l = 1; l <= net->n_layers; l++) {
-        const size_t n = b * (size_t)net->sizes[l];
-        const float d = k->maxabs(bp__delta_buf(net, l), n);
-        const float a = k->maxabs(bp__act_buf(net, l), n);
-        const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
-        if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
-        if (u && !(u->opt->lr * bound <= BP__STEP_LIMIT)) return 0;
-        ain = a;
-    }
-    return 1;
 }
 
 /* A batch's input deltas D_l = (D_{l+1} W_l) * f'(A_l): the GEMM with M = batch, N = ni,
@@ -2670,6 +2141,342 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
     return loss;
 }
 
+/* ---- the training step --------------------------------------------------------------------- */
+
+BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
+                              const float *x, const float *target, int batch, float *loss) {
+    bp_status s = bp__check_opt(net, opt, state, state_len);
+    bp__rule u;
+    float l = 0.0f;
+    if (s != BP_OK) return s;
+    if (!x || !target || !net->work) return BP_ERR_NULL;
+    if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
+    if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
+    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
+    if (opt->clip > 0.0f) {   /* the norm needs the whole gradient: bp_backward, bp_update */
+        bp__forward(net, x, batch, 0);
+        s = bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0, &l);
+        if (loss) *loss = l;
+        return s != BP_OK ? s : bp__apply_grads(net, opt, state);
+    }
+    bp__rule_of(&u, BP__KERN(net->level), opt, state, net->n_params);
+    if (!bp__team_step(net, x, target, batch, &u, state, &l, &s)) {   /* (threads: Part 6) */
+        bp__forward(net, x, batch, 0);
+        s = bp__backprop(net, x, target, batch, &u, state, NULL, 0, &l);
+    }
+    if (loss) *loss = l;
+    if (s == BP_OK && state) bp__rule_done(&u, state);
+    return s;
+}
+
+/* ---- random numbers --------------------------------------------------------------------- */
+
+BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
+    bp_rng r = bp_rng_seed(seed);
+    float *p;
+    int l;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
+    p = net->params;
+    for (l = 0; l < net->n_layers; l++) {
+        size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
+        int he = net->act[l] == BP_RELU || net->act[l] == BP_LEAKY_RELU;
+        float range = BP_SQRTF(6.0f / (float)(he ? ni : ni + no));
+        for (i = 0; i < ni * no; i++) *p++ = range * (2.0f * bp_rng_float(&r) - 1.0f);
+        BP_MEMSET(p, 0, no * sizeof *p);
+        p += no;
+    }
+    return BP_OK;
+}
+
+/* =============================================================================================
+   PART 2. TRAINING
+   (p2)
+   ============================================================================================= */
+
+/* A hint that a line will be read soon; nothing where the compiler has no such builtin. */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define BP__PREFETCH(p) ((void)(p))
+#endif
+/* GCC 12 at -O3 unrolls a 16-trip loop completely and then fails to vectorize some of them
+   (Adam's last loop ran scalar: BENCHMARKS.md, "v0.2.0"); kept a loop, it vectorizes. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define BP__KEEP_LOOP _Pragma("GCC unroll 1")
+#else
+#define BP__KEEP_LOOP
+#endif
+/* Type punning by memcpy, which compilers turn into a plain load (the hook BP_MEMCPY may be a
+   function of the user's: not for one float). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__PUN(dst, src) __builtin_memcpy(dst, src, 4)
+#else
+#define BP__PUN(dst, src) BP_MEMCPY(dst, src, 4)
+#endif
+/* r[j] = sqrt(r[j]) for 16 floats, by vector instructions where the level has them
+   (Part 6). */
+BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
+
+/* ---- optimizers beyond SGD ------------------------------------------------------------------ */
+
+
+/* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
+   square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
+   way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
+   in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
+   and a fused gs * ga would differ from the stored gradient bp_update reads. bare: gs = 1, no
+   decay of either kind, whose operations (times 1, plus 0 w, times 1) change no value; the
+   caller compiles a copy without them, since the square root and the division already keep
+   the divider busy (BENCHMARKS.md, "Adam from the stored gradient"). */
+BP__PRIVATE BP__INLINE void bp__adam_n(float *BP__RESTRICT w, float *BP__RESTRICT m,
+                                       float *BP__RESTRICT v, float gs,
+                                       const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                       float wd, int bare, bp_level lv) {
+    const bp_opt *o = u->opt;
+    const float lr = o->lr, b1 = o->beta1, b2 = o->beta2, a1 = 1.0f - b1, a2 = 1.0f - b2;
+    const float eps = o->eps, c1 = u->c1, c2 = u->c2;
+    const float l2 = o->method == BP_ADAM ? wd : 0.0f;                 /* Adam: g += wd w */
+    const float keep = o->method == BP_ADAMW ? 1.0f - lr * wd : 1.0f;  /* AdamW: w *= 1 - lr wd */
+    float r[16];
+    size_t i = 0, j;
+    for (; !BP__SMALL && i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
+            float g = ga[i + j];
+            if (!bare) {
+                g *= gs;                 /* its own statement: never fused with what follows */
+                g += l2 * w[i + j];
+                w[i + j] *= keep;        /* AdamW's decay first, as PyTorch's mul_ */
+            }
+            m[i + j] = b1 * m[i + j] + a1 * g;
+            v[i + j] = b2 * v[i + j] + a2 * (g * g);
+            r[j] = v[i + j] * c2;
+        }
+        bp__sqrt16(r, lv);
+        BP__KEEP_LOOP
+        for (j = 0; j < 16; j++) w[i + j] -= lr * ((m[i + j] * c1) / (r[j] + eps));
+    }
+    for (; i < n; i++) {
+        float g = gs * ga[i];
+        g += l2 * w[i];
+        m[i] = b1 * m[i] + a1 * g;
+        v[i] = b2 * v[i] + a2 * (g * g);
+        w[i] *= keep;
+        w[i] -= lr * ((m[i] * c1) / (BP_SQRTF(v[i] * c2) + eps));
+    }
+}
+
+BP__PRIVATE BP__INLINE void bp__adam(float *BP__RESTRICT w, float *BP__RESTRICT m,
+                                     float *BP__RESTRICT v, float gs,
+                                     const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                     float wd, bp_level lv) {
+    if (!BP__SMALL && gs == 1.0f && wd == 0.0f)
+        bp__adam_n(w, m, v, 1.0f, ga, n, u, 0.0f, 1, lv);
+    else
+        bp__adam_n(w, m, v, gs, ga, n, u, wd, 0, lv);
+}
+
+/* RMSprop on n elements (see bp_opt): v the mean square, b the momentum buffer (NULL
+   without momentum); blocks of 16 as in bp__adam. */
+BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRICT v,
+                                        float *BP__RESTRICT b, float gs,
+                                        const float *BP__RESTRICT ga, size_t n,
+                                        const bp__rule *u, float wd, bp_level lv) {
+    const bp_opt *o = u->opt;
+    const float lr = o->lr, mu = o->momentum, al = o->beta2, a1 = 1.0f - al, eps = o->eps;
+    float r[16], g16[16], q;
+    size_t i = 0, j;
+    for (; !BP__SMALL && i + 16 <= n; i += 16) {
+        for (j = 0; j < 16; j++) {
+            float g = gs * ga[i + j];    /* its own statement, as in bp__adam */
+            g = g16[j] = g + wd * w[i + j];
+            v[i + j] = al * v[i + j] + a1 * (g * g);
+            r[j] = v[i + j];
+        }
+        bp__sqrt16(r, lv);
+        BP__KEEP_LOOP
+        for (j = 0; j < 16; j++) {
+            q = g16[j] / (r[j] + eps);
+            if (b) {
+                b[i + j] = mu * b[i + j] + q;
+                q = b[i + j];
+            }
+            w[i + j] -= lr * q;
+        }
+    }
+    for (; i < n; i++) {
+        float g = gs * ga[i];
+        g += wd * w[i];
+        v[i] = al * v[i] + a1 * (g * g);
+        q = g / (BP_SQRTF(v[i]) + eps);
+        if (b) {
+            b[i] = mu * b[i] + q;
+            q = b[i];
+        }
+        w[i] -= lr * q;
+    }
+}
+
+BPDEF bp_opt bp_opt_adam(float lr) {
+    bp_opt o = bp_opt_sgd(lr);
+    o.method = BP_ADAM;
+    return o;
+}
+
+BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params) {
+    if (!opt || n_params > BP__MAX_FLOATS / 2 - 1) return 0;
+    switch (opt->method) {
+    case BP_SGD:     return opt->momentum != 0.0f ? n_params : 0;
+    case BP_ADAM:
+    case BP_ADAMW:   return 2 * n_params + 1;            /* m, v, then the step count t */
+    case BP_RMSPROP: return opt->momentum != 0.0f ? 2 * n_params : n_params;
+    default:         return 0;
+    }
+}
+
+/* finite: written so that NaN fails every comparison; x - x == 0 only for finite x */
+BP__PRIVATE int bp__finite(float x) { return x - x == 0.0f; }
+
+BP__PRIVATE int bp__unit(float x) { return x >= 0.0f && x < 1.0f; }   /* 0 <= x < 1, not NaN */
+
+/* The settings' ranges (see bp_opt), apart from any state. */
+BP__PRIVATE bp_status bp__check_settings(const bp_opt *opt) {
+    if (!bp__valid_enum((unsigned)opt->method, BP_METHOD_COUNT)) return BP_ERR_OPT;
+    if (!(opt->lr > 0.0f && bp__finite(opt->lr)) || !bp__unit(opt->momentum)) return BP_ERR_OPT;
+    if (!(opt->weight_decay >= 0.0f && bp__finite(opt->weight_decay))) return BP_ERR_OPT;
+    if (!(opt->clip >= 0.0f && bp__finite(opt->clip))) return BP_ERR_OPT;
+    if (opt->method != BP_SGD && !(bp__unit(opt->beta2) && opt->eps > 0.0f && bp__finite(opt->eps)))
+        return BP_ERR_OPT;
+    if (bp__adam_like(opt->method) && !bp__unit(opt->beta1)) return BP_ERR_OPT;
+    return BP_OK;
+}
+
+BP__PRIVATE bp_status bp__check_rule(const bp_opt *opt, float *state, size_t state_len, size_t n) {
+    size_t need;
+    bp_status st;
+    if (!opt) return BP_ERR_NULL;
+    if ((st = bp__check_settings(opt)) != BP_OK) return st;
+    need = bp_opt_state_size(opt, n);
+    if (need > 0 && !state) return BP_ERR_NULL;
+    if (state_len < need) return BP_ERR_STATE_SHORT;
+    return BP_OK;
+}
+
+/* The rule of the step about to be taken; state (checked) may be NULL when none is kept.
+   Adam's bias corrections come from the step count t kept after the moments, as
+   beta^t = e^(t log beta): accurate at any t, where a running product would drift. */
+BP__PRIVATE void bp__rule_of(bp__rule *u, const bp__kern *k, const bp_opt *opt,
+                             const float *state, size_t n) {
+    u->k = BP__DISPATCH ? k : NULL;     /* (one level: BP__RULE_K names it, see BP__KERN) */
+    u->opt = opt;
+    u->plane = n;
+    u->c1 = u->c2 = 1.0f;
+    if (bp__adam_like(opt->method)) {
+        const float t = state[2 * n] + 1.0f;
+        u->c1 = opt->beta1 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta1))) : 1.0f;
+        u->c2 = opt->beta2 > 0.0f ? 1.0f / (1.0f - BP_EXPF(t * BP_LOGF(opt->beta2))) : 1.0f;
+    }
+}
+
+/* After a step that was taken: count it (Adam's t; exact up to 2^24 steps, when beta^t has
+   long been 0). */
+BP__PRIVATE void bp__rule_done(const bp__rule *u, float *state) {
+    if (bp__adam_like(u->opt->method)) state[2 * u->plane] += 1.0f;
+}
+
+BP__PRIVATE bp_status bp__check_opt(const bp_net *net, const bp_opt *opt, float *state,
+                                    size_t state_len) {
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
+    if (!opt) return BP_ERR_NULL;
+    return bp__check_rule(opt, state, state_len, net->n_params);
+}
+
+/* Targets the loss can use (else BP_ERR_TARGET): finite; for cross-entropy in 0..1, and
+   with softmax each row a distribution (its sum within 1e-3 of 1). Class labels passed where
+   one-hot rows belong read as rows that do not sum to 1 (labels as floats: 3, 7, ...; as
+   int bits: tiny denormals): that mix-up lands here. */
+#define BP__SUM_TOL 1e-3f
+BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch) {
+    const int nout = net->sizes[net->n_layers];
+    const int ce = net->loss == BP_LOSS_CROSS_ENTROPY;
+    const int rows = ce && net->act[net->n_layers - 1] == BP_SOFTMAX;
+    const float lo = ce ? 0.0f : -FLT_MAX, hi = ce ? 1.0f : FLT_MAX;
+    int b, k, bad = 0;
+    for (b = 0; b < batch; b++) {
+        const float *r = t + (size_t)b * (size_t)nout;
+        float sum = 0.0f;
+        for (k = 0; k < nout; k++) {
+            bad |= !(r[k] >= lo && r[k] <= hi);
+            sum += r[k];
+        }
+        if (rows) bad |= !(sum >= 1.0f - BP__SUM_TOL && sum <= 1.0f + BP__SUM_TOL);
+    }
+    return !bad;
+}
+/* ---- the checks ----------------------------------------------------------------------------- */
+
+/* The largest |v[i]| of n floats, or -1 if any is infinite or NaN: the steps' checks. On the
+   bits: with the sign cleared, IEEE floats order as integers, and the infinities and NaNs
+   are those from 0x7f800000 up, so one AND and one integer max per element find both (the
+   float compares of max|v| made GCC 12 emit slower code than a scalar loop; see
+   BENCHMARKS.md, "Checks"). Lanes as in bp__dot, so that it vectorizes. */
+BP__PRIVATE BP__INLINE float bp__maxabs(const float *v, size_t n) {
+    int32_t m[BP__LANES] = {0}, r = 0;
+    size_t i = 0, j;
+    float f;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) {
+            uint32_t b;
+            int32_t a;
+            BP__PUN(&b, v + i + j);
+            a = (int32_t)(b & 0x7fffffffu);
+            m[j] = a > m[j] ? a : m[j];
+        }
+    for (j = 0; j < BP__LANES; j++) r = m[j] > r ? m[j] : r;
+    for (; i < n; i++) {
+        uint32_t b;
+        int32_t a;
+        BP__PUN(&b, v + i);
+        a = (int32_t)(b & 0x7fffffffu);
+        r = a > r ? a : r;
+    }
+    if (r >= 0x7f800000) return -1.0f;
+    BP__PUN(&f, &r);
+    return f;
+}
+
+/* The largest gradient a step applies, and the largest step lr |g|. Beyond them training has
+   diverged anyway; below them nothing overflows: g^2 (Adam's v) stays finite, and so does
+   w - lr g for any finite w (it rounds to at most FLT_MAX). */
+#define BP__GRAD_LIMIT 1e18f
+#define BP__STEP_LIMIT 1e30f
+
+/* Whether a step may apply what it computed (see ERRORS at the top): the batch's inputs x,
+   every layer's activations and deltas, the output's pre-activations and the loss are all
+   finite, and no gradient can pass BP__GRAD_LIMIT: |dL/dW[o][i]| = |sum_b D[b][o] a[b][i]|
+   <= batch max|D| max|a| (the deltas carry the 1/batch; biases: a = 1). These are
+   O(batch x width) reads; the step's products are O(batch x width^2). */
+BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
+                            const bp__rule *u) {
+    const bp__kern *k = BP__KERN(net->level);
+    const size_t b = (size_t)batch;
+    float ain = k->maxabs(x, b * (size_t)net->sizes[0]);
+    int l;
+    if (!bp__finite(loss) || ain < 0.0f) return 0;
+    if (k->maxabs(bp__z_buf(net), b * (size_t)net->sizes[net->n_layers]) < 0.0f) return 0;
+    for (l = 1; l <= net->n_layers; l++) {
+        const size_t n = b * (size_t)net->sizes[l];
+        const float d = k->maxabs(bp__delta_buf(net, l), n);
+        const float a = k->maxabs(bp__act_buf(net, l), n);
+        const float bound = (float)batch * d * (ain > 1.0f ? ain : 1.0f);
+        if (d < 0.0f || a < 0.0f || !(bound <= BP__GRAD_LIMIT)) return 0;
+        if (u && !(u->opt->lr * bound <= BP__STEP_LIMIT)) return 0;
+        ain = a;
+    }
+    return 1;
+}
+
 /* ---- updates ---------------------------------------------------------------------------- */
 
 /* bp_sgd and bp_update stay out of line: inlined into a caller that cannot tell its arrays
@@ -2742,51 +2549,79 @@ BP__NOINLINE BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *st
     return s != BP_OK ? s : bp__apply_grads(net, opt, state);
 }
 
-BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
-                              const float *x, const float *target, int batch, float *loss) {
-    bp_status s = bp__check_opt(net, opt, state, state_len);
-    bp__rule u;
-    float l = 0.0f;
-    if (s != BP_OK) return s;
-    if (!x || !target || !net->work) return BP_ERR_NULL;
-    if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
-    if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
-    if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
-    if (opt->clip > 0.0f) {   /* the norm needs the whole gradient: bp_backward, bp_update */
-        bp__forward(net, x, batch, 0);
-        s = bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0, &l);
-        if (loss) *loss = l;
-        return s != BP_OK ? s : bp__apply_grads(net, opt, state);
+/* ---- epochs, labels, shuffling ---------------------------------------------------------------- */
+
+BPDEF bp_rng bp_rng_seed(uint64_t seed) {
+    bp_rng r;
+    r.state = seed;
+    return r;
+}
+
+BPDEF uint32_t bp_rng_u32(bp_rng *r) {  /* splitmix64: add the golden gamma, then mix */
+    uint64_t z;
+    if (!r) return 0;
+    z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+BPDEF float bp_rng_float(bp_rng *r) {  /* 24 bits: every value exact in a float, never 1 */
+    if (!r) return 0.0f;
+    return (float)(bp_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
+
+BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n) {
+    /* Reject the lowest 2^32 mod n values: the rest hold each of 0..n-1 equally often. */
+    uint32_t threshold, x;
+    if (n == 0 || !r) return 0;
+    threshold = (uint32_t)(0u - n) % n;
+    do x = bp_rng_u32(r); while (x < threshold);
+    return x % n;
+}
+
+BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r) {
+    int i;
+    if (!order || !r) return BP_ERR_NULL;
+    if (n < 1) return BP_ERR_BATCH;
+    for (i = 0; i < n; i++) order[i] = i;
+    for (i = n - 1; i > 0; i--) {            /* Fisher-Yates: order[i] from order[0..i] */
+        const int j = (int)bp_rng_below(r, (uint32_t)i + 1u), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
     }
-    bp__rule_of(&u, BP__KERN(net->level), opt, state, net->n_params);
-#if defined(_OPENMP) && !defined(BP_CBLAS) && !defined(BP_NO_SIMD)
-    /* a batch worth threads: one parallel region for the whole step, every thread running
-       the code below and splitting its products and loops (barriers, not forks, between);
-       each thread makes the step's checks itself, on the same data, to the same verdict */
-    if (batch > 1 && (long)batch * (long)net->n_params >= 4L * BP_OMP_MIN
-        && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-        BP__PRAGMA(omp parallel)
-        {
-            float mine = 0.0f;
-            bp_status ms;
-            bp__forward(net, x, batch, 1);
-            ms = bp__backprop(net, x, target, batch, &u, state, NULL, 1, &mine);
-            BP__PRAGMA(omp master)
-            {
-                l = mine;
-                s = ms;
-            }
+    return BP_OK;
+}
+
+/* A per-sample SGD epoch's first layer (bp__forward_at with pend_d): the previous sample's
+   step W -= lr d x^T, b -= lr d, row by row in the same pass as this sample's z = W x + b
+   (bp__sgd_dot4: bp__step's arithmetic, then bp__dot's). */
+BP__PRIVATE BP__INLINE void bp__dense_pending(const bp__kern *k, float *p, float *bias,
+                                              const float *x, float *z, int ni, int no,
+                                              const float *pend_d, const float *pend_x,
+                                              const bp__rule *opt) {
+    float r[4];
+    int o, c;
+    for (o = 0; o + 4 <= no; o += 4) {
+        float *w = p + (size_t)o * (size_t)ni;
+        k->sgd_dot4(w, w + ni, w + 2 * (size_t)ni, w + 3 * (size_t)ni, pend_d + o,
+                    pend_x, opt->opt->lr, x, ni, r);
+        for (c = 0; c < 4; c++) {
+            k->step(bias + o + c, NULL, 1.0f, pend_d + o + c, 1, opt, 0.0f);
+            z[o + c] = r[c] + bias[o + c];
         }
-        if (loss) *loss = l;
-        if (s == BP_OK && state) bp__rule_done(&u, state);
-        return s;
     }
-#endif
-    bp__forward(net, x, batch, 0);
-    s = bp__backprop(net, x, target, batch, &u, state, NULL, 0, &l);
-    if (loss) *loss = l;
-    if (s == BP_OK && state) bp__rule_done(&u, state);
-    return s;
+    for (; o < no; o++) {
+        k->step(p + (size_t)o * (size_t)ni, NULL, pend_d[o], pend_x, (size_t)ni, opt,
+                0.0f);
+        k->step(bias + o, NULL, 1.0f, pend_d + o, 1, opt, 0.0f);
+        z[o] = k->dot(p + (size_t)o * (size_t)ni, x, ni) + bias[o];
+    }
+}
+
+BP__HOT BP__PRIVATE void bp__forward_pending(bp_net *net, const float *x, const float *pend_d,
+                                             const float *pend_x, const bp__rule *opt) {
+    bp__forward_at(net, x, 1, pend_d, pend_x, opt, 0);
 }
 
 /* The first layer's update that bp_train_epoch left pending: the gradient row o is
@@ -3074,334 +2909,10 @@ BPDEF const char *bp_act_name(bp_act a) {
     return bp__valid_enum((unsigned)a, BP_ACT_COUNT) ? names[a] : NULL;
 }
 
-/* ---- int8 inference --------------------------------------------------------------------- */
-
-#define BP__QW 4                     /* words of q per unit: bias, multiplier, shift, scale */
-#define BP__QMAX 127                 /* int8's symmetric range: -127 .. 127 */
-#define BP__QPROD 16129              /* the largest |weight x activation|, 127 x 127 */
-
-BP__PRIVATE size_t bp__units(int n_layers, const int *sizes) {   /* every layer's outputs */
-    size_t n = 0;
-    int l;
-    for (l = 1; l <= n_layers; l++) n += (size_t)sizes[l];
-    return n;
-}
-
-BPDEF size_t bp_qweights_size(int n_layers, const int *sizes) {
-    const size_t np = bp_params_size(n_layers, sizes);
-    return np ? np - bp__units(n_layers, sizes) : 0;
-}
-
-BPDEF size_t bp_qparams_size(int n_layers, const int *sizes) {   /* units <= params: fits */
-    return bp_params_size(n_layers, sizes) ? BP__QW * bp__units(n_layers, sizes)
-                                             + (size_t)n_layers : 0;
-}
-
-BPDEF size_t bp_qwork_size(int n_layers, const int *sizes) {
-    size_t w = 0;
-    int l;
-    if (!bp_params_size(n_layers, sizes)) return 0;
-    for (l = 0; l < n_layers; l++) if ((size_t)sizes[l] > w) w = (size_t)sizes[l];
-    return 2 * w;
-}
-
-/* A layer that stays in integers: a hidden ReLU or linear one (see INT8 at the top). */
-BP__PRIVATE int bp__q_integer(int n_layers, const bp_act *acts, int l) {
-    return l < n_layers - 1 && (acts[l] == BP_RELU || acts[l] == BP_LINEAR);
-}
-
-BP__PRIVATE uint32_t bp__get32(const unsigned char *p);    /* (Part 3: little-endian bytes) */
-BP__PRIVATE int32_t bp__i32_of(uint32_t u) {          /* two's complement, portably */
-    return u <= 0x7fffffffu ? (int32_t)u : -(int32_t)~u - 1;
-}
-
-BP__PRIVATE float bp__f_of(int32_t v) {                    /* a float from its IEEE bits */
-    const uint32_t u = (uint32_t)v;
-    float f;
-    BP_MEMCPY(&f, &u, sizeof f);
-    return f;
-}
-BP__PRIVATE int32_t bp__bits_of(float f) {                 /* and back (f > 0 here: no sign) */
-    uint32_t u;
-    BP_MEMCPY(&u, &f, sizeof u);
-    return (int32_t)(u & 0x7fffffffu);
-}
-
-/* round(v), half away from zero (C99's roundf), clamped to -lim .. lim (NaN gives lim).
-   (float) rounds a difference to float where the compiler evaluates in double (s390x). */
-BP__PRIVATE int32_t bp__qround(float v, int32_t lim) {
-    const float a = v < 0.0f ? -v : v;
-    int32_t r = lim;
-    if (a < (float)lim) {                                      /* a < 2^31: it fits */
-        r = (int32_t)a;                                        /* toward zero, then up from */
-        if ((float)(a - (float)r) >= 0.5f) r++;                /* .5 (exact below 2^24) */
-    }
-    if (r > lim) r = lim;
-    return v < 0.0f ? -r : r;
-}
-
-/* round(acc mult / 2^shift), half away from zero, clamped to -127 .. 127: the whole
-   requantization in integers (|acc| mult < 2^62) */
-BP__PRIVATE int32_t bp__requant(int32_t acc, int32_t mult, int32_t shift) {
-    const uint64_t mag = acc < 0 ? (uint64_t)0 - (uint64_t)(int64_t)acc : (uint64_t)acc;
-    const uint64_t r = (mag * (uint64_t)mult + ((uint64_t)1 << (shift - 1))) >> shift;
-    const int32_t v = r > BP__QMAX ? BP__QMAX : (int32_t)r;
-    return acc < 0 ? -v : v;
-}
-
-/* One element's activation in float (the layers that end in float; not softmax) */
-BP__PRIVATE float bp__act1(bp_act act, float z) {
-    float y = z;
-    bp__activate(act, &y, &y, 1, 1);
-    return y;
-}
-
-/* Whether weights and q hold what bp_quantize makes, so that no sum can overflow: weights in
-   -127..127; per unit |bias| <= 2^31 - 1 - 127^2 n_in, a finite positive scale, and on a
-   layer that stays in integers 0 <= multiplier, 1 <= shift <= 62 (else both 0); the layers'
-   scales finite and positive. From arrays, or (qb not NULL) from a model's little-endian
-   bytes: weights at wb, then the words at qb. */
-BP__PRIVATE int bp__q_valid(int n_layers, const int *sizes, const bp_act *acts,
-                            const int8_t *w, const int32_t *q, const unsigned char *wb,
-                            const unsigned char *qb) {
-    const size_t nw = bp_qweights_size(n_layers, sizes), nq = bp_qparams_size(n_layers, sizes);
-    size_t k = 0, i;
-    int l, o;
-#define BP__QWORD(k) (qb ? bp__i32_of(bp__get32(qb + 4 * (k))) : q[k])
-    for (i = 0; i < nw; i++) if ((wb ? wb[i] : (unsigned char)w[i]) == 0x80) return 0;
-    for (l = 0; l < n_layers; l++) {
-        int32_t room;
-        if (sizes[l] > INT32_MAX / BP__QPROD - 1) return 0;    /* at most 133,143 inputs */
-        room = INT32_MAX - BP__QPROD * sizes[l];
-        for (o = 0; o < sizes[l + 1]; o++, k += BP__QW) {
-            const int32_t b = BP__QWORD(k), m = BP__QWORD(k + 1), sh = BP__QWORD(k + 2);
-            const float zs = bp__f_of(BP__QWORD(k + 3));
-            if (b > room || b < -room || !(zs > 0.0f && bp__finite(zs))) return 0;
-            if (bp__q_integer(n_layers, acts, l) ? m < 0 || sh < 1 || sh > 62 : m || sh) return 0;
-        }
-    }
-    for (; k < nq; k++) {
-        const float s = bp__f_of(BP__QWORD(k));
-        if (!(s > 0.0f && bp__finite(s))) return 0;
-    }
-#undef BP__QWORD
-    return 1;
-}
-
-/* bp_qinit; and bp_qload, whose integers the reader has checked already (checked) */
-BP__PRIVATE bp_status bp__qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
-                                bp_loss loss, const int8_t *weights, size_t weights_len,
-                                const int32_t *q, size_t q_len, int8_t *work, size_t work_len,
-                                int checked) {
-    bp_status s;
-    size_t nw, nq, nk;
-    int l;
-    if (!qn) return BP_ERR_NULL;
-    BP_MEMSET(qn, 0, sizeof *qn);
-    if (!sizes || !acts || !weights || !q || !work) return BP_ERR_NULL;
-    if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
-    if (bp_params_size(n_layers, sizes) == 0) return BP_ERR_OVERFLOW;
-    nw = bp_qweights_size(n_layers, sizes);
-    nq = bp_qparams_size(n_layers, sizes);
-    nk = bp_qwork_size(n_layers, sizes);
-    if (weights_len < nw || q_len < nq) return BP_ERR_PARAMS_SHORT;
-    if (work_len < nk) return BP_ERR_WORK_SHORT;
-    if (!checked && !bp__q_valid(n_layers, sizes, acts, weights, q, NULL, NULL))
-        return BP_ERR_QPARAMS;
-    qn->n_layers = n_layers;
-    for (l = 0; l <= n_layers; l++) qn->sizes[l] = sizes[l];
-    for (l = 0; l < n_layers; l++) qn->act[l] = acts[l];
-    qn->loss = loss;
-    qn->weights = weights;
-    qn->n_weights = nw;
-    qn->q = q;
-    qn->n_q = nq;
-    qn->work = work;
-    qn->n_work = nk;
-    qn->level = bp__best_level();
-    return BP_OK;
-}
-
-BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
-                         bp_loss loss, const int8_t *weights, size_t weights_len,
-                         const int32_t *q, size_t q_len, int8_t *work, size_t work_len) {
-    return bp__qinit(qn, n_layers, sizes, acts, loss, weights, weights_len, q, q_len, work,
-                     work_len, 0);
-}
-
-/* bp_quantize: the scales of the layers' inputs, s_l = max |A_l| / 127 over the samples
-   (A_0 = x), each into q after the units; 1 where a layer is all zeros. */
-BP__PRIVATE bp_status bp__q_scales(bp_net *net, const float *x, int n, float *amax) {
-    const int L = net->n_layers;
-    int done = 0, l;
-    for (l = 0; l < L; l++) amax[l] = 0.0f;
-    while (done < n) {
-        const int chunk = n - done < net->max_batch ? n - done : net->max_batch;
-        const float *xb = x + (size_t)done * (size_t)net->sizes[0];
-        bp_forward(net, xb, chunk);
-        for (l = 0; l < L; l++) {
-            const float *a = l ? bp__act_buf(net, l) : xb;
-            const float m = BP__KERN(net->level)->maxabs(a, (size_t)chunk * (size_t)net->sizes[l]);
-            if (m < 0.0f) return BP_ERR_NONFINITE;
-            if (m > amax[l]) amax[l] = m;
-        }
-        done += chunk;
-    }
-    for (l = 0; l < L; l++) amax[l] = amax[l] > 0.0f ? amax[l] / (float)BP__QMAX : 1.0f;
-    return BP_OK;
-}
-
-BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
-                            size_t weights_len, int32_t *q, size_t q_len) {
-    float s[BP_MAX_LAYERS + 1];
-    const float *p;
-    const bp__kern *k;
-    int32_t *u;
-    bp_status st;
-    int l, o, i;
-    if (!net || !x || !weights || !q || !net->params || !net->work) return BP_ERR_NULL;
-    k = BP__KERN(net->level);
-    if (n < 1) return BP_ERR_BATCH;
-    if (weights_len < bp_qweights_size(net->n_layers, net->sizes)
-        || q_len < bp_qparams_size(net->n_layers, net->sizes)) return BP_ERR_PARAMS_SHORT;
-    for (l = 0; l < net->n_layers; l++)
-        if (net->sizes[l] > INT32_MAX / BP__QPROD - 1) return BP_ERR_OVERFLOW;
-    if (k->maxabs(net->params, net->n_params) < 0.0f) return BP_ERR_NONFINITE;
-    if ((st = bp__q_scales(net, x, n, s)) != BP_OK) return st;
-    s[net->n_layers] = 1.0f;                                 /* (the output stays in float) */
-    p = net->params;
-    u = q;
-    for (l = 0; l < net->n_layers; l++) {
-        const int ni = net->sizes[l], no = net->sizes[l + 1];
-        const int32_t room = INT32_MAX - BP__QPROD * ni;
-        const float *b = p + (size_t)ni * (size_t)no;
-        for (o = 0; o < no; o++, u += BP__QW) {
-            const float *w = p + (size_t)o * (size_t)ni;
-            const float wmax = k->maxabs(w, (size_t)ni);     /* finite: checked above */
-            float sw, zs, m;
-            int e = 0;
-            sw = wmax > 0.0f ? wmax / (float)BP__QMAX : 1.0f;
-            for (i = 0; i < ni; i++) *weights++ = (int8_t)bp__qround(w[i] / sw, BP__QMAX);
-            zs = sw * s[l];                      /* the value of one unit of the int32 sum */
-            if (!(zs > 0.0f && bp__finite(zs))) zs = 1.0f;    /* (a scale underflowed) */
-            u[0] = bp__qround(b[o] / zs, room);
-            u[1] = u[2] = 0;
-            u[3] = bp__bits_of(zs);
-            if (!bp__q_integer(net->n_layers, net->act, l)) continue;
-            /* M = zs / s_{l+1} = m 2^e, 0.5 <= m < 1: multiplier m 2^31, shift 31 - e */
-            m = zs / s[l + 1];
-            if (!(m > 0.0f && bp__finite(m))) { u[2] = 62; continue; }    /* all to 0 */
-            while (m >= 1.0f) { m *= 0.5f; e++; }
-            while (m < 0.5f) { m *= 2.0f; e--; }
-            u[1] = (int32_t)(m * 2147483648.0f);               /* exact: m has 24 bits */
-            u[2] = 31 - e;
-            if (u[2] > 62) { u[1] = 0; u[2] = 62; }                /* below 2^-31: 0 */
-            if (u[2] < 1) { u[1] = INT32_MAX; u[2] = 1; }          /* saturates anyway */
-        }
-        p += ((size_t)ni + 1) * (size_t)no;
-    }
-    for (l = 0; l < net->n_layers; l++) *u++ = bp__bits_of(s[l]);
-    return BP_OK;
-}
-
-/* acc + sum w[i] a[i]. Integer sums are exact (bp__q_valid: no overflow), so the order is
-   free: lanes, which compilers vectorize (Part 2 compiles this per instruction-set level),
-   then the rest. A product fits 16 bits (|127 x 127| < 2^15): with AVX2 and AVX-512, 32 lanes
-   of 16-bit products, twice as fast as 16 lanes of 32-bit ones, which are faster with SSE2
-   (BENCHMARKS.md, "int8 inference"). -Os (a microcontroller) has the plain loop alone, in a
-   function of its own, so that its few values stay in registers (on a Cortex-M0, 8
-   instructions a term instead of 12). */
-BP__PRIVATE BP__INLINE int32_t bp__qdot(const int8_t *BP__RESTRICT w,
-                                        const int8_t *BP__RESTRICT a, int n, int32_t acc,
-                                        bp_level lv) {
-    int32_t s[32] = {0};
-    int i = 0, j;
-    if (!BP__SMALL && (int)lv >= 2)
-        for (; i + 32 <= n; i += 32)
-            for (j = 0; j < 32; j++) s[j] += (int16_t)((int16_t)w[i + j] * (int16_t)a[i + j]);
-    for (; !BP__SMALL && i + 16 <= n; i += 16)
-        for (j = 0; j < 16; j++) s[j] += (int32_t)w[i + j] * (int32_t)a[i + j];
-    for (; i < n; i++) acc += (int32_t)w[i] * (int32_t)a[i];
-    for (j = 0; !BP__SMALL && j < 32; j++) acc += s[j];
-    return acc;
-}
-
-/* One sample through the integers (see INT8 at the top), from its quantized inputs xq. The
-   output layer's pre-activations z go to y; or, y NULL (bp_qpredict), the class is found as
-   they are made: the argmax of z under softmax, else of the activation's values (one output:
-   whether it is >= 0.5). The layers' rows alternate between the two halves of work. */
-BP__PRIVATE int bp__qrun(const bp_qnet *qn, const int8_t *xq, float *y) {
-    const int L = qn->n_layers;
-    const int8_t *W = qn->weights, *in = xq;
-    const int32_t *u = qn->q, *scale = qn->q + (qn->n_q - (size_t)L);
-    int8_t *out = qn->work;
-    const bp__kern *k = BP__KERN(qn->level);
-    float best = 0.0f;
-    int l, o, cls = 0;
-    for (l = 0; l < L; l++) {
-        const int ni = qn->sizes[l], no = qn->sizes[l + 1];
-        const int integer = bp__q_integer(L, qn->act, l), relu = qn->act[l] == BP_RELU;
-        for (o = 0; o < no; o++, u += BP__QW, W += ni) {
-            const int32_t acc = k->qdot(W, in, ni, u[0]);   /* bp__q_valid: no overflow */
-            if (integer) {
-                out[o] = (int8_t)(relu && acc <= 0 ? 0 : bp__requant(acc, u[1], u[2]));
-            } else {
-                const float z = (float)acc * bp__f_of(u[3]);
-                if (l < L - 1) {
-                    out[o] = (int8_t)bp__qround(bp__act1(qn->act[l], z)
-                                                / bp__f_of(scale[l + 1]), BP__QMAX);
-                } else if (y) {
-                    y[o] = z;
-                } else {
-                    const float v = qn->act[l] == BP_SOFTMAX ? z : bp__act1(qn->act[l], z);
-                    if (no == 1) cls = v >= 0.5f;
-                    else if (o == 0 || v > best) { best = v; cls = o; }
-                }
-            }
-        }
-        in = out;
-        out = out == qn->work ? qn->work + qn->n_work / 2 : qn->work;
-    }
-    return cls;
-}
-
-BPDEF bp_status bp_qquantize_input(const bp_qnet *qn, const float *x, int n, int8_t *xq) {
-    float s0;
-    int i;
-    if (!qn || !x || !xq || !qn->q) return BP_ERR_NULL;
-    if (n < 0) return BP_ERR_BATCH;
-    s0 = bp__f_of(qn->q[qn->n_q - (size_t)qn->n_layers]);
-    for (i = 0; i < n; i++) xq[i] = (int8_t)bp__qround(x[i] / s0, BP__QMAX);
-    return BP_OK;
-}
-
-BPDEF bp_status bp_qforward_q(bp_qnet *qn, const int8_t *xq, float *y) {
-    if (!qn || !xq || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
-    bp__qrun(qn, xq, y);
-    bp__activate(qn->act[qn->n_layers - 1], y, y, 1, qn->sizes[qn->n_layers]);
-    return BP_OK;
-}
-
-BPDEF int bp_qpredict_q(bp_qnet *qn, const int8_t *xq) {
-    if (!qn || !xq || !qn->weights || !qn->q || !qn->work) return -1;
-    return bp__qrun(qn, xq, NULL);
-}
-
-/* The float forms: x quantized into the second half of work, which the first layer reads
-   before anything is written there */
-BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y) {
-    if (!qn || !x || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
-    bp_qquantize_input(qn, x, qn->sizes[0], qn->work + qn->n_work / 2);
-    return bp_qforward_q(qn, qn->work + qn->n_work / 2, y);
-}
-
-BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
-    if (!qn || !x || !qn->weights || !qn->q || !qn->work) return -1;
-    bp_qquantize_input(qn, x, qn->sizes[0], qn->work + qn->n_work / 2);
-    return bp__qrun(qn, qn->work + qn->n_work / 2, NULL);
-}
-
-/* ---- recurrent net ---------------------------------------------------------------------- */
+/* =============================================================================================
+   PART 3. THE RECURRENT NET
+   (p3)
+   ============================================================================================= */
 
 BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs) {
     size_t n;
@@ -3680,6 +3191,11 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
     if (state) bp__rule_done(&u, state);
     return BP_OK;
 }
+
+/* =============================================================================================
+   PART 4. SEQUENCES
+   (p4)
+   ============================================================================================= */
 
 /* ---- sequences (bp_seq): recurrent layers trained by backpropagation through time ---------
    A batch runs layer by layer through the whole window: each layer's input projections of all
@@ -4659,12 +4175,490 @@ BPDEF bp_status bp_seq_gradcheck(bp_seq *seq, const bp_seq_data *data, int first
 }
 
 /* =============================================================================================
+   PART 5. DEPLOYING: INT8 INFERENCE
+   (p5)
+   ============================================================================================= */
+
+/* ---- int8 inference --------------------------------------------------------------------- */
+
+#define BP__QW 4                     /* words of q per unit: bias, multiplier, shift, scale */
+#define BP__QMAX 127                 /* int8's symmetric range: -127 .. 127 */
+#define BP__QPROD 16129              /* the largest |weight x activation|, 127 x 127 */
+
+BP__PRIVATE size_t bp__units(int n_layers, const int *sizes) {   /* every layer's outputs */
+    size_t n = 0;
+    int l;
+    for (l = 1; l <= n_layers; l++) n += (size_t)sizes[l];
+    return n;
+}
+
+BPDEF size_t bp_qweights_size(int n_layers, const int *sizes) {
+    const size_t np = bp_params_size(n_layers, sizes);
+    return np ? np - bp__units(n_layers, sizes) : 0;
+}
+
+BPDEF size_t bp_qparams_size(int n_layers, const int *sizes) {   /* units <= params: fits */
+    return bp_params_size(n_layers, sizes) ? BP__QW * bp__units(n_layers, sizes)
+                                             + (size_t)n_layers : 0;
+}
+
+BPDEF size_t bp_qwork_size(int n_layers, const int *sizes) {
+    size_t w = 0;
+    int l;
+    if (!bp_params_size(n_layers, sizes)) return 0;
+    for (l = 0; l < n_layers; l++) if ((size_t)sizes[l] > w) w = (size_t)sizes[l];
+    return 2 * w;
+}
+
+/* A layer that stays in integers: a hidden ReLU or linear one (see INT8 at the top). */
+BP__PRIVATE int bp__q_integer(int n_layers, const bp_act *acts, int l) {
+    return l < n_layers - 1 && (acts[l] == BP_RELU || acts[l] == BP_LINEAR);
+}
+
+BP__PRIVATE uint32_t bp__get32(const unsigned char *p);    /* (Part 3: little-endian bytes) */
+BP__PRIVATE int32_t bp__i32_of(uint32_t u) {          /* two's complement, portably */
+    return u <= 0x7fffffffu ? (int32_t)u : -(int32_t)~u - 1;
+}
+
+BP__PRIVATE float bp__f_of(int32_t v) {                    /* a float from its IEEE bits */
+    const uint32_t u = (uint32_t)v;
+    float f;
+    BP_MEMCPY(&f, &u, sizeof f);
+    return f;
+}
+BP__PRIVATE int32_t bp__bits_of(float f) {                 /* and back (f > 0 here: no sign) */
+    uint32_t u;
+    BP_MEMCPY(&u, &f, sizeof u);
+    return (int32_t)(u & 0x7fffffffu);
+}
+
+/* round(v), half away from zero (C99's roundf), clamped to -lim .. lim (NaN gives lim).
+   (float) rounds a difference to float where the compiler evaluates in double (s390x). */
+BP__PRIVATE int32_t bp__qround(float v, int32_t lim) {
+    const float a = v < 0.0f ? -v : v;
+    int32_t r = lim;
+    if (a < (float)lim) {                                      /* a < 2^31: it fits */
+        r = (int32_t)a;                                        /* toward zero, then up from */
+        if ((float)(a - (float)r) >= 0.5f) r++;                /* .5 (exact below 2^24) */
+    }
+    if (r > lim) r = lim;
+    return v < 0.0f ? -r : r;
+}
+
+/* round(acc mult / 2^shift), half away from zero, clamped to -127 .. 127: the whole
+   requantization in integers (|acc| mult < 2^62) */
+BP__PRIVATE int32_t bp__requant(int32_t acc, int32_t mult, int32_t shift) {
+    const uint64_t mag = acc < 0 ? (uint64_t)0 - (uint64_t)(int64_t)acc : (uint64_t)acc;
+    const uint64_t r = (mag * (uint64_t)mult + ((uint64_t)1 << (shift - 1))) >> shift;
+    const int32_t v = r > BP__QMAX ? BP__QMAX : (int32_t)r;
+    return acc < 0 ? -v : v;
+}
+
+/* One element's activation in float (the layers that end in float; not softmax) */
+BP__PRIVATE float bp__act1(bp_act act, float z) {
+    float y = z;
+    bp__activate(act, &y, &y, 1, 1);
+    return y;
+}
+
+/* Whether weights and q hold what bp_quantize makes, so that no sum can overflow: weights in
+   -127..127; per unit |bias| <= 2^31 - 1 - 127^2 n_in, a finite positive scale, and on a
+   layer that stays in integers 0 <= multiplier, 1 <= shift <= 62 (else both 0); the layers'
+   scales finite and positive. From arrays, or (qb not NULL) from a model's little-endian
+   bytes: weights at wb, then the words at qb. */
+BP__PRIVATE int bp__q_valid(int n_layers, const int *sizes, const bp_act *acts,
+                            const int8_t *w, const int32_t *q, const unsigned char *wb,
+                            const unsigned char *qb) {
+    const size_t nw = bp_qweights_size(n_layers, sizes), nq = bp_qparams_size(n_layers, sizes);
+    size_t k = 0, i;
+    int l, o;
+#define BP__QWORD(k) (qb ? bp__i32_of(bp__get32(qb + 4 * (k))) : q[k])
+    for (i = 0; i < nw; i++) if ((wb ? wb[i] : (unsigned char)w[i]) == 0x80) return 0;
+    for (l = 0; l < n_layers; l++) {
+        int32_t room;
+        if (sizes[l] > INT32_MAX / BP__QPROD - 1) return 0;    /* at most 133,143 inputs */
+        room = INT32_MAX - BP__QPROD * sizes[l];
+        for (o = 0; o < sizes[l + 1]; o++, k += BP__QW) {
+            const int32_t b = BP__QWORD(k), m = BP__QWORD(k + 1), sh = BP__QWORD(k + 2);
+            const float zs = bp__f_of(BP__QWORD(k + 3));
+            if (b > room || b < -room || !(zs > 0.0f && bp__finite(zs))) return 0;
+            if (bp__q_integer(n_layers, acts, l) ? m < 0 || sh < 1 || sh > 62 : m || sh) return 0;
+        }
+    }
+    for (; k < nq; k++) {
+        const float s = bp__f_of(BP__QWORD(k));
+        if (!(s > 0.0f && bp__finite(s))) return 0;
+    }
+#undef BP__QWORD
+    return 1;
+}
+
+/* bp_qinit; and bp_qload, whose integers the reader has checked already (checked) */
+BP__PRIVATE bp_status bp__qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
+                                bp_loss loss, const int8_t *weights, size_t weights_len,
+                                const int32_t *q, size_t q_len, int8_t *work, size_t work_len,
+                                int checked) {
+    bp_status s;
+    size_t nw, nq, nk;
+    int l;
+    if (!qn) return BP_ERR_NULL;
+    BP_MEMSET(qn, 0, sizeof *qn);
+    if (!sizes || !acts || !weights || !q || !work) return BP_ERR_NULL;
+    if ((s = bp__check_topology(n_layers, sizes, acts, loss)) != BP_OK) return s;
+    if (bp_params_size(n_layers, sizes) == 0) return BP_ERR_OVERFLOW;
+    nw = bp_qweights_size(n_layers, sizes);
+    nq = bp_qparams_size(n_layers, sizes);
+    nk = bp_qwork_size(n_layers, sizes);
+    if (weights_len < nw || q_len < nq) return BP_ERR_PARAMS_SHORT;
+    if (work_len < nk) return BP_ERR_WORK_SHORT;
+    if (!checked && !bp__q_valid(n_layers, sizes, acts, weights, q, NULL, NULL))
+        return BP_ERR_QPARAMS;
+    qn->n_layers = n_layers;
+    for (l = 0; l <= n_layers; l++) qn->sizes[l] = sizes[l];
+    for (l = 0; l < n_layers; l++) qn->act[l] = acts[l];
+    qn->loss = loss;
+    qn->weights = weights;
+    qn->n_weights = nw;
+    qn->q = q;
+    qn->n_q = nq;
+    qn->work = work;
+    qn->n_work = nk;
+    qn->level = bp__best_level();
+    return BP_OK;
+}
+
+BPDEF bp_status bp_qinit(bp_qnet *qn, int n_layers, const int *sizes, const bp_act *acts,
+                         bp_loss loss, const int8_t *weights, size_t weights_len,
+                         const int32_t *q, size_t q_len, int8_t *work, size_t work_len) {
+    return bp__qinit(qn, n_layers, sizes, acts, loss, weights, weights_len, q, q_len, work,
+                     work_len, 0);
+}
+
+/* bp_quantize: the scales of the layers' inputs, s_l = max |A_l| / 127 over the samples
+   (A_0 = x), each into q after the units; 1 where a layer is all zeros. */
+BP__PRIVATE bp_status bp__q_scales(bp_net *net, const float *x, int n, float *amax) {
+    const int L = net->n_layers;
+    int done = 0, l;
+    for (l = 0; l < L; l++) amax[l] = 0.0f;
+    while (done < n) {
+        const int chunk = n - done < net->max_batch ? n - done : net->max_batch;
+        const float *xb = x + (size_t)done * (size_t)net->sizes[0];
+        bp_forward(net, xb, chunk);
+        for (l = 0; l < L; l++) {
+            const float *a = l ? bp__act_buf(net, l) : xb;
+            const float m = BP__KERN(net->level)->maxabs(a, (size_t)chunk * (size_t)net->sizes[l]);
+            if (m < 0.0f) return BP_ERR_NONFINITE;
+            if (m > amax[l]) amax[l] = m;
+        }
+        done += chunk;
+    }
+    for (l = 0; l < L; l++) amax[l] = amax[l] > 0.0f ? amax[l] / (float)BP__QMAX : 1.0f;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
+                            size_t weights_len, int32_t *q, size_t q_len) {
+    float s[BP_MAX_LAYERS + 1];
+    const float *p;
+    const bp__kern *k;
+    int32_t *u;
+    bp_status st;
+    int l, o, i;
+    if (!net || !x || !weights || !q || !net->params || !net->work) return BP_ERR_NULL;
+    k = BP__KERN(net->level);
+    if (n < 1) return BP_ERR_BATCH;
+    if (weights_len < bp_qweights_size(net->n_layers, net->sizes)
+        || q_len < bp_qparams_size(net->n_layers, net->sizes)) return BP_ERR_PARAMS_SHORT;
+    for (l = 0; l < net->n_layers; l++)
+        if (net->sizes[l] > INT32_MAX / BP__QPROD - 1) return BP_ERR_OVERFLOW;
+    if (k->maxabs(net->params, net->n_params) < 0.0f) return BP_ERR_NONFINITE;
+    if ((st = bp__q_scales(net, x, n, s)) != BP_OK) return st;
+    s[net->n_layers] = 1.0f;                                 /* (the output stays in float) */
+    p = net->params;
+    u = q;
+    for (l = 0; l < net->n_layers; l++) {
+        const int ni = net->sizes[l], no = net->sizes[l + 1];
+        const int32_t room = INT32_MAX - BP__QPROD * ni;
+        const float *b = p + (size_t)ni * (size_t)no;
+        for (o = 0; o < no; o++, u += BP__QW) {
+            const float *w = p + (size_t)o * (size_t)ni;
+            const float wmax = k->maxabs(w, (size_t)ni);     /* finite: checked above */
+            float sw, zs, m;
+            int e = 0;
+            sw = wmax > 0.0f ? wmax / (float)BP__QMAX : 1.0f;
+            for (i = 0; i < ni; i++) *weights++ = (int8_t)bp__qround(w[i] / sw, BP__QMAX);
+            zs = sw * s[l];                      /* the value of one unit of the int32 sum */
+            if (!(zs > 0.0f && bp__finite(zs))) zs = 1.0f;    /* (a scale underflowed) */
+            u[0] = bp__qround(b[o] / zs, room);
+            u[1] = u[2] = 0;
+            u[3] = bp__bits_of(zs);
+            if (!bp__q_integer(net->n_layers, net->act, l)) continue;
+            /* M = zs / s_{l+1} = m 2^e, 0.5 <= m < 1: multiplier m 2^31, shift 31 - e */
+            m = zs / s[l + 1];
+            if (!(m > 0.0f && bp__finite(m))) { u[2] = 62; continue; }    /* all to 0 */
+            while (m >= 1.0f) { m *= 0.5f; e++; }
+            while (m < 0.5f) { m *= 2.0f; e--; }
+            u[1] = (int32_t)(m * 2147483648.0f);               /* exact: m has 24 bits */
+            u[2] = 31 - e;
+            if (u[2] > 62) { u[1] = 0; u[2] = 62; }                /* below 2^-31: 0 */
+            if (u[2] < 1) { u[1] = INT32_MAX; u[2] = 1; }          /* saturates anyway */
+        }
+        p += ((size_t)ni + 1) * (size_t)no;
+    }
+    for (l = 0; l < net->n_layers; l++) *u++ = bp__bits_of(s[l]);
+    return BP_OK;
+}
+
+/* acc + sum w[i] a[i]. Integer sums are exact (bp__q_valid: no overflow), so the order is
+   free: lanes, which compilers vectorize (Part 2 compiles this per instruction-set level),
+   then the rest. A product fits 16 bits (|127 x 127| < 2^15): with AVX2 and AVX-512, 32 lanes
+   of 16-bit products, twice as fast as 16 lanes of 32-bit ones, which are faster with SSE2
+   (BENCHMARKS.md, "int8 inference"). -Os (a microcontroller) has the plain loop alone, in a
+   function of its own, so that its few values stay in registers (on a Cortex-M0, 8
+   instructions a term instead of 12). */
+BP__PRIVATE BP__INLINE int32_t bp__qdot(const int8_t *BP__RESTRICT w,
+                                        const int8_t *BP__RESTRICT a, int n, int32_t acc,
+                                        bp_level lv) {
+    int32_t s[32] = {0};
+    int i = 0, j;
+    if (!BP__SMALL && (int)lv >= 2)
+        for (; i + 32 <= n; i += 32)
+            for (j = 0; j < 32; j++) s[j] += (int16_t)((int16_t)w[i + j] * (int16_t)a[i + j]);
+    for (; !BP__SMALL && i + 16 <= n; i += 16)
+        for (j = 0; j < 16; j++) s[j] += (int32_t)w[i + j] * (int32_t)a[i + j];
+    for (; i < n; i++) acc += (int32_t)w[i] * (int32_t)a[i];
+    for (j = 0; !BP__SMALL && j < 32; j++) acc += s[j];
+    return acc;
+}
+
+/* One sample through the integers (see INT8 at the top), from its quantized inputs xq. The
+   output layer's pre-activations z go to y; or, y NULL (bp_qpredict), the class is found as
+   they are made: the argmax of z under softmax, else of the activation's values (one output:
+   whether it is >= 0.5). The layers' rows alternate between the two halves of work. */
+BP__PRIVATE int bp__qrun(const bp_qnet *qn, const int8_t *xq, float *y) {
+    const int L = qn->n_layers;
+    const int8_t *W = qn->weights, *in = xq;
+    const int32_t *u = qn->q, *scale = qn->q + (qn->n_q - (size_t)L);
+    int8_t *out = qn->work;
+    const bp__kern *k = BP__KERN(qn->level);
+    float best = 0.0f;
+    int l, o, cls = 0;
+    for (l = 0; l < L; l++) {
+        const int ni = qn->sizes[l], no = qn->sizes[l + 1];
+        const int integer = bp__q_integer(L, qn->act, l), relu = qn->act[l] == BP_RELU;
+        for (o = 0; o < no; o++, u += BP__QW, W += ni) {
+            const int32_t acc = k->qdot(W, in, ni, u[0]);   /* bp__q_valid: no overflow */
+            if (integer) {
+                out[o] = (int8_t)(relu && acc <= 0 ? 0 : bp__requant(acc, u[1], u[2]));
+            } else {
+                const float z = (float)acc * bp__f_of(u[3]);
+                if (l < L - 1) {
+                    out[o] = (int8_t)bp__qround(bp__act1(qn->act[l], z)
+                                                / bp__f_of(scale[l + 1]), BP__QMAX);
+                } else if (y) {
+                    y[o] = z;
+                } else {
+                    const float v = qn->act[l] == BP_SOFTMAX ? z : bp__act1(qn->act[l], z);
+                    if (no == 1) cls = v >= 0.5f;
+                    else if (o == 0 || v > best) { best = v; cls = o; }
+                }
+            }
+        }
+        in = out;
+        out = out == qn->work ? qn->work + qn->n_work / 2 : qn->work;
+    }
+    return cls;
+}
+
+BPDEF bp_status bp_qquantize_input(const bp_qnet *qn, const float *x, int n, int8_t *xq) {
+    float s0;
+    int i;
+    if (!qn || !x || !xq || !qn->q) return BP_ERR_NULL;
+    if (n < 0) return BP_ERR_BATCH;
+    s0 = bp__f_of(qn->q[qn->n_q - (size_t)qn->n_layers]);
+    for (i = 0; i < n; i++) xq[i] = (int8_t)bp__qround(x[i] / s0, BP__QMAX);
+    return BP_OK;
+}
+
+BPDEF bp_status bp_qforward_q(bp_qnet *qn, const int8_t *xq, float *y) {
+    if (!qn || !xq || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
+    bp__qrun(qn, xq, y);
+    bp__activate(qn->act[qn->n_layers - 1], y, y, 1, qn->sizes[qn->n_layers]);
+    return BP_OK;
+}
+
+BPDEF int bp_qpredict_q(bp_qnet *qn, const int8_t *xq) {
+    if (!qn || !xq || !qn->weights || !qn->q || !qn->work) return -1;
+    return bp__qrun(qn, xq, NULL);
+}
+
+/* The float forms: x quantized into the second half of work, which the first layer reads
+   before anything is written there */
+BPDEF bp_status bp_qforward(bp_qnet *qn, const float *x, float *y) {
+    if (!qn || !x || !y || !qn->weights || !qn->q || !qn->work) return BP_ERR_NULL;
+    bp_qquantize_input(qn, x, qn->sizes[0], qn->work + qn->n_work / 2);
+    return bp_qforward_q(qn, qn->work + qn->n_work / 2, y);
+}
+
+BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
+    if (!qn || !x || !qn->weights || !qn->q || !qn->work) return -1;
+    bp_qquantize_input(qn, x, qn->sizes[0], qn->work + qn->n_work / 2);
+    return bp__qrun(qn, qn->work + qn->n_work / 2, NULL);
+}
+
+/* =============================================================================================
    PART 2. PERFORMANCE KERNELS (optional reading)
    The same arithmetic as Part 1 asks for, arranged for the machine: the batched product
    (tile shape, packing of B, the micro-kernel, threads, BLAS; bp__gemm_ref is the plain
    triple loop the rest must equal), the four-row per-sample kernels, vector square roots.
    Every product sums k in order, so none of this changes a bit of the results.
    ============================================================================================= */
+
+/* ---- the multiply-add rule ----------------------------------------------------------------- */
+
+/* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF, which
+   clang's math.h does not define, so also the compilers' own __FMA__ and __ARM_FEATURE_FMA:
+   then fmaf is an instruction, and vectorizes), else a multiply and an add. Compilers do not fuse
+   on their own in ISO C mode, and every kernel here is multiply-adds.
+   Results of a build with FMA and one without differ in the last bits, as with any BLAS. */
+#if (defined(FP_FAST_FMAF) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)) && !defined(BP_NO_FMA)
+#if defined(__GNUC__) || defined(__clang__)
+#define BP__FMAF __builtin_fmaf  /* the instruction even under -ffreestanding (-fno-builtin), where
+                                    fmaf is a call: newlib's computes in soft double */
+#else
+#define BP__FMAF fmaf
+#endif
+#define BP__FMA(a, b, c) BP__FMAF(a, b, c)
+#define BP__FUSED 1        /* (the tile's vector form under clang fuses a * b + c to match) */
+#define BP__OWN_FUSED 1
+#else
+#define BP__FMA(a, b, c) ((a) * (b) + (c))
+#define BP__OWN_FUSED 0
+#endif
+
+/* a b + c, fused where the constant `fused` says: the kernels are compiled once per
+   instruction-set level (Part 2), and those for AVX2 and AVX-512 fuse as a build for them
+   does. Where the flags give no FMA, the fused form is a function compiled for FMA (never a
+   call to libm's fmaf, which firmware built without libm lacks), and only those levels,
+   which run where the CPU has FMA, take that branch. */
+#if BP__OWN_FUSED
+#define BP__FMA_AT(fused, a, b, c) ((fused) ? BP__FMAF(a, b, c) : (a) * (b) + (c))
+#elif BP__DISPATCH
+__attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, float c) {
+    return __builtin_fmaf(a, b, c);
+}
+#define BP__FMA_AT(fused, a, b, c) ((fused) ? bp__fma_hw(a, b, c) : (a) * (b) + (c))
+#else
+#define BP__FMA_AT(fused, a, b, c) ((void)(fused), (a) * (b) + (c))
+#endif
+
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define BP__UNROLL _Pragma("GCC unroll 32")
+#elif defined(__clang__)
+#define BP__UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define BP__UNROLL
+#endif
+
+/* The GEMM tile's accumulators (Part 2): vectors of the vector extension GCC and clang share,
+   or plain float arrays. Vectors under clang, which kept indexed float arrays in memory, and
+   under GCC on x86 without a fast FMA, where GCC vectorized the arrays its own, slower way;
+   arrays under GCC with a fast FMA, which in ISO C would not fuse the vector form (see
+   bp__tile_r, and BENCHMARKS.md, "What changed since the first run"). */
+#if defined(__clang__) || (defined(__GNUC__) && !defined(BP__FUSED) && defined(__SSE2__))
+#define BP__TILE_VEC 1
+#else
+#define BP__TILE_VEC 0
+#endif
+/* The vector tile's a * b + c fused exactly where the flags' multiply-add fuses: under clang
+   by this pragma (the implementation is compiled with contract(off), see its top). */
+#if defined(__clang__) && defined(BP__FUSED)
+#define BP__CONTRACT _Pragma("clang fp contract(fast)")
+#else
+#define BP__CONTRACT
+#endif
+/* The transposing pack's 8 x 8 register transposes (Part 2, bp__transpose8) need the vector
+   extension's __builtin_shufflevector: clang, and GCC from 12; AVX, or GCC splits the
+   8-float vectors into scalar moves. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define BP__HAS_SHUFFLE 1
+#else
+#define BP__HAS_SHUFFLE 0
+#endif
+#if BP__HAS_SHUFFLE && defined(__AVX__)
+#define BP__SHUFFLE 1
+#else
+#define BP__SHUFFLE 0
+#endif
+
+/* ---- one sample's products ---------------------------------------------------------------- */
+
+/* Dot products of one sample. Sixteen independent partial sums (lane j takes elements j,
+   j + 16, ...), added in a fixed tree, then the tail in order: the compiler can vectorize this
+   without -ffast-math because the order of the additions is written out, not left to
+   reassociation. bp__dot, bp__dot4 and bp__sgd_dot4 share exactly this arithmetic; a batch
+   goes through the GEMM instead, which sums each product in order.
+   These bodies, and the update rules below, are inline: Part 2 compiles them once per
+   instruction-set level into the kernels a net calls (net->level; bp__kern), with `fused`
+   the level's multiply-add rule (see BP__FMA_AT) and lv the level. */
+
+/* A macro, not a function: passing the partial sums by address would keep them in memory
+   at -O2, where GCC does not always inline. */
+#define BP__HSUM(s)                                                                             \
+    (((((s)[0] + (s)[8]) + ((s)[4] + (s)[12])) + (((s)[2] + (s)[10]) + ((s)[6] + (s)[14])))      \
+     + ((((s)[1] + (s)[9]) + ((s)[5] + (s)[13])) + (((s)[3] + (s)[11]) + ((s)[7] + (s)[15]))))
+
+BP__PRIVATE BP__INLINE float bp__dot(const float *BP__RESTRICT a, const float *BP__RESTRICT b,
+                                      int n, const int fused) {
+    float s[BP__LANES] = {0}, r;
+    int i = 0, j;
+    for (; i + BP__LANES <= n; i += BP__LANES)
+        for (j = 0; j < BP__LANES; j++) s[j] = BP__FMA_AT(fused, a[i + j], b[i + j], s[j]);
+    r = BP__HSUM(s);
+    for (; i < n; i++) r = BP__FMA_AT(fused, a[i], b[i], r);
+    return r;
+}
+
+/* y += a * x */
+BP__PRIVATE BP__INLINE void bp__axpy(float *BP__RESTRICT y, float a, const float *BP__RESTRICT x,
+                                     int n, const int fused) {
+    size_t i;
+    BP__EACH(i, n, y[i] = BP__FMA_AT(fused, a, x[i], y[i]););
+}
+
+/* y = a * x */
+BP__PRIVATE BP__INLINE void bp__scale(float *BP__RESTRICT y, float a,
+                                      const float *BP__RESTRICT x, int n) {
+    size_t i;
+    BP__EACH(i, n, y[i] = a * x[i];);
+}
+
+/* Blocking of the batched products (see bp__gemm): B is packed in blocks of KC x NC. */
+#define BP__KC 256
+#define BP__NC 512         /* multiple of every NR */
+#define BP__PAD_N 32       /* pack-area sizes round to this, so they do not depend on NR */
+
+BP__PRIVATE size_t bp__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+/* Floats of pack area a product of M x N x K needs (one block of B; M does not matter). */
+BP__PRIVATE size_t bp__pack_floats(size_t N, size_t K) {
+    size_t kc = K < BP__KC ? K : BP__KC, n = bp__round_up(N, BP__PAD_N);
+    return (n < BP__NC ? n : BP__NC) * kc;
+}
+
+/* The largest pack area any of the batched products needs (bounded: blocks are small). */
+BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch) {
+    size_t most = 0, f;
+    int l;
+    for (l = 0; l < n_layers; l++) {
+        const size_t ni = (size_t)sizes[l], no = (size_t)sizes[l + 1], b = (size_t)max_batch;
+        if ((f = bp__pack_floats(b < no ? b : no, ni)) > most) most = f;  /* forward */
+        if ((f = bp__pack_floats(ni, b)) > most) most = f;                /* weight gradient */
+        if (l > 0 && (f = bp__pack_floats(ni, no)) > most) most = f;      /* input gradient */
+    }
+    return most;
+}
 
 /* ---- batched products: a packed, register-blocked GEMM --------------------------------------
    C[m][n] = sum_k A(m, k) B(k, n), with A and B given by strides, so one routine serves the
@@ -5440,6 +5434,60 @@ BP__PRIVATE bp_level bp__best_level(void) {
 #endif
 #endif
     return (bp_level)BP__OWN_LEVEL_N;
+}
+
+
+/* ---- a training step on threads -------------------------------------------------------------
+   With OpenMP, a batch worth threads runs bp_train_step as one parallel region: every thread
+   runs the forward and backward passes, splitting their products and loops (barriers, not
+   forks, between); each makes the step's checks itself, on the same data, to the same
+   verdict. 1 if it ran the step (its status *s, its loss *loss), 0 if the caller should. */
+BP__PRIVATE int bp__team_step(bp_net *net, const float *x, const float *target, int batch,
+                              const bp__rule *u, float *state, float *loss, bp_status *s) {
+#if defined(_OPENMP) && !defined(BP_CBLAS) && !defined(BP_NO_SIMD)
+    if (batch > 1 && (long)batch * (long)net->n_params >= 4L * BP_OMP_MIN
+        && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        BP__PRAGMA(omp parallel)
+        {
+            float mine = 0.0f;
+            bp_status ms;
+            bp__forward(net, x, batch, 1);
+            ms = bp__backprop(net, x, target, batch, u, state, NULL, 1, &mine);
+            BP__PRAGMA(omp master)
+            {
+                *loss = mine;
+                *s = ms;
+            }
+        }
+        return 1;
+    }
+#endif
+    (void)net; (void)x; (void)target; (void)batch; (void)u; (void)state; (void)loss; (void)s;
+    return 0;
+}
+
+/* A level's kernels where the build has them and the CPU runs them; BP_LEVEL_BEST: the
+   widest. */
+BP__PRIVATE bp_status bp__pick_level(bp_level *level, bp_level want) {
+    if (want == BP_LEVEL_BEST) want = bp__best_level();
+    if (!bp__valid_enum((unsigned)want, BP_LEVEL_COUNT) || !bp__kern_of(want)
+        || (unsigned)want > (unsigned)bp__best_level())
+        return BP_ERR_LEVEL;
+    *level = want;
+    return BP_OK;
+}
+
+BPDEF bp_status bp_set_level(bp_net *net, bp_level level) {
+    return net ? bp__pick_level(&net->level, level) : BP_ERR_NULL;
+}
+
+BPDEF const char *bp_level_name(bp_level level) {
+    switch (level) {
+    case BP_LEVEL_BASE:   return "base";
+    case BP_LEVEL_AVX2:   return "avx2";
+    case BP_LEVEL_AVX512: return "avx512";
+    default:              return "?";
+    }
 }
 
 /* =============================================================================================
