@@ -11,6 +11,8 @@
 #                   Windows); what CI runs. Either one: a line per stage, logs in build/logs,
 #                   V=1 for the whole logs, JOBS=N stages at a time (default: the cores)
 #   make bench      throughput against FANN, PyTorch and the OpenBLAS ceiling (REPS=5)
+#   make bench-ab   this tree's backprop.h against BASE's (a git revision), row by row
+#   make map        renumber the map of backprop.h's parts after an edit (make test checks it)
 #   make install    backprop.h, backprop.pc and the CMake package under $(DESTDIR)$(PREFIX)
 #   make uninstall  removes them again
 #   make embedded   cross-compile a small trainer for a Cortex-M4 and print its size
@@ -39,7 +41,7 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/xor $(B)/ocr $(B)/recurrent $(B)/bp2c $(B)/order $(B)/commands
 HEADERS  := backprop.h
 
-.PHONY: all run commands bench install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
+.PHONY: all map run commands bench bench-ab install uninstall embedded mpi test-cross test-consumers test-embedded test-mpi test test-all test-compile test-reference test-compile-rest test-unit test-openmp test-cblas test-sanitize test-examples fuzz clean
 
 all: $(EXAMPLES) $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint $(B)/test_seq
 
@@ -69,6 +71,10 @@ $(B)/bp2c: examples/bp2c.c examples/digits.h $(HEADERS) | $(B)
 
 run: $(B)/ocr
 	./$(B)/ocr
+
+# renumbers the map at the top of backprop.h's implementation (the parts' lines), then checks it
+map:
+	@sh tests/map.sh --write
 
 $(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_backprop.c $(LDFLAGS) -lm -pthread
@@ -106,6 +112,7 @@ test-cross: | $(B)
 	@sh tests/cross.sh
 
 test-unit: $(B)/test_backprop $(B)/test_examples $(B)/test_checkpoint $(B)/test_seq
+	@sh tests/map.sh
 	./$(B)/test_backprop
 	./$(B)/test_examples
 	./$(B)/test_checkpoint
@@ -191,6 +198,10 @@ test-mpi: | $(B)
 	@if command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then \
 	    $(MAKE) -s mpi && sh tests/mpi.sh $(B); \
 	else echo "skip MPI tests: needs mpicc and mpirun (apt-get install libopenmpi-dev openmpi-bin)"; fi
+
+# this tree's backprop.h against BASE's (a git revision, default HEAD), row by row: make bench-ab BASE=1cbe006
+bench-ab:
+	@bash bench/ab.sh
 
 # Throughput against the peers (never part of make test): see bench/run.sh and BENCHMARKS.md.
 bench:

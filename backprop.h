@@ -12,18 +12,13 @@
      sequences  Elman, GRU and LSTM layers under dense layers (bp_seq), trained by
                 backpropagation through time, truncated or whole, streamed step by step.
      deploying  a trained net run from read-only parameters (bp_init_forward), quantized to
-                int8 for cores without an FPU (bp_qnet: INT8 below), written as C source to
+                int8 for cores without an FPU (bp_qnet: DEPLOYING below), written as C source to
                 compile into firmware (bp_to_c, bp_qto_c; examples/bp2c.c).
 
-   READING THE CODE (the implementation, after these declarations, in three fenced parts)
-     PART 1  the algorithm: layers, activations, losses, the forward pass, the backward pass by
-             the chain rule, the update rules, training, int8 inference, the recurrent net;
-             read it alone.
-     PART 2  performance kernels, optional reading: the blocked GEMM (packing, tiles, threads,
-             BLAS); BP_NO_SIMD builds Part 1 on a plain triple loop instead, to the same bits;
-             each kernel compiled per instruction-set level, chosen at bp_init.
-     PART 3  the model format: versioned, checksummed bytes that hostile input cannot break,
-             a model as C source, and the file helpers.
+   READING THE CODE: the implementation, after the declarations, is in seven parts, each
+     opening with what it adds and what it relies on; the map at its top lists them with their
+     lines. Part 1, the core, is a complete trainer on its own: a dense net's sizes,
+     activations, losses, the forward pass, the backward pass and the SGD step.
 
    ENABLE
      In exactly one C or C++ file:
@@ -31,71 +26,7 @@
          #include "backprop.h"
      Everywhere else include it plainly for the declarations.
 
-   OPTIONS (define before the include)
-     BACKPROP_STATIC      every function static, for a private copy per translation unit.
-                          Define it in every file that includes the header.
-     BP_MAX_LAYERS        maximum number of weight layers (default 16). Same value in every file:
-                          it sizes the arrays in bp_net.
-     BP_LEAKY_SLOPE       slope of leaky ReLU for z < 0 (default 0.01f). Implementation file.
-     BP_EXPF BP_LOGF BP_TANHF BP_SQRTF
-                          libm hooks (default expf, logf, tanhf, sqrtf); define all four and
-                          <math.h> is not included. Implementation file.
-     BP_MEMSET BP_MEMCPY  libc hooks (default memset, memcpy); define both and <string.h> is not
-                          included. Implementation file.
-     BP_ASSERT(c)         internal invariant checks (default: none). Never used for caller input,
-                          which is always checked and answered with a bp_status.
-     BP_CBLAS             route the batched matrix products to cblas_sgemm (includes <cblas.h>;
-                          link your BLAS, e.g. -lopenblas). Results then match the built-in
-                          kernels within float rounding, not bit for bit. Implementation file.
-     _OPENMP              (set by -fopenmp) threads in the batched products; results are the
-                          same bits for any thread count. A batched bp_train_step is one
-                          parallel region whose threads meet at about ten barriers: run with
-                          OMP_WAIT_POLICY=ACTIVE so waiting threads spin instead of sleeping
-                          (on the 2-core VM we measured, sleeping made 2 threads slower than 1).
-                          Called inside a parallel region of yours, its products open nested
-                          regions, which OpenMP runs on one thread unless nesting is enabled.
-     BP_OMP_MIN           with OpenMP: the fewest floats a loop touches (a product: a quarter
-                          of its multiply-adds) for it to run on threads (default 16384).
-                          Implementation file.
-     BP_NO_FSYNC          the file helpers skip fsync (POSIX) and the directory's sync: faster,
-                          and no longer safe against a power cut. Implementation file.
-     BP_NO_STDIO          leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
-                          never touches stdio. Implementation file. (0.2.0's spelling,
-                          BACKPROP_NO_STDIO, still works until 0.3.)
-     BP_NO_FMA            never use fmaf. By default the kernels use it where it is an
-                          instruction (FP_FAST_FMAF, __FMA__), as with -march=native, at the
-                          AVX2 and AVX-512 levels, or on a Cortex-M4F; results then differ from
-                          a build without FMA in the last bits, as with any BLAS. Nothing else
-                          fuses: the implementation turns clang's contraction of a * b + c
-                          off, as GCC's ISO C mode has it. Implementation file.
-     BP_NO_SIMD           the plain reference path: the batched products by a textbook triple
-                          loop (bp__gemm_ref) instead of the packed, tiled kernels, no
-                          intrinsics, one thread. Slower, and the same bits as the kernels
-                          of the same build (make test checks it). Where a port starts.
-                          Implementation file.
-     BP_NO_DISPATCH       only the kernels the compiler's flags give (see INSTRUCTION SETS).
-                          Implementation file.
-     BP_NO_BATCH          one sample at a time, for firmware: bp_work_size answers 0 and
-                          bp_init BP_ERR_MAX_BATCH for a max_batch above 1, and the batched
-                          products are left out of the build; per-sample training gives the
-                          same bits as with batches. Implementation file.
-   Firmware: on Arm's M profile (Cortex-M) the batched products always take the plain loop
-   of BP_NO_SIMD (the tiles are made for vector registers and would take most of the flash);
-   built with -Os, the kernels leave out the copies that are there for speed alone (the same
-   bits); with -ffunction-sections -fdata-sections -Wl,--gc-sections, what a program never
-   calls (another optimizer's kernel, the epoch's) is not linked. make embedded measures it.
-
-   INSTRUCTION SETS
-     On x86-64 under GCC (8 or later; not MinGW, whose stack alignment breaks AVX spills) and
-     clang, the kernels (the batched products, the one-sample products, the update rules) are
-     compiled for AVX-512 and for AVX2 + FMA beside what the flags give, and bp_init picks the
-     widest the CPU runs (__builtin_cpu_supports), kept in net->level: a plain -O2 build runs
-     as fast as -march=native, and to the same bits in ISO C mode. A build whose flags already
-     give a level (-march=native, -mavx2 -mfma) compiles nothing below it. bp_set_level pins a
-     level; BP_NO_DISPATCH compiles only what the flags give. bp_sgd, which has no net, runs
-     the widest level (its arithmetic is the same on every level).
-
-   MEMORY MODEL
+   MEMORY MODEL (Part 1, as the layouts, the example and the losses below)
      Ask the size, hand in the arrays with their lengths, init:
          size_t np = bp_params_size(n_layers, sizes);          floats of parameters (and of grads)
          size_t nw = bp_work_size(n_layers, sizes, max_batch); floats of scratch
@@ -106,10 +37,6 @@
      Any float alignment works, to the same bits; 64 bytes (a cache line) makes batched
      training a few % faster (malloc gives large blocks 16: rows then straddle lines, and
      threads share the lines where they split a row), and Adam's with the state aligned too.
-
-   Inference only: bp_init_forward takes const params and no grads, with work of
-   bp_forward_work_size floats (activations of one batch; no deltas, no gathered rows, the
-   products' scratch only when max_batch > 1): params may live in flash.
 
    PARAMETER LAYOUT (one flat vector; grads and each array of optimizer state have the same layout)
      For each layer l = 0 .. n_layers-1, with in = sizes[l], out = sizes[l+1]:
@@ -124,7 +51,7 @@
      S            max_batch floats: the batch's per-sample losses
      G            max_batch rows of sizes[0], then of sizes[L]: a batch gathered by
                   bp_train_epoch in a given order, and the one-hot rows made from labels
-     P            when max_batch > 1: scratch of the batched matrix products (Part 2's
+     P            when max_batch > 1: scratch of the batched matrix products (Part 6's
                   packing space), at most 131,072 floats; bp_work_size counts it
 
    EXAMPLE (learns XOR; tests/compile.sh compiles and runs this very text)
@@ -161,75 +88,7 @@
                             value is computed from the pre-activations (log-sum-exp, softplus),
                             so it stays finite and accurate when y rounds to 0 or 1.
 
-   INT8 (bp_quantize, bp_qnet: inference on integers, for cores without an FPU)
-     Weights   int8, symmetric, one scale per output row: sw = max_i |W[o][i]| / 127,
-               Wq = round(W / sw), in -127..127 (round: half away from zero, as roundf).
-     Inputs of each layer l (the net's inputs for l = 0): int8, symmetric, one scale per layer
-               s_l = (the largest |value| over the calibration samples) / 127, 1 if all are 0.
-     A unit    acc = bq + sum_i Wq[o][i] aq[i] in int32, bq = round(b / zs), zs = sw s_l: the
-               value of one step of acc (its pre-activation z = acc zs). bp_quantize keeps
-               |bq| + 127^2 n_in within int32, and bp_qinit and the reader refuse what does not.
-     Hidden ReLU and linear layers stay in integers: aq' = round(acc M) clamped to -127..127,
-               M = zs / s_{l+1} = mult 2^-shift (mult < 2^31, 1 <= shift <= 62: a 64-bit
-               product and a shift); ReLU gives 0 for acc <= 0.
-     Hidden sigmoid, tanh and leaky ReLU layers end in float: aq' = round(f(acc zs) / s_{l+1}).
-     The output layer ends in float: y = f(acc zs) (softmax over the row), so bp_qforward's
-               outputs are floats; bp_qpredict takes the argmax of z under softmax (no expf).
-     Storage   weights: int8, each layer's W[out][in] in turn (the float layout without the
-               biases: bp_qweights_size bytes, a quarter of the floats'); q: int32, per unit of
-               every layer in order 4 words {bq, mult, shift, zs as IEEE bits} (mult and shift
-               0 on a layer that ends in float), then the n_layers scales s_0 .. s_{L-1} as
-               IEEE bits: bp_qparams_size words. The same bits on every host.
-     On the bundled digits and Fashion-MNIST the int8 net classifies within 0.5 points of the
-     float one (README, "Deploying to a microcontroller").
-
-   FORMAT (bp_save / bp_rnet_save / bp_qsave / bp_checkpoint_save, version 1; every integer
-   and float little-endian whatever the host, floats IEEE-754 binary32)
-     offset  bytes  field
-     0       8      magic 42 50 52 4F 50 0D 0A 1A ("BPROP", CR, LF, ^Z: catches text-mode damage)
-     8       4      format version, 1
-     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet, 3 = int8 bp_qnet,
-                    4 = a bp_net's training checkpoint, 5 = a sequence net (bp_seq)
-     16      8      total length in bytes, from offset 0 through the CRC
-     24      T      topology. kinds 1 and 3: n_layers, loss, sizes[0..n_layers],
-                    act[0..n_layers-1] (u32 each, T = 4 (2 n_layers + 3)). kind 5: cell,
-                    out, n_rec, n_inputs, hidden[0..n_rec-1], then its head as kind 1
-                    (sizes[0] = hidden[n_rec-1]; T = 4 (4 + n_rec) + 4 (2 n_dense + 3)),
-                    then its parameters in bp_seq's layout. kind 2: n_units,
-                    n_inputs, n_outputs, act (u32), tau, tol (float), max_iters (u32), T = 28
-     24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b). Kind 3: the
-                    int8 weights (INT8: Storage), zero bytes to a multiple of 4, then the
-                    int32 words of q. Kind 4 (topology as kind 1) puts 76 bytes first: method,
-                    nesterov (0 or 1), then lr, momentum, weight_decay, beta1, beta2, eps,
-                    clip (float); step (u64), epoch, sample (u32, < 2^31), rng (u64), the
-                    state's float count S (u64, bp_opt_state_size) and the extra floats' E
-                    (u64); then the P parameters, the S floats of state and the E extra
-                    floats (parameters and state finite)
-     end-4   4      CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
-     Codes: act 0 linear, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax; loss 0 squared,
-     1 cross-entropy. A reader refuses, each with its own status: a wrong magic, another
-     version, a length other than the buffer's (too few bytes or bytes after the model), a
-     checksum mismatch, an out-of-range or inconsistent topology (checked before any size is
-     multiplied), the other kind of net, or a topology that differs from the net loaded into;
-     kind 3 also int8 values INT8 rules out (a weight of -128, nonzero padding, a scale not
-     finite and positive, a shift out of 1..62 or a multiplier below 0 on an integer layer,
-     either not 0 on a float-ended one, a bias that could overflow the sum).
-
-   THREAD SAFETY
-     No globals, no hidden state. Functions are reentrant; a bp_net must not be used by two
-     threads at once. Several bp_net views may share one read-only params array, each with its
-     own work (bp_init_forward: no grads), to serve one model from many threads.
-
-   LIBC / LIBM USED BY THE IMPLEMENTATION
-     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
-     is a single instruction (see BP_NO_FMA; never with the libm hooks); the file helpers
-     also use fopen fread fwrite fflush fclose ferror remove rename, and fsync and fileno
-     on POSIX (_commit, _fileno and MoveFileExA on Windows; none of them under BP_NO_STDIO,
-     no syncs under BP_NO_FSYNC). No malloc, ever. Adam's and RMSprop's square roots go through the
-     target's vector square root (<immintrin.h> / <xmmintrin.h> on x86, <arm_neon.h> on
-     AArch64: compilers do not vectorize sqrtf), BP_SQRTF elsewhere; the same bits either way.
-
-   ERRORS
+   ERRORS (the training calls' checks: Part 2)
      One rule: every function that can fail returns a bp_status (bp_strerror names it), except
      those whose result is a value, which answer with a sentinel documented at each: sizes 0,
      pointers NULL, losses -1 (bad arguments) or NaN (a refused step), indices -1, the PRNG 0.
@@ -256,6 +115,95 @@
      the epoch's mean loss rises instead of falling, then BP_ERR_NONFINITE when it overflows;
      lower lr, or set clip); a wrong but finite target; weight decay or momentum multiplying
      weights that are already beyond about 1e30. bp_sgd is the bare step, unchecked.
+
+   DEPLOYING (Part 5)
+     Inference only: bp_init_forward takes const params and no grads, with work of
+     bp_forward_work_size floats (activations of one batch; no deltas, no gathered rows, the
+     products' scratch only when max_batch > 1): params may live in flash.
+     Int8 (bp_quantize, bp_qnet): inference on integers, for cores without an FPU; its
+     arithmetic, what is stored and what the reader refuses are set out at the top of Part 5.
+     On the bundled digits and Fashion-MNIST the int8 net classifies within 0.5 points of the
+     float one (README, "Deploying to a microcontroller").
+
+   INSTRUCTION SETS (Part 6)
+     On x86-64 under GCC (8 or later; not MinGW, whose stack alignment breaks AVX spills) and
+     clang, the kernels (the batched products, the one-sample products, the update rules) are
+     compiled for AVX-512 and for AVX2 + FMA beside what the flags give, and bp_init picks the
+     widest the CPU runs (__builtin_cpu_supports), kept in net->level: a plain -O2 build runs
+     as fast as -march=native, and to the same bits in ISO C mode. A build whose flags already
+     give a level (-march=native, -mavx2 -mfma) compiles nothing below it. bp_set_level pins a
+     level; BP_NO_DISPATCH compiles only what the flags give. bp_sgd, which has no net, runs
+     the widest level (its arithmetic is the same on every level).
+
+   FORMAT (Part 7: bp_save, bp_rnet_save, bp_seq_save, bp_qsave, bp_checkpoint_save): versioned,
+     little-endian, checksummed bytes, the same on every host; specified field by field at
+     the top of Part 7, where they are written and read.
+
+   OPTIONS (define before the include; all but the first two matter only in the file that
+   defines BACKPROP_IMPLEMENTATION)
+     BACKPROP_STATIC      every function static, for a private copy per translation unit.
+                          Define it in every file that includes the header.
+     BP_MAX_LAYERS        maximum number of weight layers (default 16). Same value in every file:
+                          it sizes the arrays in bp_net.
+     BP_LEAKY_SLOPE       slope of leaky ReLU for z < 0 (default 0.01f).
+     BP_EXPF BP_LOGF BP_TANHF BP_SQRTF
+                          libm hooks (default expf, logf, tanhf, sqrtf); define all four and
+                          <math.h> is not included.
+     BP_MEMSET BP_MEMCPY  libc hooks (default memset, memcpy); define both and <string.h> is not
+                          included.
+     BP_ASSERT(c)         internal invariant checks (default: none). Never used for caller input,
+                          which is always checked and answered with a bp_status.
+     BP_CBLAS             route the batched matrix products to cblas_sgemm (includes <cblas.h>;
+                          link your BLAS, e.g. -lopenblas). Results then match the built-in
+                          kernels within float rounding, not bit for bit.
+     _OPENMP              (set by -fopenmp) threads in the batched products; results are the
+                          same bits for any thread count. A batched bp_train_step is one
+                          parallel region whose threads meet at about ten barriers: run with
+                          OMP_WAIT_POLICY=ACTIVE so waiting threads spin instead of sleeping
+                          (on the 2-core VM we measured, sleeping made 2 threads slower than 1).
+                          Called inside a parallel region of yours, its products open nested
+                          regions, which OpenMP runs on one thread unless nesting is enabled.
+     BP_OMP_MIN           with OpenMP: the fewest floats a loop touches (a product: a quarter
+                          of its multiply-adds) for it to run on threads (default 16384).
+     BP_NO_FSYNC          the file helpers skip fsync (POSIX) and the directory's sync: faster,
+                          and no longer safe against a power cut.
+     BP_NO_STDIO          leaves out the file helpers (bp_save_file ...) and <stdio.h>; the rest
+                          never touches stdio. (0.2.0's spelling, BACKPROP_NO_STDIO, still
+                          works until 0.3.)
+     BP_NO_FMA            never use fmaf. By default the kernels use it where it is an
+                          instruction (FP_FAST_FMAF, __FMA__), as with -march=native, at the
+                          AVX2 and AVX-512 levels, or on a Cortex-M4F; results then differ from
+                          a build without FMA in the last bits, as with any BLAS. Nothing else
+                          fuses: the implementation turns clang's contraction of a * b + c
+                          off, as GCC's ISO C mode has it.
+     BP_NO_SIMD           the plain reference path: the batched products by a textbook triple
+                          loop (bp__gemm_ref) instead of the packed, tiled kernels, no
+                          intrinsics, one thread. Slower, and the same bits as the kernels
+                          of the same build (make test checks it). Where a port starts.
+     BP_NO_DISPATCH       only the kernels the compiler's flags give (see INSTRUCTION SETS).
+     BP_NO_BATCH          one sample at a time, for firmware: bp_work_size answers 0 and
+                          bp_init BP_ERR_MAX_BATCH for a max_batch above 1, and the batched
+                          products are left out of the build; per-sample training gives the
+                          same bits as with batches.
+   Firmware: on Arm's M profile (Cortex-M) the batched products always take the plain loop
+   of BP_NO_SIMD (the tiles are made for vector registers and would take most of the flash);
+   built with -Os, the kernels leave out the copies that are there for speed alone (the same
+   bits); with -ffunction-sections -fdata-sections -Wl,--gc-sections, what a program never
+   calls (another optimizer's kernel, the epoch's) is not linked. make embedded measures it.
+
+   THREAD SAFETY
+     No globals, no hidden state. Functions are reentrant; a bp_net must not be used by two
+     threads at once. Several bp_net views may share one read-only params array, each with its
+     own work (bp_init_forward: no grads), to serve one model from many threads.
+
+   LIBC / LIBM USED BY THE IMPLEMENTATION
+     expf logf tanhf sqrtf memset memcpy, all replaceable by the hooks above; fmaf only where it
+     is a single instruction (see BP_NO_FMA; never with the libm hooks); the file helpers
+     also use fopen fread fwrite fflush fclose ferror remove rename, and fsync and fileno
+     on POSIX (_commit, _fileno and MoveFileExA on Windows; none of them under BP_NO_STDIO,
+     no syncs under BP_NO_FSYNC). No malloc, ever. Adam's and RMSprop's square roots go through the
+     target's vector square root (<immintrin.h> / <xmmintrin.h> on x86, <arm_neon.h> on
+     AArch64: compilers do not vectorize sqrtf), BP_SQRTF elsewhere; the same bits either way.
 */
 /* 0.2.0's spelling of an option, kept until 0.3 (options are BP_...; BACKPROP_... says how the
    header is included) */
@@ -611,22 +559,10 @@ BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n);
 BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r);
 
 /* ---- recurrent net relaxed to a fixed point (Almeida-Pineda recurrent backpropagation) ----
-   n fully connected units, m external inputs; outputs are the last n_outputs units.
-   Forward (bp_rnet_settle): from x = 0, repeat  x <- (1 - tau) x + tau f(W x + U i + b)
-   until the fixed-point residual r = max_k |f(W x + U i + b)_k - x_k| is settled:
-       r <= tol max(1, max_k |x_k|)      the test you set (relative once the state passes 1)
-   or, when tol is finer than float can resolve, r within twice the bound on the rounding of
-   one evaluation of the map (from the row sums of |W| and the magnitudes of x and U i + b)
-   and no longer falling (no new low in 10 steps): the best float can do, so any tol settles,
-   as accurately as float allows, instead of running to max_iters. Then
-   x* = f(u*), u* = W x* + U i + b.
-   Backward (bp_rnet_backward): loss E = 0.5 sum_k (x*_k - t_k)^2 over the output units,
-   e = dE/dx*; solve the adjoint  z = e + W^T (f'(u*) . z)  by the same damped iteration (its
-   residual settled by the same test, with z for x and the column sums of |W|); with
-   delta = f'(u*) . z:  dE/dW = delta x*^T, dE/dU = delta i^T, dE/db = delta. These are the
-   exact gradients of the settled loss (implicit function theorem), up to the two tolerances.
-   The adjoint converges whenever the forward relaxation converged to a stable fixed point
-   (the same spectrum). */
+   n fully connected units, m external inputs; outputs are the last n_outputs units. Relaxed
+   to a fixed point x* = f(W x* + U i + b) (bp_rnet_settle); the error of a squared loss on
+   the outputs carried back by a second, linear relaxation (bp_rnet_backward), which gives
+   the exact gradients of the settled loss. The algorithm, and when it settles: Part 3. */
 typedef struct bp_rnet {
     int n_units, n_inputs, n_outputs; /* outputs are the last n_outputs units */
     bp_act act;                       /* elementwise: sigmoid, tanh, linear, ... (not softmax) */
@@ -840,7 +776,7 @@ BPDEF bp_status bp_seq_evaluate(bp_seq *seq, const bp_seq_data *data, float *mea
 BPDEF bp_status bp_seq_gradcheck(bp_seq *seq, const bp_seq_data *data, int first, int batch,
                                  float step, float *max_err);
 
-/* A sequence net's model: kind 5 of the format (FORMAT at the top), checked as every kind
+/* A sequence net's model: kind 5 of the format (Part 7), checked as every kind
    is; bp_seq_peek reports its spec (to size and init before loading), bp_seq_load refuses
    another kind (BP_ERR_KIND) or spec (BP_ERR_TOPOLOGY) and writes nothing then. bp_seq_to_c
    writes it as C source (a const bp_seq_spec and the parameters) for bp_seq_init_forward,
@@ -853,7 +789,7 @@ BPDEF bp_status bp_seq_to_c(const bp_seq *seq, const char *name, char *buf, size
                             size_t *len);
 
 /* ---- int8 inference (bp_qnet), for cores without a floating-point unit --------------------
-   bp_quantize turns a trained feed-forward net into integers (the design: INT8 at the top);
+   bp_quantize turns a trained feed-forward net into integers (its arithmetic: Part 5);
    a bp_qnet runs it over read-only arrays (flash, a model compiled in by bp_qto_c), with a
    small int8 work array. Sizes, in elements: */
 typedef struct bp_qnet {          /* fields are public and documented, but set by bp_qinit */
@@ -907,7 +843,7 @@ BPDEF bp_status bp_qquantize_input(const bp_qnet *qn, const float *x, int n, int
 BPDEF bp_status bp_qforward_q(bp_qnet *qn, const int8_t *xq, float *y);
 BPDEF int bp_qpredict_q(bp_qnet *qn, const int8_t *xq);
 
-/* A quantized model's bytes (kind 3 of the format: FORMAT at the top), as bp_save and
+/* A quantized model's bytes (kind 3 of the format: Part 7), as bp_save and
    bp_peek and bp_load for a bp_net: bp_qload checks everything before it writes anything,
    then copies the integers into weights and q and makes *qn over them (as bp_qinit). */
 BPDEF size_t    bp_qsave_size(const bp_qnet *qn);
@@ -1055,18 +991,25 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
 #endif
 #endif /* BACKPROP_H */
 
-/* ============================================================================================
-   IMPLEMENTATION
-   ============================================================================================ */
+/* =============================================================================================
+   IMPLEMENTATION, in parts (their lines kept true by tests/map.sh; make map renumbers them)
+     lines    994-1296   the opening: hooks, helpers, a level's kernels (bp__kern), the
+                         batched product (bp__mm, bp__gemm), what a part calls in a later one
+     PART 1   1297-1990  THE CORE: sizes, activations, losses, forward, backward, SGD: a trainer
+     PART 2   1991-2762  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
+     PART 3   2763-3063  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
+     PART 4   3064-4047  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
+     PART 5   4048-4419  DEPLOYING: a read-only view, int8 inference (bp_qnet)
+     PART 6   4420-5472  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
+     PART 7   5473-6846  THE MODEL FORMAT, models as C source, the file helpers
+   ============================================================================================= */
 
 #ifdef BACKPROP_IMPLEMENTATION
 #ifndef BACKPROP_IMPLEMENTATION_DONE
 #define BACKPROP_IMPLEMENTATION_DONE
-/* clang fuses a * b + c written in one expression where the instruction set has FMA (its
-   default, even in ISO C mode); GCC in ISO C mode never does. Off here, as GCC has it, so
-   that only what says so fuses (BP__FMA, the tile's vector form): each instruction-set
-   level then computes the same in every build (issue 19). Your code after the include keeps
-   your setting. */
+/* clang fuses a * b + c where the target has FMA, even in ISO C mode; GCC there never does.
+   Off, as GCC has it, so that only what says so fuses (BP__FMA): each level computes the
+   same in every build (issue 19). Your code after the include keeps your setting. */
 #if defined(__clang__)
 #pragma float_control(push)
 #pragma clang fp contract(off)
@@ -1097,21 +1040,6 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
 #define BP_MEMCPY memcpy
 #endif
 #include <float.h>      /* FLT_MAX, FLT_EPSILON: a freestanding header, no libc needed */
-#ifndef BP_NO_STDIO
-#include <stdio.h>
-#if defined(_WIN32)
-#include <io.h>          /* _commit: the file helpers flush to the disk */
-#elif (defined(__unix__) || defined(__unix) || defined(__APPLE__)) && !defined(BP_NO_FSYNC)
-#include <unistd.h>      /* fsync */
-#define BP__POSIX_FILES
-#endif
-#endif
-#ifdef BP_CBLAS
-#include <cblas.h>
-#endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #ifndef BP_ASSERT
 #define BP_ASSERT(c) ((void)0)
 #endif
@@ -1135,14 +1063,11 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
 extern "C" {
 #endif
 
-/* MAP */
-
 /* ---- the interface: what every part relies on ---------------------------------------------- */
 
-/* The instruction-set level the flags give (bp_level's value, for the preprocessor), and
-   whether wider ones are compiled beside it (Part 2, "instruction-set levels"): on x86-64
-   under GCC 8+ and clang; not under MinGW, where GCC cannot align the stack for the AVX
-   registers it spills (GCC bug 54412), and the spills crash. */
+/* The level the flags give (bp_level's value), and whether wider ones are compiled beside it
+   (Part 6): on x86-64 under GCC 8+ and clang; not under MinGW, where GCC cannot align the
+   stack for the AVX registers it spills (GCC bug 54412), and the spills crash. */
 #define BP__OWN_LEVEL_N 1
 #if defined(__AVX512F__)
 #undef BP__OWN_LEVEL_N
@@ -1158,9 +1083,8 @@ extern "C" {
 #define BP__DISPATCH 0
 #endif
 
-/* ---- compiler helpers and workarounds ---------------------------------------------------
-   Everything here that names a compiler does so for speed alone: the arithmetic, and so the
-   bits, are the same without it. */
+/* Compiler helpers. Each that names a compiler does so for speed alone: the arithmetic, and
+   so the bits, are the same without it. (The kernels' own are in Part 6.) */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BP__NOINLINE __attribute__((noinline))
@@ -1176,17 +1100,13 @@ extern "C" {
 #define BP__INLINE
 #endif
 
-/* For the functions whose loops run over every weight or every sample of a per-sample pass
-   (the update, the forward and backward passes): where their loops land relative to a 64-byte
-   line swung W1's speed at -O2, flipping with edits elsewhere in the file
-   (BENCHMARKS.md, "v0.2.0" and "v0.2.1", code placement). Starting them on a line keeps them
-   put. */
+/* The per-sample passes start on a 64-byte line: where their loops landed swung W1's speed at
+   -O2 with edits elsewhere in the file (BENCHMARKS.md, "v0.2.0" and "v0.2.1"). */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define BP__HOT __attribute__((aligned(64)))
 #else
 #define BP__HOT
 #endif
-
 
 /* Built for size (-Os, as firmware is): the kernels' copies and blocks that are there for
    speed alone are left out, the arithmetic kept (the same bits) */
@@ -1207,20 +1127,18 @@ extern "C" {
         for (i = bp__b_; i < bp__n_; i++) { BODY }                                      \
     } while (0)
 
-/* clang turned the loops below in BP__EACH's blocks into slower code (they run in every
-   input-gradient tile); it vectorizes the plain loops at -O2 too, GCC only the blocks
-   (BENCHMARKS.md, "What changed since the first run") */
+/* The derivative loops plain under clang, which made BP__EACH's blocks slower and vectorizes
+   the plain loops at -O2 too (BENCHMARKS.md, "What changed since the first run") */
 #if defined(__clang__)
 #define BP__EACH_D(i, n, BODY) for (i = 0; i < (n); i++) { BODY }
 #else
 #define BP__EACH_D(i, n, BODY) BP__EACH(i, n, BODY)
 #endif
 
-/* With OpenMP (-fopenmp), for (i = 0; i < n; i++) STMT is split across threads: inside a
-   training step's own parallel region (team) by the team, else in a region of its own when
-   `work` (a count of floats touched) makes it worth a fork. Only loops whose iterations write
-   disjoint floats, each computed the same way whatever thread runs it, are split: results
-   never depend on the thread count. Without OpenMP it is the plain loop. */
+/* for (i = 0; i < n; i++) STMT, with OpenMP split across threads: by a training step's team,
+   or in a region of its own when `work` (floats touched) is worth a fork. Only loops whose
+   iterations write disjoint floats, each computed the same way whatever thread runs it, are
+   split: results never depend on the thread count. */
 #ifdef _OPENMP
 #define BP__PRAGMA(x) _Pragma(#x)
 #ifndef BP_OMP_MIN
@@ -1245,11 +1163,8 @@ extern "C" {
 
 #define BP__LANES 16   /* the one-sample products' partial sums (bp__dot, Part 6) */
 
-/* ---- the interface of Part 2 ----------------------------------------------------------------- */
-
-/* The kernels of one instruction-set level (Part 2 compiles them per level, from the bodies
-   Part 1 writes; a net keeps its level): the batched product's loops, one sample's products
-   and the update rules. mr x nr is its GEMM tile. */
+/* The kernels of one instruction-set level, compiled per level in Part 6 from the bodies the
+   parts write; a net keeps its level. mr x nr is its GEMM tile. */
 struct bp__mm_;
 struct bp__rule;
 typedef struct bp__kern {
@@ -1289,19 +1204,16 @@ BP__PRIVATE bp_level bp__best_level(void);
 #else
 #define BP__BATCHES 1
 #endif
-/* The batched products by the plain loop (bp__gemm_ref), the tiles not compiled: with
-   BP_NO_SIMD; BP_NO_BATCH, which has no batches; and on microcontrollers (Arm's M profile),
-   where the tiles, made for vector registers, would take most of the flash the library
-   needs */
+/* The batched products by the plain loop (bp__gemm_ref), no tiles: with BP_NO_SIMD, with
+   BP_NO_BATCH, and on Arm's M profile, where the vector tiles would take most of the flash */
 #if defined(BP_NO_SIMD) || defined(BP_NO_BATCH) \
     || (defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M')
 #define BP__REF_GEMM 1
 #else
 #define BP__REF_GEMM 0
 #endif
-/* The kernels of a net's level. A build with one level names its table outright, so that the
-   compiler calls the kernels directly and leaves out those a program never reaches (firmware
-   counts its flash). */
+/* The kernels of a net's level. A build of one level names its table outright: the calls are
+   direct, and what a program never reaches is left out (firmware counts its flash). */
 #if BP__DISPATCH
 #define BP__KERN(level) bp__kern_of(level)
 #define BP__RULE_K(u) ((u)->k)
@@ -1324,13 +1236,11 @@ typedef struct bp__mm_ {
     float *pack;                       /* the pack area: at least bp__pack_floats(N, K) */
     size_t pack_n;                     /* floats, all of it (more lets threads pack alone) */
     int by_rows;                       /* threads split C by rows (else by column panels) */
-    /* What the product is for, piece by piece (Part 1 defines the two hooks): with piece,
-       each finished mr x nr piece of C at row i, column j goes to bp__piece (its values at
-       out, rows ldo apart) instead of being stored; with stored_piece, it is stored, then
-       bp__stored_piece works on it in C */
+    /* piece: each finished mr x nr piece of C goes to bp__piece (Part 1) instead of being
+       stored; stored_piece: it is stored, then bp__stored_piece works on it in C */
     int piece, stored_piece;
     /* if not NULL, called by each thread when its rows i0 .. i1-1 of C are done (split by
-       rows): the work on them that follows stays with the thread and its cache */
+       rows), so the work on them stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
     const void *ctx;                   /* the hooks' own */
     int cols_ok;                       /* rows_done does not read C: with too few rows to split,
@@ -1350,19 +1260,16 @@ BP__PRIVATE void bp__mm_init(bp__mm *g, const bp__kern *k, float *pack, size_t p
     g->team = team;
 }
 
-/* C = A B, then the hooks (Part 2; bp__gemm_ref is its plain form). */
+/* C = A B, then the hooks (Part 6; bp__gemm_ref is its plain form). The piece hooks are
+   inline, compiled into each level's tiles: through a pointer GCC kept the tile's
+   accumulators in memory (BENCHMARKS.md, "v0.2.1" and "Run-time dispatch"). */
 BP__PRIVATE void bp__gemm(const bp__mm *g);
-/* The piece hooks (Part 1), inline: each level's tiles compile them in. Not pointers: through
-   a pointer (or a call that passes out on through one) GCC could not see that out does not
-   escape, and kept the tile's accumulators in memory (BENCHMARKS.md, "v0.2.1" and "Run-time
-   dispatch"). */
 BP__PRIVATE BP__INLINE void bp__piece(const bp__mm *g, int i, int j, int mr, int nr,
                                       const float *out, size_t ldo);
 BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr);
-/* What a part calls in a part after it, defined there: the batched products' pack area,
-   the choice of a level and a step on threads (Part 6); the optimizers' settings and state,
-   the checks, and the update from a stored gradient (Part 2). Other calls between parts are
-   to public functions, declared above. */
+/* What a part calls in a later part (other calls between parts are to public functions):
+   in Part 6, the products' pack area and arrangements, a level, a step on threads; in Part 2,
+   the optimizers' settings and state, the checks, the update from a stored gradient. */
 BP__PRIVATE size_t bp__pack_floats(size_t N, size_t K);
 BP__PRIVATE size_t bp__pack_size(int n_layers, const int *sizes, int max_batch);
 BP__PRIVATE int bp__team_step(bp_net *net, const float *x, const float *target, int batch,
@@ -1377,6 +1284,11 @@ BP__PRIVATE int bp__targets_ok(const bp_net *net, const float *t, int batch);
 BP__PRIVATE int bp__step_ok(const bp_net *net, const float *x, int batch, float loss,
                             const struct bp__rule *u);
 BP__PRIVATE bp_status bp__apply_grads(bp_net *net, const bp_opt *opt, float *state);
+BP__PRIVATE float bp__nan(void);
+struct bp__fwd_ctx;
+BP__PRIVATE int bp__dense_t(bp__mm *g, const struct bp__fwd_ctx *f, const float *W,
+                            const float *x, float *zt);
+BP__PRIVATE int bp__dense_narrow(bp__mm *g, const struct bp__fwd_ctx *f);
 BP__PRIVATE BP__INLINE void bp__dense_pending(const bp__kern *k, float *p, float *bias,
                                               const float *x, float *z, int ni, int no,
                                               const float *pend_d, const float *pend_x,
@@ -1384,7 +1296,14 @@ BP__PRIVATE BP__INLINE void bp__dense_pending(const bp__kern *k, float *p, float
 
 /* =============================================================================================
    PART 1. THE CORE
-   (p1)
+   A net of L layers maps x = A_0 to A_L: layer l computes z = W_l A_{l-1} + b_l, A_l = f(z).
+   Training a batch: the forward pass; the loss and its gradient at the output, D_L; the
+   backward pass D_l = (D_{l+1} W_{l+1}) * f'(A_l) (the chain rule, layer by layer, with the
+   old weights); then each layer's gradient dL/dW_l = D_l^T A_{l-1}, dL/db_l = the column
+   sums of D_l, applied by the SGD step. One sample by dot products, a batch by the product
+   bp__gemm. In order: sizes and the work layout, activations, the SGD step, the forward pass
+   and the loss, the backward pass, the training step. Relies only on the opening (a level's
+   kernels, bp__gemm) and on a few calls into Parts 2 and 6 that it names.
    ============================================================================================= */
 
 /* ---- sizes ------------------------------------------------------------------------------ */
@@ -1397,9 +1316,8 @@ BP__PRIVATE size_t bp__muladd(size_t a, size_t b, size_t c) {
     return a + b * c;
 }
 
-/* An enum value in 0..count-1. One unsigned comparison: a negative value wraps to a large one,
-   and compilers that make enums unsigned (arm-none-eabi's short enums) see nothing to warn
-   about, as they would in `e < 0`. */
+/* An enum value in 0..count-1: one unsigned comparison (a negative value wraps; and no warning
+   where enums are unsigned, as arm-none-eabi's short enums are, as `e < 0` would give). */
 BP__PRIVATE int bp__valid_enum(unsigned e, unsigned count) { return e < count; }
 
 BP__PRIVATE bp_status bp__check_sizes(int n_layers, const int *sizes) {
@@ -1457,10 +1375,6 @@ BP__PRIVATE size_t bp__work_floats(int n_layers, const int *sizes, int max_batch
    loop: bp__seq_layout) */
 BPDEF size_t bp_work_size(int n_layers, const int *sizes, int max_batch) {
     return max_batch > 1 && !BP__BATCHES ? 0 : bp__work_floats(n_layers, sizes, max_batch, 0);
-}
-
-BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch) {
-    return max_batch > 1 && !BP__BATCHES ? 0 : bp__work_floats(n_layers, sizes, max_batch, 1);
 }
 
 /* Where things sit. Offsets are computed, not stored: at most BP_MAX_LAYERS additions. */
@@ -1577,17 +1491,6 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
                     grads_len, work, work_len);
 }
 
-/* The view keeps params in the bp_net's float *: nothing in the library writes through it
-   (bp__writable refuses every call that would), so the const is kept in fact. */
-BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
-                                bp_loss loss, int max_batch, const float *params,
-                                size_t params_len, float *work, size_t work_len) {
-    float *p;
-    BP_MEMCPY(&p, &params, sizeof p);          /* drops the const without a cast's warning */
-    return bp__init(net, n_layers, sizes, acts, loss, max_batch, p, params_len, NULL, 0, work,
-                    work_len);
-}
-
 /* Calls that write a net's parameters or train it: not on a forward view. */
 BP__PRIVATE bp_status bp__writable(const bp_net *net) {
     if (!net || !net->params) return BP_ERR_NULL;
@@ -1659,8 +1562,7 @@ BP__PRIVATE BP__INLINE void bp__activate(bp_act act, const float *z, float *y, i
 
 /* d[i] *= dy/dz at y[i], for the elementwise activations (softmax is output-only). */
 BP__PRIVATE BP__INLINE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT y,
-                                          float *BP__RESTRICT d,
-                               size_t count) {
+                                          float *BP__RESTRICT d, size_t count) {
     size_t i;
     switch (act) {
     case BP_SIGMOID:    BP__EACH_D(i, count, d[i] *= y[i] * (1.0f - y[i]);); break;
@@ -1671,7 +1573,7 @@ BP__PRIVATE BP__INLINE void bp__mul_deriv(bp_act act, const float *BP__RESTRICT 
     }
 }
 
-/* ---- the update rules ------------------------------------------------------------------------ */
+/* ---- the SGD step ---------------------------------------------------------------------------- */
 
 /* One update's settings: the bp_opt, and what the step count fixes for this step; the
    kernels that take it. */
@@ -1682,34 +1584,11 @@ typedef struct bp__rule {
     float c1, c2;      /* Adam: 1 / (1 - beta1^t), 1 / (1 - beta2^t), t counting this step */
 } bp__rule;
 
-/* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
-BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
-
-/* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
-   gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
-   ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
-   state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
-   span (0 for biases). bp_update and bp_train_step both come here (through the level's step),
-   which makes them bit-identical. Adam and RMSprop go to the level's own copies of the two
-   above. */
-BP__PRIVATE BP__INLINE void bp__sgd_step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
-                                         const float *BP__RESTRICT ga, size_t n,
-                                         const bp_opt *opt, float wd);
-BP__PRIVATE BP__INLINE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
-                                     const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
-                                     float wd) {
-    const bp_opt *opt = u->opt;
-    if (bp__adam_like(opt->method))
-        BP__RULE_K(u)->adam(w, s, s + u->plane, gs, ga, n, u, wd);
-    else if (opt->method == BP_RMSPROP)
-        BP__RULE_K(u)->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u,
-                               wd);
-    else
-        bp__sgd_step(w, s, gs, ga, n, opt, wd);
-}
-
-/* SGD, with momentum or Nesterov's (v the momentum buffer); the fused step's pieces come
-   here directly (bp__piece). */
+/* The SGD step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i], v the momentum
+   buffer (NULL without momentum), wd the decay of this span (0 for biases). A stored
+   gradient is gs = 1; a one-sample gradient row is gs = delta, ga = the layer's input, so it
+   is never stored. Every optimizer's step goes through the level's k->step (bp__step,
+   Part 2), which comes here for SGD; the fused step's pieces come here directly. */
 BP__PRIVATE BP__INLINE void bp__sgd_step(float *BP__RESTRICT w, float *BP__RESTRICT v, float gs,
                                          const float *BP__RESTRICT ga, size_t n,
                                          const bp_opt *opt, float wd) {
@@ -1745,49 +1624,16 @@ BPDEF bp_opt bp_opt_sgd(float lr) {
     return o;
 }
 
+/* ---- a dense layer: z = W x + b ---------------------------------------------------------------- */
 
 #define BP__NARROW 32      /* a batch's X W^T with fewer units than this is split by samples */
 
-/* The forward pass's (W X^T)^T: rows o of zt = W X^T are done; z[s][o] = zt[o][s] + bias[o]
-   16 units at a time (16 rows of zt read along, each row of z written 16 floats at a time:
-   a column-by-column copy is 10x slower); then, unless softmax, a = act(z) on those units. */
-typedef struct { float *z, *a; const float *bias; bp_act act; int batch, no; } bp__fwd_ctx;
-BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
-    const bp__fwd_ctx *f = (const bp__fwd_ctx *)g->ctx;
-    int o, s, c;
-    for (o = i0; o < i1; o += 16) {
-        const int n = i1 - o < 16 ? i1 - o : 16;
-        for (s = 0; s < f->batch; s++) {
-            const size_t row = (size_t)s * (size_t)f->no + (size_t)o;
-            for (c = 0; c < n; c++)
-                f->z[row + (size_t)c] = g->C[(size_t)(o + c) * (size_t)f->batch + (size_t)s]
-                                        + f->bias[o + c];
-        }
-    }
-    if (f->act != BP_SOFTMAX)
-        for (s = 0; s < f->batch; s++) {
-            const size_t row = (size_t)s * (size_t)f->no + (size_t)i0;
-            g->k->activate(f->act, f->z + row, f->a + row, 1, i1 - i0);
-        }
-}
+/* What a batched forward product's hooks work on (Part 6) */
+typedef struct bp__fwd_ctx { float *z, *a; const float *bias; bp_act act; int batch, no; } bp__fwd_ctx;
 
-/* The forward pass's X W^T for a narrow layer (an output layer of a few classes): rows s of z
-   are done; z[s] += bias, then a[s] = act(z[s]) (softmax too: a row is a sample). */
-BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
-    const bp__fwd_ctx *f = (const bp__fwd_ctx *)g->ctx;
-    int s, c;
-    for (s = i0; s < i1; s++) {
-        float *z = f->z + (size_t)s * (size_t)f->no;
-        for (c = 0; c < f->no; c++) z[c] += f->bias[c];
-        g->k->activate(f->act, z, f->a + (size_t)s * (size_t)f->no, 1, f->no);
-    }
-}
-
-/* A batch's z[b][o] = sum_i W[o][i] x[b][i] + bias[o] by the GEMM: as X W^T, or, when the
-   batch is smaller than the layer (the smaller operand is the one transposed into panels), as
-   (W X^T)^T through the scratch zt, and then, unless act is softmax, a = act(z) in the same
-   pass; X W^T for fewer than BP__NARROW units is split by samples, and each thread finishes
-   its rows, softmax too. Returns whether it applied the activation. */
+/* A batch's z[b][o] = sum_i W[o][i] x[b][i] + bias[o] by the GEMM, as X W^T (Part 6 arranges
+   it otherwise for a batch smaller than the layer, or a layer too narrow to split by columns:
+   those apply the activation too, and say so). Returns whether it applied the activation. */
 BP__PRIVATE int bp__dense_batch(const bp__kern *k, const float *W, const float *bias,
                                 const float *x, float *z, int batch, int ni, int no, float *pack,
                                 size_t pack_n, float *zt, bp_act act, float *a, int team) {
@@ -1797,25 +1643,12 @@ BP__PRIVATE int bp__dense_batch(const bp__kern *k, const float *W, const float *
     bp__mm_init(&g, k, pack, pack_n, team);
     g.K = ni;
     f.z = z; f.a = a; f.bias = bias; f.act = act; f.batch = batch; f.no = no;
-    if (batch < no) {
-        g.M = no; g.N = batch; g.by_rows = 1;     /* the threads split W's rows */
-        g.A = W; g.rsa = (size_t)ni; g.csa = 1;
-        g.B = x; g.rsb = 1; g.csb = (size_t)ni;
-        g.C = zt; g.ldc = (size_t)batch;
-        g.rows_done = bp__fwd_rows; g.ctx = &f;
-        bp__gemm(&g);
-        return act != BP_SOFTMAX;
-    }
+    if (batch < no) return bp__dense_t(&g, &f, W, x, zt);      /* as (W X^T)^T: Part 6 */
     g.M = batch; g.N = no;
     g.A = x; g.rsa = (size_t)ni; g.csa = 1;
     g.B = W; g.rsb = 1; g.csb = (size_t)ni;
     g.C = z; g.ldc = (size_t)no;
-    if (no < BP__NARROW) {       /* too few columns to split: rows, each finished at once */
-        g.by_rows = 1;
-        g.rows_done = bp__fwd_xw_rows; g.ctx = &f;
-        bp__gemm(&g);
-        return 1;
-    }
+    if (no < BP__NARROW) return bp__dense_narrow(&g, &f);       /* by samples: Part 6 */
     bp__gemm(&g);
     BP__FOR(team, (long)batch * no, b, batch,
             int c;
@@ -1824,7 +1657,7 @@ BP__PRIVATE int bp__dense_batch(const bp__kern *k, const float *W, const float *
 }
 
 /* z = W x + b: z[o] = sum_i W[o][i] x[i] + bias[o] (a batch: each row of x, by
-   bp__dense_batch). One sample by dot products, four rows at a time (bp__dot4, Part 2: the
+   bp__dense_batch). One sample by dot products, four rows at a time (bp__dot4, Part 6: the
    same sums as bp__dot). Returns whether it applied the activation too (only a batch may). */
 BP__HOT BP__PRIVATE int bp__dense(const bp__kern *k, const float *W, const float *bias,
                                   const float *x, float *z, int batch, int ni, int no,
@@ -1949,12 +1782,10 @@ BP__PRIVATE void bp__output_delta(const bp_net *net, const float *y, const float
     }
 }
 
-/* What the backward pass's products are for (the hooks of bp__gemm, see bp__mm).
-   The weight gradient gW = D^T A (C = gW, A = D, K = the batch): with a fused step, each
-   finished piece of gW is applied to the same corner of W at once (bp__piece, the GEMM's
-   piece hook), as bp_update would apply it; else gW is stored, and when a thread's rows are
-   done their bias gradients are summed and, with a step, the rows are stepped from the
-   stored gradient (bp__grad_rows). */
+/* The weight gradient gW = D^T A by bp__gemm (C = gW, A = D, K = the batch), and its hooks:
+   with SGD each finished piece of gW is applied to the same corner of W at once (bp__piece),
+   as bp_update would apply it; else gW is stored, and when a thread's rows are done their
+   bias gradients are summed and, with a step, the rows stepped (bp__grad_rows). */
 typedef struct {
     const bp__rule *u;                 /* the step, or NULL: the gradient is only stored */
     float *W, *V;                      /* the layer's weights (biases after them), its state */
@@ -1996,9 +1827,8 @@ BP__PRIVATE void bp__grad_rows(const bp__mm *g, int i0, int i1) {
     }
 }
 
-/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece, stored in C (out),
-   multiplied by the derivative at the layer's outputs while still in cache (the GEMM's
-   stored-piece hook). */
+/* The input gradient D_l = (D_{l+1} W) * f'(A_l): each finished piece, stored in C, times the
+   derivative at the layer's outputs while still in cache (the stored-piece hook). */
 typedef struct { const float *Y; bp_act act; } bp__deriv_ctx;
 
 BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int mr, int nr) {
@@ -2008,14 +1838,6 @@ BP__PRIVATE BP__INLINE void bp__stored_piece(const bp__mm *g, int i, int j, int 
         const size_t at = (size_t)(i + r) * g->ldc + (size_t)j;
         bp__mul_deriv(x->act, x->Y + at, g->C + at, (size_t)nr);
     }
-}
-
-/* A quiet NaN, for the float results that report a refused step. */
-BP__PRIVATE float bp__nan(void) {
-    const uint32_t bits = 0x7fc00000u;
-    float f;
-    BP_MEMCPY(&f, &bits, sizeof f);
-    return f;
 }
 
 /* A batch's input deltas D_l = (D_{l+1} W_l) * f'(A_l): the GEMM with M = batch, N = ni,
@@ -2034,12 +1856,10 @@ BP__PRIVATE void bp__input_grads(bp_net *net, int l, int batch, int team) {
     bp__gemm(&g);
 }
 
-/* A batch's gradient of layer l, gW = D^T A (M = no, N = ni, K = batch; A = aprev), the
-   bias gradient the column sums of D, each thread summing and stepping the rows it computed
-   (bp__grad_rows). With opt, SGD's step is applied to each finished piece and gW never stored
-   (bp__piece); Adam and RMSprop take a square root and a division a weight, and are
-   applied to a thread's stored rows at once, which ran faster than a piece at a time
-   (BENCHMARKS.md, "Adam from the stored gradient"). */
+/* A batch's gradient of layer l (M = no, N = ni, K = batch; A = aprev). With opt, SGD steps
+   each finished piece, gW never stored; the other optimizers (a square root and a division a
+   weight) step a thread's stored rows at once, faster than a piece at a time (BENCHMARKS.md,
+   "Adam from the stored gradient"). */
 BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int batch,
                                   const bp__rule *opt, float *state, int team) {
     const int ni = net->sizes[l], no = net->sizes[l + 1];
@@ -2061,14 +1881,13 @@ BP__PRIVATE void bp__weight_grads(bp_net *net, int l, const float *aprev, int ba
     bp__gemm(&g);
 }
 
-/* The backward pass, in two phases, so that nothing is written before everything is known to
-   be finite. 1: the deltas of every layer from the output down, with the old weights:
-   D_L = dLoss/dz of the output, then D_l = (D_{l+1} W_l) * f'(A_l); layer 0 needs no input
-   deltas. Then the checks (bp__step_ok). 2: each layer's gradient dL/dW_l = D_{l+1}^T A_l,
-   dL/db_l = the column sums of D_{l+1}: with opt (the fused step) applied as it is computed,
-   else stored in grads. With defer0 (bp_train_epoch, one sample, plain SGD) layer 0 is left
-   alone and *defer0 points at its deltas, which the next forward pass applies. *loss_out: the
-   batch-mean loss. BP_ERR_NONFINITE if a check fails, with params, state and grads untouched.
+/* The backward pass, in two phases, so that nothing is written before all is known finite.
+   1: every layer's deltas from the output down, with the old weights: D_L = dLoss/dz, then
+   D_l = (D_{l+1} W_l) * f'(A_l). Then the checks (bp__step_ok, Part 2). 2: each layer's
+   gradient dL/dW_l = D_{l+1}^T A_l, dL/db_l = the column sums of D_{l+1}, applied as it is
+   computed with opt (the fused step), else stored in grads. defer0 (bp_train_epoch's
+   one-sample SGD): layer 0 is left for the next forward pass, *defer0 its deltas. *loss_out:
+   the batch-mean loss. BP_ERR_NONFINITE if a check fails, params, state and grads untouched.
    One sample is written out below; a batch does the same through the GEMM. */
 BP__HOT BP__PRIVATE bp_status bp__backprop(bp_net *net, const float *x, const float *target,
                                            int batch, const bp__rule *opt, float *state,
@@ -2169,29 +1988,12 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
     return s;
 }
 
-/* ---- random numbers --------------------------------------------------------------------- */
-
-BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
-    bp_rng r = bp_rng_seed(seed);
-    float *p;
-    int l;
-    const bp_status s = bp__writable(net);
-    if (s != BP_OK) return s;
-    p = net->params;
-    for (l = 0; l < net->n_layers; l++) {
-        size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
-        int he = net->act[l] == BP_RELU || net->act[l] == BP_LEAKY_RELU;
-        float range = BP_SQRTF(6.0f / (float)(he ? ni : ni + no));
-        for (i = 0; i < ni * no; i++) *p++ = range * (2.0f * bp_rng_float(&r) - 1.0f);
-        BP_MEMSET(p, 0, no * sizeof *p);
-        p += no;
-    }
-    return BP_OK;
-}
-
 /* =============================================================================================
    PART 2. TRAINING
-   (p2)
+   What training needs beyond Part 1's SGD step: the step of every optimizer (bp__step) and
+   Adam, AdamW, RMSprop; the checks that refuse a non-finite step; updates from a stored
+   gradient, with clipping (bp_update); random numbers (initial weights, shuffles); epochs,
+   class labels, evaluation, learning-rate schedules, the gradient check. Relies on Part 1.
    ============================================================================================= */
 
 /* A hint that a line will be read soon; nothing where the compiler has no such builtin. */
@@ -2220,6 +2022,9 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
 
 /* ---- optimizers beyond SGD ------------------------------------------------------------------ */
 
+
+/* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
+BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
 
 /* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
    square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
@@ -2315,6 +2120,26 @@ BP__PRIVATE BP__INLINE void bp__rmsprop(float *BP__RESTRICT w, float *BP__RESTRI
         }
         w[i] -= lr * q;
     }
+}
+
+/* One step on n elements (see bp_opt) with the gradient g[i] = gs * ga[i]: a stored
+   gradient is gs = 1 (exact; or the clipping scale), a one-sample gradient row is gs = delta,
+   ga = the layer's input, so the fused step never has to store it. s: this span's optimizer
+   state (its further arrays u->plane floats on), NULL for plain SGD. wd is the decay for this
+   span (0 for biases). bp_update and bp_train_step both come here (through the level's step),
+   which makes them bit-identical. SGD is Part 1's bp__sgd_step; Adam and RMSprop go to the
+   level's own copies of the two above. */
+BP__PRIVATE BP__INLINE void bp__step(float *BP__RESTRICT w, float *BP__RESTRICT s, float gs,
+                                     const float *BP__RESTRICT ga, size_t n, const bp__rule *u,
+                                     float wd) {
+    const bp_opt *opt = u->opt;
+    if (bp__adam_like(opt->method))
+        BP__RULE_K(u)->adam(w, s, s + u->plane, gs, ga, n, u, wd);
+    else if (opt->method == BP_RMSPROP)
+        BP__RULE_K(u)->rmsprop(w, s, opt->momentum != 0.0f ? s + u->plane : NULL, gs, ga, n, u,
+                               wd);
+    else
+        bp__sgd_step(w, s, gs, ga, n, opt, wd);
 }
 
 BPDEF bp_opt bp_opt_adam(float lr) {
@@ -2443,6 +2268,14 @@ BP__PRIVATE BP__INLINE float bp__maxabs(const float *v, size_t n) {
     }
     if (r >= 0x7f800000) return -1.0f;
     BP__PUN(&f, &r);
+    return f;
+}
+
+/* A quiet NaN, for the float results that report a refused step. */
+BP__PRIVATE float bp__nan(void) {
+    const uint32_t bits = 0x7fc00000u;
+    float f;
+    BP_MEMCPY(&f, &bits, sizeof f);
     return f;
 }
 
@@ -2578,6 +2411,24 @@ BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n) {
     threshold = (uint32_t)(0u - n) % n;
     do x = bp_rng_u32(r); while (x < threshold);
     return x % n;
+}
+
+BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed) {
+    bp_rng r = bp_rng_seed(seed);
+    float *p;
+    int l;
+    const bp_status s = bp__writable(net);
+    if (s != BP_OK) return s;
+    p = net->params;
+    for (l = 0; l < net->n_layers; l++) {
+        size_t ni = (size_t)net->sizes[l], no = (size_t)net->sizes[l + 1], i;
+        int he = net->act[l] == BP_RELU || net->act[l] == BP_LEAKY_RELU;
+        float range = BP_SQRTF(6.0f / (float)(he ? ni : ni + no));
+        for (i = 0; i < ni * no; i++) *p++ = range * (2.0f * bp_rng_float(&r) - 1.0f);
+        BP_MEMSET(p, 0, no * sizeof *p);
+        p += no;
+    }
+    return BP_OK;
 }
 
 BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r) {
@@ -2910,8 +2761,26 @@ BPDEF const char *bp_act_name(bp_act a) {
 }
 
 /* =============================================================================================
-   PART 3. THE RECURRENT NET
-   (p3)
+   PART 3. THE RECURRENT NET (bp_rnet)
+   A fully connected recurrent net, trained by recurrent backpropagation (Almeida-Pineda).
+   Relies on Part 1's activations and the level's kernels, and on Part 2's optimizers and
+   checks for its update. n fully connected units, m external inputs, the outputs the last
+   n_outputs units.
+   Forward (bp_rnet_settle): from x = 0, repeat  x <- (1 - tau) x + tau f(W x + U i + b)
+   until the fixed-point residual r = max_k |f(W x + U i + b)_k - x_k| is settled:
+       r <= tol max(1, max_k |x_k|)      the test you set (relative once the state passes 1)
+   or, when tol is finer than float can resolve, r within twice the bound on the rounding of
+   one evaluation of the map (from the row sums of |W| and the magnitudes of x and U i + b)
+   and no longer falling (no new low in 10 steps): the best float can do, so any tol settles,
+   as accurately as float allows, instead of running to max_iters. Then
+   x* = f(u*), u* = W x* + U i + b.
+   Backward (bp_rnet_backward): loss E = 0.5 sum_k (x*_k - t_k)^2 over the output units,
+   e = dE/dx*; solve the adjoint  z = e + W^T (f'(u*) . z)  by the same damped iteration (its
+   residual settled by the same test, with z for x and the column sums of |W|); with
+   delta = f'(u*) . z:  dE/dW = delta x*^T, dE/dU = delta i^T, dE/db = delta. These are the
+   exact gradients of the settled loss (implicit function theorem), up to the two tolerances.
+   The adjoint converges whenever the forward relaxation converged to a stable fixed point
+   (the same spectrum).
    ============================================================================================= */
 
 BPDEF size_t bp_rnet_params_size(int n_units, int n_inputs) {
@@ -3193,15 +3062,17 @@ BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, si
 }
 
 /* =============================================================================================
-   PART 4. SEQUENCES
-   (p4)
+   PART 4. SEQUENCES (bp_seq)
+   Elman, GRU and LSTM layers under a dense head, trained by backpropagation through time.
+   Relies on Part 1 (the head is a bp_net over the tail of the arrays), Part 2 (optimizers,
+   checks) and the batched product; its cells are compiled per level in Part 6.
    ============================================================================================= */
 
 /* ---- sequences (bp_seq): recurrent layers trained by backpropagation through time ---------
    A batch runs layer by layer through the whole window: each layer's input projections of all
    steps in one product (x W_ih^T + b_ih, rows t B + b: step-major), then step after step the
    recurrent product h W_hh^T + b_hh and the cell. Every product goes through the GEMM, whose
-   every element is the same chain of multiply-adds whatever the rows (Part 2): so a step
+   every element is the same chain of multiply-adds whatever the rows (Part 6): so a step
    streamed alone has the bits of the same step within a batch. The backward pass runs the
    steps in reverse (the gate deltas, then dh of the step before through W_hh), then each
    layer's weight gradients as two products over all the window's rows. */
@@ -3508,7 +3379,7 @@ BP__PRIVATE void bp__seq_dense(const bp_seq *q, const bp__seq_lay *o, const floa
             k->activate(act, z + (size_t)r * (size_t)no, a + (size_t)r * (size_t)no, 1, no);
 }
 
-/* The cells' functions, branch-free so that the loops over a row vectorize (Part 2 compiles
+/* The cells' functions, branch-free so that the loops over a row vectorize (Part 6 compiles
    the cells once per level, as the other kernels): libm's expf and tanhf, one call an
    element, took half of a GRU's training step. GCC vectorizes no float comparison in a loop
    (a ? b : c on floats is control flow to it), so the selects are made on the bits. Only
@@ -4175,9 +4046,49 @@ BPDEF bp_status bp_seq_gradcheck(bp_seq *seq, const bp_seq_data *data, int first
 }
 
 /* =============================================================================================
-   PART 5. DEPLOYING: INT8 INFERENCE
-   (p5)
+   PART 5. DEPLOYING: A READ-ONLY VIEW AND INT8 INFERENCE
+   A trained net run from parameters it never writes (bp_init_forward: a model in flash), and
+   the same net quantized to integers for cores without an FPU (bp_quantize, bp_qnet). Relies
+   on Part 1 (a view is a bp_net without grads) and on Part 7's byte order for q's words. A net
+   written as C source (bp_to_c, bp_qto_c) is in Part 7, beside the format: it writes the same
+   model description through the same writer.
+   The int8 arithmetic, as bp_qforward computes it and the reader checks it:
+     Weights   int8, symmetric, one scale per output row: sw = max_i |W[o][i]| / 127,
+               Wq = round(W / sw), in -127..127 (round: half away from zero, as roundf).
+     Inputs of each layer l (the net's inputs for l = 0): int8, symmetric, one scale per layer
+               s_l = (the largest |value| over the calibration samples) / 127, 1 if all are 0.
+     A unit    acc = bq + sum_i Wq[o][i] aq[i] in int32, bq = round(b / zs), zs = sw s_l: the
+               value of one step of acc (its pre-activation z = acc zs). bp_quantize keeps
+               |bq| + 127^2 n_in within int32, and bp_qinit and the reader refuse what does not.
+     Hidden ReLU and linear layers stay in integers: aq' = round(acc M) clamped to -127..127,
+               M = zs / s_{l+1} = mult 2^-shift (mult < 2^31, 1 <= shift <= 62: a 64-bit
+               product and a shift); ReLU gives 0 for acc <= 0.
+     Hidden sigmoid, tanh and leaky ReLU layers end in float: aq' = round(f(acc zs) / s_{l+1}).
+     The output layer ends in float: y = f(acc zs) (softmax over the row), so bp_qforward's
+               outputs are floats; bp_qpredict takes the argmax of z under softmax (no expf).
+     Storage   weights: int8, each layer's W[out][in] in turn (the float layout without the
+               biases: bp_qweights_size bytes, a quarter of the floats'); q: int32, per unit of
+               every layer in order 4 words {bq, mult, shift, zs as IEEE bits} (mult and shift
+               0 on a layer that ends in float), then the n_layers scales s_0 .. s_{L-1} as
+               IEEE bits: bp_qparams_size words. The same bits on every host.
    ============================================================================================= */
+
+/* ---- a read-only view (bp_init_forward) ----------------------------------------------------- */
+
+BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch) {
+    return max_batch > 1 && !BP__BATCHES ? 0 : bp__work_floats(n_layers, sizes, max_batch, 1);
+}
+
+/* The view keeps params in the bp_net's float *: nothing in the library writes through it
+   (bp__writable refuses every call that would), so the const is kept in fact. */
+BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                                bp_loss loss, int max_batch, const float *params,
+                                size_t params_len, float *work, size_t work_len) {
+    float *p;
+    BP_MEMCPY(&p, &params, sizeof p);          /* drops the const without a cast's warning */
+    return bp__init(net, n_layers, sizes, acts, loss, max_batch, p, params_len, NULL, 0, work,
+                    work_len);
+}
 
 /* ---- int8 inference --------------------------------------------------------------------- */
 
@@ -4210,12 +4121,12 @@ BPDEF size_t bp_qwork_size(int n_layers, const int *sizes) {
     return 2 * w;
 }
 
-/* A layer that stays in integers: a hidden ReLU or linear one (see INT8 at the top). */
+/* A layer that stays in integers: a hidden ReLU or linear one (see the part's opening). */
 BP__PRIVATE int bp__q_integer(int n_layers, const bp_act *acts, int l) {
     return l < n_layers - 1 && (acts[l] == BP_RELU || acts[l] == BP_LINEAR);
 }
 
-BP__PRIVATE uint32_t bp__get32(const unsigned char *p);    /* (Part 3: little-endian bytes) */
+BP__PRIVATE uint32_t bp__get32(const unsigned char *p);    /* (Part 7: little-endian bytes) */
 BP__PRIVATE int32_t bp__i32_of(uint32_t u) {          /* two's complement, portably */
     return u <= 0x7fffffffu ? (int32_t)u : -(int32_t)~u - 1;
 }
@@ -4410,7 +4321,7 @@ BPDEF bp_status bp_quantize(bp_net *net, const float *x, int n, int8_t *weights,
 }
 
 /* acc + sum w[i] a[i]. Integer sums are exact (bp__q_valid: no overflow), so the order is
-   free: lanes, which compilers vectorize (Part 2 compiles this per instruction-set level),
+   free: lanes, which compilers vectorize (Part 6 compiles this per instruction-set level),
    then the rest. A product fits 16 bits (|127 x 127| < 2^15): with AVX2 and AVX-512, 32 lanes
    of 16-bit products, twice as fast as 16 lanes of 32-bit ones, which are faster with SSE2
    (BENCHMARKS.md, "int8 inference"). -Os (a microcontroller) has the plain loop alone, in a
@@ -4431,7 +4342,7 @@ BP__PRIVATE BP__INLINE int32_t bp__qdot(const int8_t *BP__RESTRICT w,
     return acc;
 }
 
-/* One sample through the integers (see INT8 at the top), from its quantized inputs xq. The
+/* One sample through the integers (see the part's opening), from its quantized inputs xq. The
    output layer's pre-activations z go to y; or, y NULL (bp_qpredict), the class is found as
    they are made: the argmax of z under softmax, else of the activation's values (one output:
    whether it is >= 0.5). The layers' rows alternate between the two halves of work. */
@@ -4507,13 +4418,22 @@ BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
 }
 
 /* =============================================================================================
-   PART 2. PERFORMANCE KERNELS (optional reading)
-   The same arithmetic as Part 1 asks for, arranged for the machine: the batched product
-   (tile shape, packing of B, the micro-kernel, threads, BLAS; bp__gemm_ref is the plain
-   triple loop the rest must equal), the four-row per-sample kernels, vector square roots.
-   Every product sums k in order, so none of this changes a bit of the results.
+   PART 6. PERFORMANCE KERNELS (optional reading)
+   The same arithmetic as the parts above ask for, arranged for the machine: the multiply-add
+   rule, the one-sample products, the batched product (tile shape, packing of B, the
+   micro-kernel, threads, BLAS; bp__gemm_ref is the plain triple loop the rest must equal),
+   vector square roots, and the instruction-set levels: every kernel, and every inline body
+   the parts above write (activations, update rules, int8 dots, sequence cells), compiled
+   once per level into the table a net calls through (bp__kern, net->level). Every product
+   sums k in order, so none of this changes a bit of the results.
    ============================================================================================= */
 
+#ifdef BP_CBLAS
+#include <cblas.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 /* ---- the multiply-add rule ----------------------------------------------------------------- */
 
 /* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF, which
@@ -4537,7 +4457,7 @@ BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
 #endif
 
 /* a b + c, fused where the constant `fused` says: the kernels are compiled once per
-   instruction-set level (Part 2), and those for AVX2 and AVX-512 fuse as a build for them
+   instruction-set level (below), and those for AVX2 and AVX-512 fuse as a build for them
    does. Where the flags give no FMA, the fused form is a function compiled for FMA (never a
    call to libm's fmaf, which firmware built without libm lacks), and only those levels,
    which run where the CPU has FMA, take that branch. */
@@ -4561,7 +4481,7 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #define BP__UNROLL
 #endif
 
-/* The GEMM tile's accumulators (Part 2): vectors of the vector extension GCC and clang share,
+/* The GEMM tile's accumulators (below): vectors of the vector extension GCC and clang share,
    or plain float arrays. Vectors under clang, which kept indexed float arrays in memory, and
    under GCC on x86 without a fast FMA, where GCC vectorized the arrays its own, slower way;
    arrays under GCC with a fast FMA, which in ISO C would not fuse the vector form (see
@@ -4578,7 +4498,7 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #else
 #define BP__CONTRACT
 #endif
-/* The transposing pack's 8 x 8 register transposes (Part 2, bp__transpose8) need the vector
+/* The transposing pack's 8 x 8 register transposes (bp__transpose8, below) need the vector
    extension's __builtin_shufflevector: clang, and GCC from 12; AVX, or GCC splits the
    8-float vectors into scalar moves. */
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
@@ -4599,7 +4519,7 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
    without -ffast-math because the order of the additions is written out, not left to
    reassociation. bp__dot, bp__dot4 and bp__sgd_dot4 share exactly this arithmetic; a batch
    goes through the GEMM instead, which sums each product in order.
-   These bodies, and the update rules below, are inline: Part 2 compiles them once per
+   These bodies, like the other parts' (update rules, cells), are inline: compiled once per
    instruction-set level into the kernels a net calls (net->level; bp__kern), with `fused`
    the level's multiply-add rule (see BP__FMA_AT) and lv the level. */
 
@@ -5224,7 +5144,7 @@ BP__PRIVATE void bp__sqrt16_own(float *r) {
 #endif
 
 /* ---- instruction-set levels -------------------------------------------------------------------
-   Every kernel above, and the bodies Part 1 marks inline (one sample's products, the update
+   Every kernel above, and the bodies the other parts mark inline (activations, the update
    rules), is compiled once per level by BP__LEVEL, into a table (bp__kern) a net points at
    through net->level: the level the build's flags give ("own": BP_LEVEL_BASE, or AVX2 or
    AVX-512 when the flags give them) and, on x86-64 under GCC 8+ or clang (BP__DISPATCH), the
@@ -5437,6 +5357,66 @@ BP__PRIVATE bp_level bp__best_level(void) {
 }
 
 
+/* ---- how a batched forward product is arranged ----------------------------------------------- */
+
+/* The forward pass's (W X^T)^T: rows o of zt = W X^T are done; z[s][o] = zt[o][s] + bias[o]
+   16 units at a time (16 rows of zt read along, each row of z written 16 floats at a time:
+   a column-by-column copy is 10x slower); then, unless softmax, a = act(z) on those units. */
+BP__PRIVATE void bp__fwd_rows(const bp__mm *g, int i0, int i1) {
+    const bp__fwd_ctx *f = (const bp__fwd_ctx *)g->ctx;
+    int o, s, c;
+    for (o = i0; o < i1; o += 16) {
+        const int n = i1 - o < 16 ? i1 - o : 16;
+        for (s = 0; s < f->batch; s++) {
+            const size_t row = (size_t)s * (size_t)f->no + (size_t)o;
+            for (c = 0; c < n; c++)
+                f->z[row + (size_t)c] = g->C[(size_t)(o + c) * (size_t)f->batch + (size_t)s]
+                                        + f->bias[o + c];
+        }
+    }
+    if (f->act != BP_SOFTMAX)
+        for (s = 0; s < f->batch; s++) {
+            const size_t row = (size_t)s * (size_t)f->no + (size_t)i0;
+            g->k->activate(f->act, f->z + row, f->a + row, 1, i1 - i0);
+        }
+}
+
+/* A batch smaller than its layer: z = (W X^T)^T through the scratch zt, so that the smaller
+   operand, X, is the one packed into panels; then, unless softmax, a = act(z) in the same
+   pass. Returns whether it applied the activation. */
+BP__PRIVATE int bp__dense_t(bp__mm *g, const bp__fwd_ctx *f, const float *W, const float *x,
+                            float *zt) {
+    const int ni = g->K;
+    g->M = f->no; g->N = f->batch; g->by_rows = 1;   /* the threads split W's rows */
+    g->A = W; g->rsa = (size_t)ni; g->csa = 1;
+    g->B = x; g->rsb = 1; g->csb = (size_t)ni;
+    g->C = zt; g->ldc = (size_t)f->batch;
+    g->rows_done = bp__fwd_rows; g->ctx = f;
+    bp__gemm(g);
+    return f->act != BP_SOFTMAX;
+}
+
+/* The forward pass's X W^T for a narrow layer (an output layer of a few classes): rows s of z
+   are done; z[s] += bias, then a[s] = act(z[s]) (softmax too: a row is a sample). */
+BP__PRIVATE void bp__fwd_xw_rows(const bp__mm *g, int i0, int i1) {
+    const bp__fwd_ctx *f = (const bp__fwd_ctx *)g->ctx;
+    int s, c;
+    for (s = i0; s < i1; s++) {
+        float *z = f->z + (size_t)s * (size_t)f->no;
+        for (c = 0; c < f->no; c++) z[c] += f->bias[c];
+        g->k->activate(f->act, z, f->a + (size_t)s * (size_t)f->no, 1, f->no);
+    }
+}
+
+/* A layer of fewer than BP__NARROW units: too few columns to split, so X W^T is split by
+   rows (samples), each finished at once, softmax too. */
+BP__PRIVATE int bp__dense_narrow(bp__mm *g, const bp__fwd_ctx *f) {
+    g->by_rows = 1;
+    g->rows_done = bp__fwd_xw_rows; g->ctx = f;
+    bp__gemm(g);
+    return 1;
+}
+
 /* ---- a training step on threads -------------------------------------------------------------
    With OpenMP, a batch worth threads runs bp_train_step as one parallel region: every thread
    runs the forward and backward passes, splitting their products and loops (barriers, not
@@ -5491,9 +5471,53 @@ BPDEF const char *bp_level_name(bp_level level) {
 }
 
 /* =============================================================================================
-   PART 3. THE MODEL FORMAT and the file helpers (the format is specified in DESIGN.md)
+   PART 7. THE MODEL FORMAT, MODELS AS C SOURCE, AND THE FILE HELPERS
+   Every kind of net as bytes that hostile input cannot break, its C source for firmware, and
+   files written so that a crash leaves the old file or the new one. Relies on the parts above
+   for what it saves (their sizes and checks); nothing above relies on it but the int8 net's
+   byte order (bp__get32).
+   The bytes (version 1 of the format; every integer and float little-endian whatever the
+   host, floats IEEE-754 binary32):
+     offset  bytes  field
+     0       8      magic 42 50 52 4F 50 0D 0A 1A ("BPROP", CR, LF, ^Z: catches text-mode damage)
+     8       4      format version, 1
+     12      4      kind: 1 = feed-forward bp_net, 2 = recurrent bp_rnet, 3 = int8 bp_qnet,
+                    4 = a bp_net's training checkpoint, 5 = a sequence net (bp_seq)
+     16      8      total length in bytes, from offset 0 through the CRC
+     24      T      topology. kinds 1 and 3: n_layers, loss, sizes[0..n_layers],
+                    act[0..n_layers-1] (u32 each, T = 4 (2 n_layers + 3)). kind 5: cell,
+                    out, n_rec, n_inputs, hidden[0..n_rec-1], then its head as kind 1
+                    (sizes[0] = hidden[n_rec-1]; T = 4 (4 + n_rec) + 4 (2 n_dense + 3)),
+                    then its parameters in bp_seq's layout. kind 2: n_units,
+                    n_inputs, n_outputs, act (u32), tau, tol (float), max_iters (u32), T = 28
+     24+T    4P     the P parameters, in the parameter layout (kind 2: W, U, b). Kind 3: the
+                    int8 weights (Part 5: Storage), zero bytes to a multiple of 4, then the
+                    int32 words of q. Kind 4 (topology as kind 1) puts 76 bytes first: method,
+                    nesterov (0 or 1), then lr, momentum, weight_decay, beta1, beta2, eps,
+                    clip (float); step (u64), epoch, sample (u32, < 2^31), rng (u64), the
+                    state's float count S (u64, bp_opt_state_size) and the extra floats' E
+                    (u64); then the P parameters, the S floats of state and the E extra
+                    floats (parameters and state finite)
+     end-4   4      CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
+     Codes: act 0 linear, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu, 5 softmax; loss 0 squared,
+     1 cross-entropy. A reader refuses, each with its own status: a wrong magic, another
+     version, a length other than the buffer's (too few bytes or bytes after the model), a
+     checksum mismatch, an out-of-range or inconsistent topology (checked before any size is
+     multiplied), the other kind of net, or a topology that differs from the net loaded into;
+     kind 3 also int8 values Part 5 rules out (a weight of -128, nonzero padding, a scale not
+     finite and positive, a shift out of 1..62 or a multiplier below 0 on an integer layer,
+     either not 0 on a float-ended one, a bias that could overflow the sum).
    ============================================================================================= */
 
+#ifndef BP_NO_STDIO
+#include <stdio.h>
+#if defined(_WIN32)
+#include <io.h>          /* _commit: the file helpers flush to the disk */
+#elif (defined(__unix__) || defined(__unix) || defined(__APPLE__)) && !defined(BP_NO_FSYNC)
+#include <unistd.h>      /* fsync */
+#define BP__POSIX_FILES
+#endif
+#endif
 /* ---- saving and loading ----------------------------------------------------------------- */
 
 typedef char bp__float_is_binary32[sizeof(float) == 4 ? 1 : -1];   /* the format assumes it */
