@@ -76,7 +76,7 @@ run: $(B)/ocr
 map:
 	@sh tests/map.sh --write
 
-$(B)/test_backprop: tests/test_backprop.c tests/test.h $(HEADERS) | $(B)
+$(B)/test_backprop: tests/test_backprop.c $(wildcard tests/part*.c) tests/test.h $(HEADERS) | $(B)
 	$(CC) $(STRICT) $(POSIX) $(CFLAGS) -o $@ tests/test_backprop.c $(LDFLAGS) -lm -pthread
 
 $(B)/test_examples: tests/test_examples.c tests/test.h examples/digits.h examples/speech.h $(HEADERS) | $(B)
