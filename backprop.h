@@ -995,13 +995,13 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
    IMPLEMENTATION, in parts (their lines kept true by tests/map.sh; make map renumbers them)
      lines    994-1296   the opening: hooks, helpers, a level's kernels (bp__kern), the
                          batched product (bp__mm, bp__gemm), what a part calls in a later one
-     PART 1   1297-1990  THE CORE: sizes, activations, losses, forward, backward, SGD: a trainer
-     PART 2   1991-2762  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
-     PART 3   2763-3063  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
-     PART 4   3064-4047  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
-     PART 5   4048-4419  DEPLOYING: a read-only view, int8 inference (bp_qnet)
-     PART 6   4420-5472  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
-     PART 7   5473-6846  THE MODEL FORMAT, models as C source, the file helpers
+     PART 1   1297-1992  THE CORE: sizes, activations, losses, forward, backward, SGD: a trainer
+     PART 2   1993-2763  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
+     PART 3   2764-3064  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
+     PART 4   3065-4048  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
+     PART 5   4049-4420  DEPLOYING: a read-only view, int8 inference (bp_qnet)
+     PART 6   4421-5473  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
+     PART 7   5474-6848  THE MODEL FORMAT, models as C source, the file helpers
    ============================================================================================= */
 
 #ifdef BACKPROP_IMPLEMENTATION
@@ -1338,7 +1338,6 @@ BPDEF size_t bp_params_size(int n_layers, const int *sizes) {
     return n;
 }
 
-
 /* The widest layer after the input: a view's scratch rows T are that wide */
 BP__PRIVATE size_t bp__widest(int n_layers, const int *sizes) {
     int l, w = 0;
@@ -1366,7 +1365,7 @@ BP__PRIVATE size_t bp__work_floats(int n_layers, const int *sizes, int max_batch
     if ((n = bp__muladd(n, b, 1)) == 0) return 0;                                 /* S */
     if ((n = bp__muladd(n, b, (view ? 0 : (size_t)sizes[0]) + (size_t)sizes[n_layers])) == 0)
         return 0;                                                       /* G (a view: one-hot) */
-    if (max_batch > 1)                                                    /* P: GEMM packing */
+    if (max_batch > 1)                                          /* P: GEMM packing (Part 6) */
         if ((n = bp__muladd(n, 1, bp__pack_size(n_layers, sizes, max_batch))) == 0) return 0;
     return n;
 }
@@ -1962,6 +1961,9 @@ BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int ba
 
 /* ---- the training step --------------------------------------------------------------------- */
 
+/* Forward, backward and the step in one pass. Part 2 checks the settings, the state and the
+   targets, keeps Adam's step count (bp__rule_of, bp__rule_done) and, with clip, steps from
+   the stored gradient (bp__apply_grads), since the norm needs all of it. */
 BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                               const float *x, const float *target, int batch, float *loss) {
     bp_status s = bp__check_opt(net, opt, state, state_len);
@@ -1972,7 +1974,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
     if (batch < 1 || batch > net->max_batch) return BP_ERR_BATCH;
     if (!bp__targets_ok(net, target, batch)) return BP_ERR_TARGET;
     if (bp_opt_state_size(opt, net->n_params) == 0) state = NULL;
-    if (opt->clip > 0.0f) {   /* the norm needs the whole gradient: bp_backward, bp_update */
+    if (opt->clip > 0.0f) {   /* as bp_backward, then bp_update */
         bp__forward(net, x, batch, 0);
         s = bp__backprop(net, x, target, batch, NULL, NULL, NULL, 0, &l);
         if (loss) *loss = l;
@@ -1996,7 +1998,7 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
    class labels, evaluation, learning-rate schedules, the gradient check. Relies on Part 1.
    ============================================================================================= */
 
-/* A hint that a line will be read soon; nothing where the compiler has no such builtin. */
+/* The compiler helpers this part adds (for speed alone, as the opening's). A hint that a line will be read soon; nothing where the compiler has no such builtin. */
 #if defined(__GNUC__) || defined(__clang__)
 #define BP__PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -2022,14 +2024,13 @@ BP__PRIVATE BP__INLINE void bp__sqrt16(float *r, bp_level lv);
 
 /* ---- optimizers beyond SGD ------------------------------------------------------------------ */
 
-
 /* Adam and AdamW share their state (m, v, t) and their update, decay aside. */
 BP__PRIVATE int bp__adam_like(bp_method m) { return m == BP_ADAM || m == BP_ADAMW; }
 
 /* Adam and AdamW on n elements (see bp_opt), m and v the two moments: in blocks of 16, whose
    square roots go through bp__sqrt16, then the rest one by one; the same arithmetic either
    way, so a row's bits do not depend on where a call starts. The gradient gs * ga is rounded
-   in a statement of its own, as in bp__step's SGD: clang fuses a * b + c within an expression,
+   in a statement of its own, as in bp__sgd_step (Part 1): clang fuses a * b + c within an expression,
    and a fused gs * ga would differ from the stored gradient bp_update reads. bare: gs = 1, no
    decay of either kind, whose operations (times 1, plus 0 w, times 1) change no value; the
    caller compiles a copy without them, since the square root and the division already keep
@@ -4434,6 +4435,7 @@ BPDEF int bp_qpredict(bp_qnet *qn, const float *x) {
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
 /* ---- the multiply-add rule ----------------------------------------------------------------- */
 
 /* a b + c: one fused multiply-add where the target has a fast one (C99's FP_FAST_FMAF, which
@@ -4472,7 +4474,7 @@ __attribute__((target("fma"))) static inline float bp__fma_hw(float a, float b, 
 #define BP__FMA_AT(fused, a, b, c) ((void)(fused), (a) * (b) + (c))
 #endif
 
-
+/* The kernels' compiler helpers (for speed alone: the same arithmetic without them) */
 #if defined(__GNUC__) && !defined(__clang__)
 #define BP__UNROLL _Pragma("GCC unroll 32")
 #elif defined(__clang__)
@@ -5356,7 +5358,6 @@ BP__PRIVATE bp_level bp__best_level(void) {
     return (bp_level)BP__OWN_LEVEL_N;
 }
 
-
 /* ---- how a batched forward product is arranged ----------------------------------------------- */
 
 /* The forward pass's (W X^T)^T: rows o of zt = W X^T are done; z[s][o] = zt[o][s] + bias[o]
@@ -5518,6 +5519,7 @@ BPDEF const char *bp_level_name(bp_level level) {
 #define BP__POSIX_FILES
 #endif
 #endif
+
 /* ---- saving and loading ----------------------------------------------------------------- */
 
 typedef char bp__float_is_binary32[sizeof(float) == 4 ? 1 : -1];   /* the format assumes it */
