@@ -3,8 +3,8 @@
 # this checks them against the fences (a part runs from the "/* ====" line above its
 # "   PART n. TITLE" through the line before the next part's; the last through
 # "#endif /* BACKPROP_IMPLEMENTATION */"; the opening from the map's own first line to Part 1),
-# and that the core stays what the map promises a learner: Part 1 at most 700 lines, starting
-# before line 1300. Usage: sh tests/map.sh [--write] [FILE]; --write renumbers the map instead
+# that every part opens with at least two lines on what it adds and relies on, and that the core
+# stays what the map promises a learner: Part 1 at most 700 lines, starting before line 1300. Usage: sh tests/map.sh [--write] [FILE]; --write renumbers the map instead
 # (make map), and then checks it.
 write=0
 if [ "${1:-}" = "--write" ]; then write=1; shift; fi
@@ -15,12 +15,13 @@ f=${1:-backprop.h}
 ranges=$(awk '
     /^\/\* =+$/ { fence = NR }
     /^   IMPLEMENTATION, in parts/ && fence == NR - 1 { map = fence }
-    /^   PART [0-9]+\. / && fence == NR - 1 { n++; start[n] = fence }
+    /^   PART [0-9]+\. / && fence == NR - 1 { n++; start[n] = fence; title[n] = NR }
+    /^   =+ \*\/$/ && n && !(n in said) { said[n] = NR - title[n] - 1 }
     /^#endif \/\* BACKPROP_IMPLEMENTATION \*\/$/ { last = NR }
     END {
         if (!map || !n || !last) { print "bad"; exit }
-        print "opening", map, start[1] - 1
-        for (i = 1; i <= n; i++) print i, start[i], (i < n ? start[i + 1] - 1 : last)
+        print "opening", map, start[1] - 1, 9
+        for (i = 1; i <= n; i++) print i, start[i], (i < n ? start[i + 1] - 1 : last), said[i]
     }' "$f")
 if [ "$ranges" = "bad" ]; then
     echo "map: FAIL: no map, no fenced parts, or no end of the implementation in $f"
@@ -43,7 +44,7 @@ if [ $write -eq 1 ]; then
 fi
 
 echo "$ranges" | awk -v file="$f" '
-    FNR == NR { s[$1] = $2; e[$1] = $3; if ($1 != "opening") parts = $1; next }
+    FNR == NR { s[$1] = $2; e[$1] = $3; d[$1] = $4; if ($1 != "opening") parts = $1; next }
     /^     lines    [0-9]+-[0-9]+ / { split($2, a, "-"); ms["opening"] = a[1]; me["opening"] = a[2]; listed["opening"] = 1 }
     /^     PART [0-9]+   [0-9]+-[0-9]+ / { split($3, a, "-"); ms[$2] = a[1]; me[$2] = a[2]; listed[$2] = 1; nl++ }
     function check(ok, what) {
@@ -55,6 +56,8 @@ echo "$ranges" | awk -v file="$f" '
                   (k == "opening" ? "the opening" : "Part " k) " runs " s[k] "-" e[k] \
                   ((k in listed) ? ", the map says " ms[k] "-" me[k] : ", not in the map") \
                   " (make map renumbers it)")
+        for (k in s) if (k != "opening")
+            check(d[k] >= 2, "Part " k " does not open with what it adds and relies on (" d[k] + 0 " lines under its title)")
         check(nl == parts, "the map lists " nl + 0 " parts, " file " has " parts)
         check(e[1] - s[1] + 1 <= 700, "Part 1 is " e[1] - s[1] + 1 " lines, more than 700")
         check(s[1] < 1300, "Part 1 starts at line " s[1] ", not before 1300")
