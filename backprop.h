@@ -126,14 +126,13 @@
      float one (README, "Deploying to a microcontroller").
 
    INSTRUCTION SETS (Part 6)
-     On x86-64 under GCC (8 or later; not MinGW, whose stack alignment breaks AVX spills) and
-     clang, the kernels (the batched products, the one-sample products, the update rules) are
-     compiled for AVX-512 and for AVX2 + FMA beside what the flags give, and bp_init picks the
-     widest the CPU runs (__builtin_cpu_supports), kept in net->level: a plain -O2 build runs
-     as fast as -march=native, and to the same bits in ISO C mode. A build whose flags already
-     give a level (-march=native, -mavx2 -mfma) compiles nothing below it. bp_set_level pins a
-     level; BP_NO_DISPATCH compiles only what the flags give. bp_sgd, which has no net, runs
-     the widest level (its arithmetic is the same on every level).
+     On x86-64 under GCC 8+ (not MinGW, whose stack alignment breaks AVX spills) and clang,
+     the kernels are compiled for AVX-512 and for AVX2 + FMA beside what the flags give, and
+     bp_init picks the widest the CPU runs (kept in net->level): a plain -O2 build runs as fast
+     as -march=native, and to the same bits in ISO C mode. A build whose flags give a level
+     (-march=native, -mavx2 -mfma) compiles nothing below it. bp_set_level pins a level;
+     BP_NO_DISPATCH compiles only what the flags give. bp_sgd, which has no net, runs the
+     widest level (its arithmetic is the same on every level).
 
    FORMAT (Part 7: bp_save, bp_rnet_save, bp_seq_save, bp_qsave, bp_checkpoint_save): versioned,
      little-endian, checksummed bytes, the same on every host; specified field by field at
@@ -242,6 +241,7 @@
 extern "C" {
 #endif
 
+/* ---- the core (Part 1): a dense net, its sizes, the forward and backward passes, SGD ---------- */
 /* Activations. Softmax is for the output layer only. */
 typedef enum bp_act {
     BP_LINEAR, BP_SIGMOID, BP_TANH, BP_RELU, BP_LEAKY_RELU, BP_SOFTMAX, BP_ACT_COUNT
@@ -365,18 +365,6 @@ typedef struct bp_opt {
 /* Plain SGD at lr (momentum, decay 0): { lr, 0, 0, 0, BP_SGD, ... }. */
 BPDEF bp_opt bp_opt_sgd(float lr);
 
-/* Adam at lr with beta1 0.9, beta2 0.999, eps 1e-8 (the published defaults); for AdamW set
-   method = BP_ADAMW and weight_decay (0.01 is common); for RMSprop use method = BP_RMSPROP
-   (beta2 is then its smoothing constant: 0.99 is usual). */
-BPDEF bp_opt bp_opt_adam(float lr);
-
-/* Floats of optimizer state opt needs for n_params parameters: 0 for plain SGD (state may then
-   be NULL), n_params for SGD with momentum, 2 n_params + 1 for Adam and AdamW (m, v, then
-   t, the steps taken, as a float), n_params for RMSprop, 2 n_params with
-   momentum (v, then b). Start it at zeros, and keep it with the parameters it belongs to: it
-   is laid out like them, so saving or restoring it is a memcpy. 0 as well if opt is NULL. */
-BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params);
-
 /* Floats needed for params (and for grads), for n_layers weight layers and sizes[0..n_layers].
    0 if the arguments are invalid or the count overflows. */
 BPDEF size_t bp_params_size(int n_layers, const int *sizes);
@@ -394,21 +382,6 @@ BPDEF bp_status bp_init(bp_net *net, int n_layers, const int *sizes, const bp_ac
                         bp_loss loss, int max_batch, float *params, size_t params_len,
                         float *grads, size_t grads_len, float *work, size_t work_len);
 
-/* A forward-only view over read-only parameters: a model in flash, a const array, one compiled
-   in from C source (bp_to_c). work is sized for inference alone by bp_forward_work_size (the
-   activations of one batch, no deltas, no gradients; the products' scratch only when
-   max_batch > 1). bp_forward, bp_loss_value, bp_evaluate, bp_evaluate_labels, bp_save and
-   bp_to_c work on it, to the bits of a bp_init net over the same parameters; the calls that
-   train or write parameters (bp_update, bp_train_step, bp_train_epoch and their _labels forms,
-   bp_gradcheck, bp_randomize, bp_load, bp_load_file) refuse it with BP_ERR_READONLY, and
-   bp_backward answers -1 (bp_load_params decodes a model's bytes into an array for a view).
-   The library never writes through params (a view has grads NULL: that is how it is known).
-   Errors as bp_init. */
-BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch);
-BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
-                                bp_loss loss, int max_batch, const float *params,
-                                size_t params_len, float *work, size_t work_len);
-
 /* The kernels' instruction set, which bp_init sets to the widest the build and this CPU
    allow (INSTRUCTION SETS at the top): pin one, for the same bits on every machine
    (BP_LEVEL_BASE) or to compare; BP_LEVEL_BEST goes back to bp_init's choice. BP_ERR_LEVEL,
@@ -416,12 +389,6 @@ BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, con
    bp_level_name: "base", "avx2", "avx512" ("?" for anything else). */
 BPDEF bp_status bp_set_level(bp_net *net, bp_level level);
 BPDEF const char *bp_level_name(bp_level level);
-
-/* Weights uniform in [-r, r]: Xavier/Glorot r = sqrt(6 / (in + out)) for linear, sigmoid,
-   tanh and softmax layers; He r = sqrt(6 / in) for ReLU and leaky ReLU. Biases 0. The draws
-   come from bp_rng seeded with seed, layer by layer, row by row: the same seed gives the same
-   bits on every run and host. BP_ERR_NULL if net (or its params) is NULL. */
-BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed);
 
 /* x: batch rows of sizes[0] floats (its length cannot be checked: you vouch for it). Returns
    batch rows of sizes[n_layers] outputs, inside work, valid until the next forward; they are
@@ -443,16 +410,6 @@ BPDEF float bp_loss_value(const bp_net *net, const float *target, int batch);
    activation, loss or delta, or a gradient that could overflow): test with isnan(). */
 BPDEF float bp_backward(bp_net *net, const float *x, const float *target, int batch);
 
-/* params[i] -= lr * grads[i] for i < n: the bare step on any flat vector (a bp_rnet's too),
-   unchecked: it does not look for non-finite values (bp_update does). The arrays must not
-   overlap. BP_ERR_NULL if either is NULL. */
-BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr);
-
-/* Applies *opt to net->params with the gradient in net->grads. state: state_len floats, at
-   least bp_opt_state_size(opt, n_params) (NULL and 0 when that is 0). BP_ERR_NONFINITE, and
-   params and state untouched, if a gradient is infinite or NaN or the step could overflow. */
-BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len);
-
 /* Forward, backward and update in one call, each weight row touched once while it is hot.
    Same bits as bp_forward + bp_backward + bp_update (compiled without -ffp-contract=fast,
    which would let the compiler fuse the two paths' multiply-adds differently). grads is
@@ -465,6 +422,35 @@ BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t s
    computes is not finite or a gradient could overflow (*loss then says what the loss was). */
 BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size_t state_len,
                               const float *x, const float *target, int batch, float *loss);
+
+/* ---- training (Part 2): optimizers, updates from a stored gradient, epochs, labels, checks ---- */
+/* Adam at lr with beta1 0.9, beta2 0.999, eps 1e-8 (the published defaults); for AdamW set
+   method = BP_ADAMW and weight_decay (0.01 is common); for RMSprop use method = BP_RMSPROP
+   (beta2 is then its smoothing constant: 0.99 is usual). */
+BPDEF bp_opt bp_opt_adam(float lr);
+
+/* Floats of optimizer state opt needs for n_params parameters: 0 for plain SGD (state may then
+   be NULL), n_params for SGD with momentum, 2 n_params + 1 for Adam and AdamW (m, v, then
+   t, the steps taken, as a float), n_params for RMSprop, 2 n_params with
+   momentum (v, then b). Start it at zeros, and keep it with the parameters it belongs to: it
+   is laid out like them, so saving or restoring it is a memcpy. 0 as well if opt is NULL. */
+BPDEF size_t bp_opt_state_size(const bp_opt *opt, size_t n_params);
+
+/* Weights uniform in [-r, r]: Xavier/Glorot r = sqrt(6 / (in + out)) for linear, sigmoid,
+   tanh and softmax layers; He r = sqrt(6 / in) for ReLU and leaky ReLU. Biases 0. The draws
+   come from bp_rng seeded with seed, layer by layer, row by row: the same seed gives the same
+   bits on every run and host. BP_ERR_NULL if net (or its params) is NULL. */
+BPDEF bp_status bp_randomize(bp_net *net, uint64_t seed);
+
+/* params[i] -= lr * grads[i] for i < n: the bare step on any flat vector (a bp_rnet's too),
+   unchecked: it does not look for non-finite values (bp_update does). The arrays must not
+   overlap. BP_ERR_NULL if either is NULL. */
+BPDEF bp_status bp_sgd(float *params, const float *grads, size_t n, float lr);
+
+/* Applies *opt to net->params with the gradient in net->grads. state: state_len floats, at
+   least bp_opt_state_size(opt, n_params) (NULL and 0 when that is 0). BP_ERR_NONFINITE, and
+   params and state untouched, if a gradient is infinite or NaN or the step could overflow. */
+BPDEF bp_status bp_update(bp_net *net, const bp_opt *opt, float *state, size_t state_len);
 
 /* One pass over n samples (rows of x and target) in batches of max_batch (the last one may be
    shorter): the same bits as bp_train_step on each batch in turn. order: NULL for storage
@@ -558,7 +544,7 @@ BPDEF uint32_t bp_rng_below(bp_rng *r, uint32_t n);
    BP_ERR_BATCH if n < 1. */
 BPDEF bp_status bp_shuffle(int *order, int n, bp_rng *r);
 
-/* ---- recurrent net relaxed to a fixed point (Almeida-Pineda recurrent backpropagation) ----
+/* ---- recurrent net relaxed to a fixed point (Part 3; Almeida-Pineda backpropagation) -------
    n fully connected units, m external inputs; outputs are the last n_outputs units. Relaxed
    to a fixed point x* = f(W x* + U i + b) (bp_rnet_settle); the error of a squared loss on
    the outputs carried back by a second, linear relaxation (bp_rnet_backward), which gives
@@ -620,7 +606,7 @@ BPDEF bp_status bp_rnet_backward(bp_rnet *net, const float *input, const float *
    state untouched, if a gradient is not finite or the step could overflow. */
 BPDEF bp_status bp_rnet_update(bp_rnet *net, const bp_opt *opt, float *state, size_t state_len);
 
-/* ---- sequences: recurrent layers trained by backpropagation through time (bp_seq) ---------
+/* ---- sequences (Part 4): recurrent layers trained by backpropagation through time (bp_seq) 
    A net that reads a sequence of steps, each a row of n_inputs features: one or more
    recurrent layers (every layer the same cell), then dense layers (a bp_net, the "head") on
    top. The equations and the parameter layout are PyTorch's (torch.nn.RNN, GRU, LSTM with
@@ -788,9 +774,24 @@ BPDEF bp_status bp_seq_load(bp_seq *seq, const void *buf, size_t len);
 BPDEF bp_status bp_seq_to_c(const bp_seq *seq, const char *name, char *buf, size_t cap,
                             size_t *len);
 
-/* ---- int8 inference (bp_qnet), for cores without a floating-point unit --------------------
-   bp_quantize turns a trained feed-forward net into integers (its arithmetic: Part 5);
-   a bp_qnet runs it over read-only arrays (flash, a model compiled in by bp_qto_c), with a
+/* ---- deploying (Part 5): a read-only view, and int8 inference (bp_qnet) -------------------- */
+/* A forward-only view over read-only parameters: a model in flash, a const array, one compiled
+   in from C source (bp_to_c). work is sized for inference alone by bp_forward_work_size (the
+   activations of one batch, no deltas, no gradients; the products' scratch only when
+   max_batch > 1). bp_forward, bp_loss_value, bp_evaluate, bp_evaluate_labels, bp_save and
+   bp_to_c work on it, to the bits of a bp_init net over the same parameters; the calls that
+   train or write parameters (bp_update, bp_train_step, bp_train_epoch and their _labels forms,
+   bp_gradcheck, bp_randomize, bp_load, bp_load_file) refuse it with BP_ERR_READONLY, and
+   bp_backward answers -1 (bp_load_params decodes a model's bytes into an array for a view).
+   The library never writes through params (a view has grads NULL: that is how it is known).
+   Errors as bp_init. */
+BPDEF size_t bp_forward_work_size(int n_layers, const int *sizes, int max_batch);
+BPDEF bp_status bp_init_forward(bp_net *net, int n_layers, const int *sizes, const bp_act *acts,
+                                bp_loss loss, int max_batch, const float *params,
+                                size_t params_len, float *work, size_t work_len);
+
+/* Int8 inference, for cores without a floating-point unit: bp_quantize turns a trained feed-forward net into integers (its arithmetic: Part 5); a bp_qnet
+   runs it over read-only arrays (flash, a model compiled in by bp_qto_c), with a
    small int8 work array. Sizes, in elements: */
 typedef struct bp_qnet {          /* fields are public and documented, but set by bp_qinit */
     int n_layers;
@@ -854,7 +855,7 @@ BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weigh
                          size_t weights_len, int32_t *q, size_t q_len, int8_t *work,
                          size_t work_len);
 
-/* ---- a model as C source --------------------------------------------------------------------
+/* ---- a model as C source (Part 7) -----------------------------------------------------------
    bp_to_c writes a bp_net (bp_qto_c a bp_qnet) as a C header that compiles the model into a
    program: the topology as constants and the parameters as static const arrays named after
    name (a C identifier), the floats as hexadecimal constants (exact: C99, or C++17), so that
@@ -867,7 +868,7 @@ BPDEF bp_status bp_qload(bp_qnet *qn, const void *buf, size_t len, int8_t *weigh
 BPDEF bp_status bp_to_c(const bp_net *net, const char *name, char *buf, size_t cap, size_t *len);
 BPDEF bp_status bp_qto_c(const bp_qnet *qn, const char *name, char *buf, size_t cap, size_t *len);
 
-/* ---- saving and loading ------------------------------------------------------------------
+/* ---- saving and loading (Part 7) ---------------------------------------------------------
    A model is bytes in a buffer you own (layout in FORMAT at the top of this file): the
    topology, the parameters as little-endian IEEE-754 floats whatever the host, a CRC-32.
    Reading checks everything before it writes anything: on any error the net is untouched.
@@ -902,7 +903,7 @@ BPDEF bp_status bp_rnet_peek(const void *buf, size_t len, int *n_units, int *n_i
                              int *n_outputs, bp_act *act);
 BPDEF bp_status bp_rnet_load(bp_rnet *net, const void *buf, size_t len);
 
-/* ---- checkpoints: training that resumes to the same bits ---------------------------------
+/* ---- checkpoints (Part 7): training that resumes to the same bits ------------------------
    A model keeps the parameters; a checkpoint (kind 4 of the format) keeps everything a run
    needs to go on as if it had never stopped: the parameters, the optimizer's settings and
    state (Adam's moments and step count, momentum's velocity), where the run stands (steps,
@@ -993,15 +994,14 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
 
 /* =============================================================================================
    IMPLEMENTATION, in parts (their lines kept true by tests/map.sh; make map renumbers them)
-     lines    994-1296   the opening: hooks, helpers, a level's kernels (bp__kern), the
-                         batched product (bp__mm, bp__gemm), what a part calls in a later one
-     PART 1   1297-1992  THE CORE: sizes, activations, losses, forward, backward, SGD: a trainer
-     PART 2   1993-2763  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
-     PART 3   2764-3064  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
-     PART 4   3065-4048  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
-     PART 5   4049-4420  DEPLOYING: a read-only view, int8 inference (bp_qnet)
-     PART 6   4421-5473  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
-     PART 7   5474-6848  THE MODEL FORMAT, models as C source, the file helpers
+     lines    995-1292   the opening: helpers, the kernels' table, the batched product's interface
+     PART 1   1293-1988  THE CORE: sizes, activations, losses, forward, backward, SGD: a trainer
+     PART 2   1989-2761  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
+     PART 3   2762-3062  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
+     PART 4   3063-4046  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
+     PART 5   4047-4418  DEPLOYING: a read-only view, int8 inference (bp_qnet)
+     PART 6   4419-5471  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
+     PART 7   5472-6846  THE MODEL FORMAT, models as C source, the file helpers
    ============================================================================================= */
 
 #ifdef BACKPROP_IMPLEMENTATION
@@ -1161,8 +1161,6 @@ extern "C" {
 #define BP__FOR(team, work, i, n, STMT) do { for (i = 0; i < (n); i++) { STMT } } while (0)
 #endif
 
-#define BP__LANES 16   /* the one-sample products' partial sums (bp__dot, Part 6) */
-
 /* The kernels of one instruction-set level, compiled per level in Part 6 from the bodies the
    parts write; a net keeps its level. mr x nr is its GEMM tile. */
 struct bp__mm_;
@@ -1243,11 +1241,9 @@ typedef struct bp__mm_ {
        rows), so the work on them stays with the thread and its cache */
     void (*rows_done)(const struct bp__mm_ *g, int i0, int i1);
     const void *ctx;                   /* the hooks' own */
-    int cols_ok;                       /* rows_done does not read C: with too few rows to split,
-                                          split the columns, and give each thread rows to finish */
+    int cols_ok;                       /* rows_done does not read C: may split the columns */
     int team;                          /* called by every thread of a training step's team */
-    int last;                          /* team: the step's last product, whose end (the parallel
-                                          region's) is the barrier */
+    int last;                          /* team: the step's last product (its barrier: the region's end) */
 } bp__mm;
 
 /* A product with nothing set but its pack area and team: the caller fills in the rest. */
@@ -1997,6 +1993,8 @@ BPDEF bp_status bp_train_step(bp_net *net, const bp_opt *opt, float *state, size
    gradient, with clipping (bp_update); random numbers (initial weights, shuffles); epochs,
    class labels, evaluation, learning-rate schedules, the gradient check. Relies on Part 1.
    ============================================================================================= */
+
+#define BP__LANES 16   /* the one-sample products' partial sums (bp__dot, Part 6) */
 
 /* The compiler helpers this part adds (for speed alone, as the opening's). A hint that a line will be read soon; nothing where the compiler has no such builtin. */
 #if defined(__GNUC__) || defined(__clang__)
