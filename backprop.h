@@ -1,4 +1,4 @@
-/* backprop.h - v0.2.4 - neural networks trained by backpropagation, one C99 header
+/* backprop.h - v0.2.5 - neural networks trained by backpropagation, one C99 header
    MIT or public domain
 
    Both kinds of backpropagation, over arrays that you own; the library never allocates:
@@ -215,8 +215,8 @@
 
 #define BACKPROP_VERSION_MAJOR 0
 #define BACKPROP_VERSION_MINOR 2
-#define BACKPROP_VERSION_PATCH 4
-#define BACKPROP_VERSION_STRING "0.2.4"
+#define BACKPROP_VERSION_PATCH 5
+#define BACKPROP_VERSION_STRING "0.2.5"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -6847,6 +6847,7 @@ BPDEF bp_status bp_seq_to_c_file(const bp_seq *seq, const char *name, const char
 
 /*
    VERSION HISTORY (one line each; the details: README "Breaking changes", BENCHMARKS.md)
+     0.2.5 (2026-12-07)  seven parts, the core first (Part 1, at most 700 lines); a map, checked
      0.2.4 (2026-12-07)  sequences: Elman, GRU, LSTM by BPTT (bp_seq, kind 5); checkpoints (kind 4)
      0.2.3 (2026-12-04)  firmware: bp_init_forward over const params, int8 inference (bp_qnet,
                          model kind 3), models as C source (bp_to_c, bp2c), BP_NO_BATCH
