@@ -996,12 +996,12 @@ BPDEF bp_status bp_checkpoint_load_file(bp_net *net, bp_checkpoint *c, const cha
    IMPLEMENTATION, in parts (their lines kept true by tests/map.sh; make map renumbers them)
      lines    995-1292   the opening: helpers, the kernels' table, the batched product's interface
      PART 1   1293-1988  THE CORE: sizes, activations, losses, forward, backward, SGD: a trainer
-     PART 2   1989-2761  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
-     PART 3   2762-3062  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
-     PART 4   3063-4046  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
-     PART 5   4047-4418  DEPLOYING: a read-only view, int8 inference (bp_qnet)
-     PART 6   4419-5471  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
-     PART 7   5472-6846  THE MODEL FORMAT, models as C source, the file helpers
+     PART 2   1989-2769  TRAINING: optimizers, checks, clipping, epochs, labels, schedules
+     PART 3   2770-3070  THE RECURRENT NET (bp_rnet), relaxed to a fixed point
+     PART 4   3071-4050  SEQUENCES (bp_seq): Elman, GRU, LSTM, backpropagation through time
+     PART 5   4051-4422  DEPLOYING: a read-only view, int8 inference (bp_qnet)
+     PART 6   4423-5475  PERFORMANCE KERNELS (optional reading): GEMM, levels, threads
+     PART 7   5476-6850  THE MODEL FORMAT, models as C source, the file helpers
    ============================================================================================= */
 
 #ifdef BACKPROP_IMPLEMENTATION
@@ -2635,6 +2635,18 @@ BPDEF int bp_argmax(const float *v, int n) {
     return best;
 }
 
+/* Rows classified right: the output's argmax is the target's, or with one output
+   (y >= 0.5) == (t >= 0.5). bp_evaluate's and bp_seq_evaluate's count. */
+BP__PRIVATE int bp__right(const float *y, const float *t, int rows, int nout) {
+    int r, right = 0;
+    for (r = 0; r < rows; r++) {
+        const float *yr = y + (size_t)r * (size_t)nout, *tr = t + (size_t)r * (size_t)nout;
+        if (nout == 1) right += (yr[0] >= 0.5f) == (tr[0] >= 0.5f);
+        else right += bp_argmax(yr, nout) == bp_argmax(tr, nout);
+    }
+    return right;
+}
+
 /* bp_evaluate and bp_evaluate_labels: target rows, or labels made into rows in G. */
 BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *target,
                                    const int *labels,
@@ -2650,7 +2662,7 @@ BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *tar
     gt = bp__onehot_buf(net);
     kern = BP__KERN(net->level);
     while (done < n) {
-        int chunk = n - done < net->max_batch ? n - done : net->max_batch, b;
+        int chunk = n - done < net->max_batch ? n - done : net->max_batch;
         const float *xb = x + (size_t)done * (size_t)nin;
         const float *tb = target ? target + (size_t)done * (size_t)nout : gt;
         const float *y = bp_forward(net, xb, chunk);
@@ -2659,11 +2671,7 @@ BP__PRIVATE bp_status bp__evaluate(bp_net *net, const float *x, const float *tar
             return BP_ERR_NONFINITE;
         if (labels) bp__one_hot(net, labels, done, NULL, chunk, gt);
         loss_sum += bp_loss_value(net, tb, chunk) * (float)chunk;
-        for (b = 0; b < chunk; b++) {
-            const float *yr = y + (size_t)b * (size_t)nout, *tr = tb + (size_t)b * (size_t)nout;
-            if (nout == 1) right += (yr[0] >= 0.5f) == (tr[0] >= 0.5f);
-            else right += bp_argmax(yr, nout) == bp_argmax(tr, nout);
-        }
+        right += bp__right(y, tb, chunk, nout);
         done += chunk;
     }
     if (mean_loss) *mean_loss = loss_sum / (float)n;
@@ -3990,17 +3998,13 @@ BPDEF bp_status bp_seq_evaluate(bp_seq *seq, const bp_seq_data *data, float *mea
     for (first = 0; first < d.n; first += seq->max_batch) {
         const int B = d.n - first < seq->max_batch ? d.n - first : seq->max_batch;
         const float *y = bp__act_buf(&seq->head, seq->head.n_layers), *ht = seq->work + o.ht;
-        int R, r;
+        int R;
         if ((s = bp__seq_check_data(seq, &d, first, B, 1)) != BP_OK) return s;
         R = bp__seq_fwd(seq, &o, &d, first, B, 1);
         if ((s = bp__seq_targets(seq, &o, &d, first, B, R)) != BP_OK) return s;
         if (k->maxabs(y, (size_t)R * (size_t)nout) < 0.0f) return BP_ERR_NONFINITE;
         sum += bp_loss_value(&seq->head, ht, R) * (float)R;
-        for (r = 0; r < R; r++) {
-            const float *yr = y + (size_t)r * (size_t)nout, *tr = ht + (size_t)r * (size_t)nout;
-            if (nout == 1) right += (yr[0] >= 0.5f) == (tr[0] >= 0.5f);
-            else right += bp_argmax(yr, nout) == bp_argmax(tr, nout);
-        }
+        right += bp__right(y, ht, R, nout);
         rows += R;
     }
     if (mean_loss) *mean_loss = sum / (float)rows;
